@@ -1,0 +1,21 @@
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/simulate.smk"
+include: "rules/regions.smk"
+include: "rules/sequences.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,42 @@
+rule build_cache:
+    input:
+        regions=f"{RESULTS}/{{dataset}}/regions/{{split}}.bed",
+        fasta=f"{RESULTS}/{{dataset}}/genome/genome.fa",
+        fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
+    output:
+        onehot=f"{RESULTS}/{{dataset}}/cache/{{split}}.onehot.npy",
+        labels=f"{RESULTS}/{{dataset}}/cache/{{split}}.labels.npy",
+        stats=f"{RESULTS}/{{dataset}}/cache/{{split}}.stats.json",
+    params:
+        cfg=dataset_config,
+    log:
+        f"{RESULTS}/logs/{{dataset}}/cache/{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/cache/{{split}}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/sequences.yaml"
+    script:
+        "../scripts/build_cache.py"
+
+
+rule write_manifest:
+    input:
+        stats=expand(
+            f"{RESULTS}/{{{{dataset}}}}/cache/{{split}}.stats.json", split=SPLITS
+        ),
+        positives=f"{RESULTS}/{{dataset}}/regions/positives.json",
+        negatives=f"{RESULTS}/{{dataset}}/regions/negatives.json",
+        split=f"{RESULTS}/{{dataset}}/regions/split.json",
+    output:
+        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+    params:
+        cfg=dataset_config,
+    log:
+        f"{RESULTS}/logs/{{dataset}}/cache/manifest.log",
+    conda:
+        "../envs/sequences.yaml"
+    script:
+        "../scripts/write_manifest.py"

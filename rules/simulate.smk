@@ -1,0 +1,32 @@
+rule simulate_dataset:
+    output:
+        genome=f"{SIMULATED}/{{simulation}}/genome.fa",
+        peaks=f"{SIMULATED}/{{simulation}}/peaks.tsv.gz",
+        truth=f"{SIMULATED}/{{simulation}}/truth.tsv",
+        gaps=f"{SIMULATED}/{{simulation}}/gaps.bed",
+    params:
+        cfg=simulation_config,
+    log:
+        f"{SIMULATED}/logs/{{simulation}}/simulate_dataset.log",
+    benchmark:
+        f"{SIMULATED}/benchmarks/{{simulation}}/simulate_dataset.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/simulate.yaml"
+    script:
+        "../scripts/simulate_dataset.py"
+
+
+rule write_simulated_peaks:
+    input:
+        peaks=f"{SIMULATED}/{{simulation}}/peaks.tsv.gz",
+    output:
+        peaks=f"{SIMULATED}/{{simulation}}/peaks/{{task}}.narrowPeak.gz",
+    log:
+        f"{SIMULATED}/logs/{{simulation}}/peaks/{{task}}.log",
+    conda:
+        "../envs/simulate.yaml"
+    script:
+        "../scripts/write_simulated_peaks.py"

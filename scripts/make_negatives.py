@@ -1,0 +1,59 @@
+"""Build negative regions for a dataset: GC-matched background, shuffles or a user BED."""
+
+import json
+
+import numpy as np
+
+from seqcnn import negatives as ng
+from seqcnn import regions as rg
+from seqcnn.genome import Genome, base_fractions
+from seqcnn.logs import get_logger
+from seqcnn.plots import gc_histogram
+
+sm = snakemake  # noqa: F821
+cfg, tasks = sm.params.cfg, sm.params.tasks
+log = get_logger("make_negatives", sm.log[0])
+genome = Genome(sm.input.fasta)
+pos = rg.read_regions(sm.input.positives)
+blacklist = rg.read_bed(sm.input.blacklist[0], narrowpeak=False) if sm.input.blacklist else None
+method, ratio, seed = cfg["negatives"], cfg["negative_ratio"], cfg["seed"]
+
+if method == "gc_matched":
+    neg, info = ng.gc_matched(pos, genome, sm.input.fai + "", cfg["seq_len"], ratio, tasks,
+                              seed, blacklist, cfg["max_n_fraction"])
+elif method == "dinuc_shuffle":
+    neg, info = ng.dinucleotide_shuffled(pos, ratio, tasks, seed)
+else:
+    user = rg.resize(rg.read_bed(sm.input.user[0]), cfg["seq_len"])
+    user, drops = rg.filter_regions(user, genome, cfg["max_n_fraction"], blacklist,
+                                    cfg["strict"])
+    log.info("user negatives %s: dropped %s", sm.input.user[0],
+             ", ".join(f"{n} {r}" for r, n in drops.items()))
+    neg, info = ng.user_negatives(user, pos, ratio, tasks, seed)
+    info["dropped"] = dict(drops)
+neg = rg.sort_regions(neg, genome.sizes)
+rg.write_regions(neg, sm.output.bed, tasks)
+
+pos_gc = base_fractions(genome, pos)[0]
+neg_gc = pos_gc if method == "dinuc_shuffle" else base_fractions(genome, neg)[0]
+log.info("negatives (%s, ratio %s): %d for %d positives", method, ratio, len(neg), len(pos))
+for key in ("candidates", "removed_too_many_n", "removed_overlapping_positives", "shortfall"):
+    if info.get(key):
+        log.info("  %s: %d", key, info[key])
+log.info("GC of positives and negatives:\n%s",
+         ng.gc_table({"positives": pos_gc, "negatives": neg_gc}))
+gc_histogram({"positives": pos_gc, "negatives": neg_gc}, sm.output.plot,
+             title=f"{sm.wildcards.dataset}: GC of positives and {method} negatives")
+edges = np.linspace(0, 1, 51)
+info.pop("gc_positives", None)
+info.pop("gc_negatives", None)
+info.update({
+    "method": method, "ratio": ratio, "n_positives": len(pos),
+    "gc_bins": edges.tolist(),
+    "gc_hist_positives": np.histogram(pos_gc[~np.isnan(pos_gc)], edges)[0].tolist(),
+    "gc_hist_negatives": np.histogram(neg_gc[~np.isnan(neg_gc)], edges)[0].tolist(),
+    "gc_median_positives": float(np.nanmedian(pos_gc)) if len(pos) else None,
+    "gc_median_negatives": float(np.nanmedian(neg_gc)) if len(neg) else None,
+})
+with open(sm.output.summary, "w") as fh:
+    json.dump(info, fh, indent=2)

@@ -1,0 +1,59 @@
+"""JASPAR matrices from the pyjaspar package (SQLite files shipped inside it: offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Motif:
+    """A JASPAR matrix: ``counts`` is ``float`` ``(4, width)`` in ACGT order."""
+
+    matrix_id: str
+    name: str
+    counts: np.ndarray
+
+    def probabilities(self, pseudocount: float = 0.8) -> np.ndarray:
+        """Position probability matrix ``(4, width)``; each column sums to 1.
+
+        ``pseudocount`` (total per column, spread evenly over the four bases) keeps
+        probabilities away from 0.
+        """
+        c = self.counts + pseudocount / 4
+        return c / c.sum(axis=0, keepdims=True)
+
+
+def _db(release: str):
+    from pyjaspar import jaspardb
+
+    db = jaspardb(release=release)
+    return db
+
+
+def _to_motif(m) -> Motif:
+    counts = np.array([m.counts[b] for b in "ACGT"], dtype=np.float64)
+    return Motif(matrix_id=m.matrix_id, name=m.name, counts=counts)
+
+
+def fetch(ids: list[str], release: str = "JASPAR2024") -> list[Motif]:
+    """Matrices by id (``MA0139.2``), in the order given; unknown ids raise ``KeyError``."""
+    db = _db(release)
+    out = []
+    for mid in ids:
+        m = db.fetch_motif_by_id(mid)
+        if m is None:
+            raise KeyError(f"{mid} is not in {release} (pyjaspar); check the id and release")
+        out.append(_to_motif(m))
+    return out
+
+
+def fetch_collection(release: str = "JASPAR2024", collection: str = "CORE",
+                     tax_group: str | None = "vertebrates") -> list[Motif]:
+    """Every matrix of a collection (and taxon), the latest version of each."""
+    db = _db(release)
+    kw = {"collection": collection, "all_versions": False}
+    if tax_group:
+        kw["tax_group"] = [tax_group]
+    return [_to_motif(m) for m in db.fetch_motifs(**kw)]

@@ -1,0 +1,73 @@
+"""Sequence CNNs: building blocks, receptive fields and a model zoo.
+
+>>> from seqcnn.models import build_model
+>>> model = build_model({"arch": "dilated", "layers": 4}, alphabet_size=4, n_tasks=2, seq_len=500)
+>>> model.receptive_field
+49
+"""
+
+from seqcnn.models.heads import POOLS, PoolingHead, mlp
+from seqcnn.models.layers import (
+    ACTIVATIONS,
+    ConvBlock,
+    ExpActivation,
+    MaskedBiLSTM,
+    MaskedMaxPool1d,
+    Pointwise,
+    PWMConv1d,
+    activation,
+    masked_global_avg,
+    masked_global_max,
+    masked_max_pool1d,
+)
+from seqcnn.models.receptive_field import (
+    gradient_footprint,
+    model_receptive_field,
+    receptive_field,
+    total_stride,
+)
+from seqcnn.models.zoo import (
+    ARCHS,
+    Basset,
+    DanQ,
+    DeepBind,
+    DilatedCNN,
+    KooEddyCNN,
+    SequenceModel,
+    build_model,
+    checkpoint,
+    count_parameters,
+    from_checkpoint,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHS",
+    "POOLS",
+    "Basset",
+    "ConvBlock",
+    "DanQ",
+    "DeepBind",
+    "DilatedCNN",
+    "ExpActivation",
+    "KooEddyCNN",
+    "MaskedBiLSTM",
+    "MaskedMaxPool1d",
+    "PWMConv1d",
+    "Pointwise",
+    "PoolingHead",
+    "SequenceModel",
+    "activation",
+    "build_model",
+    "checkpoint",
+    "count_parameters",
+    "from_checkpoint",
+    "gradient_footprint",
+    "masked_global_avg",
+    "masked_global_max",
+    "masked_max_pool1d",
+    "mlp",
+    "model_receptive_field",
+    "receptive_field",
+    "total_stride",
+]

@@ -1,0 +1,79 @@
+"""Heads: masked pooling of a feature map into a vector, and the dense layers after it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from seqcnn.models.layers import (
+    apply_mask,
+    check_mask,
+    masked_global_avg,
+    masked_global_max,
+    masked_max_pool1d,
+)
+
+POOLS = ("global_max", "global_avg", "local_max", "flatten")
+
+
+class PoolingHead(nn.Module):
+    """Masked pooling ``(N, C, L)`` + mask ``(N, L)`` → ``(N, out_features)``.
+
+    - ``global_max`` / ``global_avg``: max / mean over valid positions, ``C`` features; any
+      ``L`` is accepted.
+    - ``local_max``: max-pool windows of ``ceil(length / bins)`` positions (masked positions
+      never win), keeping at most ``bins`` coarse positions, then flatten. Max of maxes over
+      nested windows equals one max over the union, so this equals a hierarchy of smaller
+      pools. Needs ``L == length``.
+    - ``flatten``: zero masked positions and flatten, ``C * length`` features. Needs
+      ``L == length``.
+    """
+
+    def __init__(self, kind: str, channels: int, length: int, bins: int = 8) -> None:
+        super().__init__()
+        if kind not in POOLS:
+            raise ValueError(f"unknown pool {kind!r}; choose one of {', '.join(POOLS)}")
+        if length < 1:
+            raise ValueError(f"the feature map before the head has length {length} < 1")
+        self.kind = kind
+        self.length = length
+        self.window = math.ceil(length / bins) if kind == "local_max" else 1
+        if kind in ("global_max", "global_avg"):
+            self.out_features = channels
+        elif kind == "local_max":
+            self.out_features = channels * math.ceil(length / self.window)
+        else:
+            self.out_features = channels * length
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        mask = check_mask(x, mask)
+        if self.kind == "global_max":
+            return masked_global_max(x, mask)
+        if self.kind == "global_avg":
+            return masked_global_avg(x, mask)
+        if x.shape[-1] != self.length:
+            raise ValueError(
+                f"pool {self.kind!r} needs feature length {self.length} (set by seq_len), "
+                f"got {x.shape[-1]}; pad inputs to seq_len and pass a mask"
+            )
+        if self.kind == "local_max":
+            x, mask = masked_max_pool1d(x, mask, self.window)
+        return apply_mask(x, mask).flatten(1)
+
+
+def mlp(
+    in_features: int, hidden: Sequence[int], out_features: int, dropout: float = 0.0
+) -> nn.Sequential:
+    """``[Linear → ReLU → Dropout] * len(hidden) → [Dropout if no hidden] → Linear``."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(in_features, width), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        in_features = width
+    if dropout and not hidden:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(in_features, out_features))
+    return nn.Sequential(*layers)

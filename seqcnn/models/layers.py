@@ -1,0 +1,347 @@
+"""Building blocks: activations, a PWM-constrained convolution, masked convolution and pooling.
+
+Shapes used throughout:
+
+- ``x``: ``(N, C, L)`` float feature map, channels first (one-hot input is ``(N, alphabet, L)``).
+- ``mask``: ``(N, L)`` bool, ``True`` at real sequence positions, ``False`` at padding past a
+  sequence's end; ``None`` means every position is valid.
+
+Masked layers take and return ``(x, mask)``. Each zeroes the masked positions of its input
+before it reads them and of its output after it writes them, so values in the padding (whatever
+they are, even ``nan``) never reach a valid output position: a padded sequence gives the same
+result as the same sequence without padding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqcnn.models.receptive_field import LayerSpec
+
+Padding = Literal["valid", "same"]
+
+ACTIVATIONS = ("relu", "exp")
+PADDINGS = ("valid", "same")
+
+
+# --------------------------------------------------------------------------- activations
+
+
+class ExpActivation(nn.Module):
+    """Exponential activation ``exp(x)`` (Koo & Ploenzke 2021, Nat. Mach. Intell.).
+
+    Used on the first layer it makes filters more interpretable as motifs: a filter's response
+    grows multiplicatively with its match. No clipping: keep first-layer pre-activations small.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.exp(x)
+
+
+def activation(name: str) -> nn.Module:
+    """Activation module by name: ``"relu"`` or ``"exp"``."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "exp":
+        return ExpActivation()
+    raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+_make_activation = activation  # for classes whose ``activation`` argument shadows the factory
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def full_mask(x: Tensor) -> Tensor:
+    """All-valid mask ``(N, L)`` for a feature map ``(N, C, L)``."""
+    return torch.ones(x.shape[0], x.shape[-1], dtype=torch.bool, device=x.device)
+
+
+def check_mask(x: Tensor, mask: Tensor | None) -> Tensor:
+    """``mask`` for ``x`` ``(N, C, L)`` (all valid for ``None``), checked for shape and dtype."""
+    if mask is None:
+        return full_mask(x)
+    if mask.dtype != torch.bool:
+        raise ValueError(f"mask must be a bool tensor, got {mask.dtype}")
+    expected = (x.shape[0], x.shape[-1])
+    if mask.shape != expected:
+        raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {expected}")
+    return mask
+
+
+def apply_mask(x: Tensor, mask: Tensor) -> Tensor:
+    """Zero ``x`` ``(N, C, L)`` where ``mask`` ``(N, L)`` is False (also clears ``nan``/``inf``)."""
+    return x.masked_fill(~mask[:, None, :], 0.0)
+
+
+def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
+    """Zero padding ``(left, right)`` in positions that keeps length ``L`` at stride 1.
+
+    The kernel spans ``(kernel_size - 1) * dilation + 1`` positions; odd spans pad evenly,
+    even spans put the extra position on the right.
+    """
+    total = (kernel_size - 1) * dilation
+    return total // 2, total - total // 2
+
+
+def conv_output_length(
+    length: int, kernel_size: int, stride: int = 1, dilation: int = 1, padding: Padding = "valid"
+) -> int:
+    """Output length of a convolution over ``length`` positions."""
+    if padding == "same":
+        return math.ceil(length / stride)
+    return (length - (kernel_size - 1) * dilation - 1) // stride + 1
+
+
+def conv_output_mask(
+    mask: Tensor, kernel_size: int, stride: int = 1, dilation: int = 1, padding: Padding = "valid"
+) -> Tensor:
+    """Mask ``(N, L_out)`` of a convolution's output given its input mask ``(N, L)``.
+
+    ``valid``: an output is valid when every input position its kernel reads is valid (so
+    a padded sequence keeps exactly the outputs it would have unpadded).
+    ``same``: output ``j`` is valid when its centre input ``j * stride`` is valid.
+    """
+    if padding == "same":
+        return mask[:, ::stride]
+    invalid = (~mask)[:, None, :].float()
+    return F.max_pool1d(invalid, kernel_size, stride, dilation=dilation)[:, 0] == 0
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+def masked_global_max(x: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Max over valid positions: ``(N, C, L)`` → ``(N, C)``; a fully masked row gives 0.
+
+    Masked positions never win, whatever their value.
+    """
+    mask = check_mask(x, mask)
+    out = x.masked_fill(~mask[:, None, :], float("-inf")).amax(dim=-1)
+    return out.masked_fill(~mask.any(dim=-1)[:, None], 0.0)
+
+
+def masked_global_avg(x: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Mean over valid positions: ``(N, C, L)`` → ``(N, C)``; a fully masked row gives 0."""
+    mask = check_mask(x, mask)
+    total = apply_mask(x, mask).sum(dim=-1)
+    count = mask.sum(dim=-1, keepdim=True).clamp(min=1).to(x.dtype)
+    return total / count
+
+
+def pool_output_length(length: int, kernel_size: int, stride: int | None = None) -> int:
+    """Output length of :func:`masked_max_pool1d` (ceil mode: a partial last window is kept)."""
+    stride = stride or kernel_size
+    out = max(math.ceil((length - kernel_size) / stride), 0) + 1
+    if (out - 1) * stride >= length:  # a window must start inside the input
+        out -= 1
+    return out
+
+
+def masked_max_pool1d(
+    x: Tensor, mask: Tensor | None, kernel_size: int, stride: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """Local max-pool that ignores masked positions: ``(N, C, L)`` → ``(N, C, L_out)``.
+
+    Windows start every ``stride`` (default ``kernel_size``) positions; a partial window at
+    the end is kept (ceil mode). A window with any valid position gives the max over its
+    valid positions and is valid in the returned mask ``(N, L_out)``; an entirely masked
+    window gives 0 and is masked.
+    """
+    mask = check_mask(x, mask)
+    stride = stride or kernel_size
+    neg = x.masked_fill(~mask[:, None, :], float("-inf"))
+    out = F.max_pool1d(neg, kernel_size, stride, ceil_mode=True)
+    out_mask = F.max_pool1d(mask[:, None, :].float(), kernel_size, stride, ceil_mode=True)[:, 0] > 0
+    return apply_mask(out, out_mask), out_mask
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+class PWMConv1d(nn.Module):
+    """Convolution whose filters are position probability matrices.
+
+    Each filter is ``softmax(logits)`` over the alphabet at every position, so its columns are
+    non-negative and sum to 1; the bias is fixed at 0 (a buffer, not trained). On one-hot
+    input a filter's response is the sum of the probabilities of the letters it sees, in
+    ``[0, kernel_size]``. No padding (pad the input, as :class:`ConvBlock` does).
+
+    Input ``(N, in_channels, L)`` → output ``(N, out_channels, (L - (k-1)·d - 1)//s + 1)``.
+    Exposes ``weight``, ``bias``, ``kernel_size``, ``stride``, ``dilation``, ``padding`` like
+    ``nn.Conv1d`` so interpretation code can treat both alike.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        dilation: int = 1,
+        init_scale: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = (kernel_size,)
+        self.stride = (stride,)
+        self.dilation = (dilation,)
+        self.padding = (0,)
+        self.logits = nn.Parameter(init_scale * torch.randn(out_channels, in_channels, kernel_size))
+        self.register_buffer("bias", torch.zeros(out_channels))
+
+    def pwm(self) -> Tensor:
+        """Probability matrices ``(out_channels, in_channels, kernel_size)``; columns sum to 1."""
+        return torch.softmax(self.logits, dim=1)
+
+    @property
+    def weight(self) -> Tensor:
+        """Same as :meth:`pwm` (the effective convolution weight)."""
+        return self.pwm()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.pwm(), self.bias, self.stride, 0, self.dilation)
+
+
+class ConvBlock(nn.Module):
+    """Mask-aware ``conv → [batch norm] → activation [→ + input]`` over ``(N, C, L)``.
+
+    ``padding="valid"``: no padding, output length ``(L - (k-1)·d - 1)//s + 1``.
+    ``padding="same"``: zero padding :func:`same_padding` (applied here, the conv module itself
+    is unpadded), output length ``ceil(L / s)``.
+    ``residual=True`` adds the input to the output (needs equal channels, stride 1, ``same``).
+    ``pwm=True`` uses :class:`PWMConv1d` instead of ``nn.Conv1d``.
+
+    Batch norm in training mode takes its statistics over all positions, padding included
+    (zeroed, so padding content still has no effect, but its amount does).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        stride: int = 1,
+        dilation: int = 1,
+        padding: Padding = "valid",
+        activation: str = "relu",
+        batch_norm: bool = False,
+        pwm: bool = False,
+        residual: bool = False,
+    ) -> None:
+        super().__init__()
+        if padding not in PADDINGS:
+            raise ValueError(f"unknown padding {padding!r}; choose one of {', '.join(PADDINGS)}")
+        if residual and (in_channels != out_channels or stride != 1 or padding != "same"):
+            raise ValueError("a residual block needs equal channels, stride 1 and 'same' padding")
+        self.padding = padding
+        self.residual = residual
+        self._pad = same_padding(kernel_size, dilation) if padding == "same" else (0, 0)
+        if pwm:
+            self.conv: nn.Module = PWMConv1d(
+                in_channels, out_channels, kernel_size, stride=stride, dilation=dilation
+            )
+        else:
+            self.conv = nn.Conv1d(
+                in_channels, out_channels, kernel_size, stride=stride, dilation=dilation
+            )
+        self.norm = nn.BatchNorm1d(out_channels) if batch_norm else nn.Identity()
+        self.act = _make_activation(activation)
+
+    @property
+    def spec(self) -> LayerSpec:
+        """``(kernel, dilation, stride)`` for receptive-field arithmetic."""
+        return (self.conv.kernel_size[0], self.conv.dilation[0], self.conv.stride[0])
+
+    def output_length(self, length: int) -> int:
+        kernel, dilation, stride = self.spec
+        return conv_output_length(length, kernel, stride, dilation, self.padding)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = check_mask(x, mask)
+        x = apply_mask(x, mask)
+        h = self.act(self.norm(self.conv(F.pad(x, self._pad))))
+        kernel, dilation, stride = self.spec
+        out_mask = conv_output_mask(mask, kernel, stride, dilation, self.padding)
+        if self.residual:
+            h = h + x
+        return apply_mask(h, out_mask), out_mask
+
+
+class MaskedMaxPool1d(nn.Module):
+    """Module form of :func:`masked_max_pool1d` (stride = kernel size, ceil mode)."""
+
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+
+    @property
+    def spec(self) -> LayerSpec:
+        return (self.kernel_size, 1, self.kernel_size)
+
+    def output_length(self, length: int) -> int:
+        return pool_output_length(length, self.kernel_size)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return masked_max_pool1d(x, mask, self.kernel_size)
+
+
+class Pointwise(nn.Module):
+    """Wrap a position-wise module (dropout, ...) to pass ``(x, mask)`` through; no spec."""
+
+    spec = None
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def output_length(self, length: int) -> int:
+        return length
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = check_mask(x, mask)
+        return apply_mask(self.module(x), mask), mask
+
+
+class MaskedBiLSTM(nn.Module):
+    """Bidirectional LSTM along positions: ``(N, C, L)`` → ``(N, 2·hidden, L)``.
+
+    Each direction reads only the valid positions (the mask must be a prefix: valid positions
+    first, padding at the end), so the backward direction starts at the sequence's true end.
+    Its receptive field is the whole sequence, so it has no ``spec``.
+    """
+
+    spec = None
+
+    def __init__(self, in_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(in_channels, hidden, batch_first=True, bidirectional=True)
+
+    def output_length(self, length: int) -> int:
+        return length
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = check_mask(x, mask)
+        seq = apply_mask(x, mask).transpose(1, 2)  # (N, L, C)
+        if bool(mask.all()):
+            out, _ = self.lstm(seq)
+        else:
+            lengths = mask.sum(dim=1)
+            prefix = torch.arange(mask.shape[1], device=mask.device)[None, :] < lengths[:, None]
+            if not torch.equal(prefix, mask):
+                raise ValueError("MaskedBiLSTM needs prefix masks (padding only at the end)")
+            packed = pack_padded_sequence(
+                seq, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+            )
+            out, _ = self.lstm(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=mask.shape[1])
+        return apply_mask(out.transpose(1, 2), mask), mask
