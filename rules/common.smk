@@ -1,10 +1,5 @@
-import os
-from pathlib import Path
-
-# Scripts import the seqcnn library from this checkout, also inside conda environments.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH", "")) if p
-)
+# Rule scripts import the seqcnn library. Snakemake puts scripts/ on their sys.path, and
+# scripts/seqcnn links to ../seqcnn, so this works inside --sdm conda environments too.
 
 RESULTS = config["results"]
 SPLITS = ["train", "valid", "test"]

@@ -6,11 +6,11 @@ rule prepare_genome:
         fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
     log:
         f"{RESULTS}/logs/{{dataset}}/genome/genome.log",
+    conda:
+        "../envs/regions.yaml"
     resources:
         mem_mb=1000,
         runtime=60,
-    conda:
-        "../envs/regions.yaml"
     script:
         "../scripts/prepare_genome.py"
 
@@ -24,18 +24,18 @@ rule prepare_positives:
     output:
         bed=f"{RESULTS}/{{dataset}}/regions/positives.bed",
         summary=f"{RESULTS}/{{dataset}}/regions/positives.json",
-    params:
-        cfg=dataset_config,
-        tasks=task_names,
     log:
         f"{RESULTS}/logs/{{dataset}}/regions/positives.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/regions/positives.tsv"
+    conda:
+        "../envs/regions.yaml"
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/regions.yaml"
+    params:
+        cfg=dataset_config,
+        tasks=task_names,
     script:
         "../scripts/prepare_positives.py"
 
@@ -55,18 +55,18 @@ rule make_negatives:
             category="Data",
             caption="../report/gc.rst",
         ),
-    params:
-        cfg=dataset_config,
-        tasks=task_names,
     log:
         f"{RESULTS}/logs/{{dataset}}/regions/negatives.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/regions/negatives.tsv"
+    conda:
+        "../envs/regions.yaml"
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/regions.yaml"
+    params:
+        cfg=dataset_config,
+        tasks=task_names,
     script:
         "../scripts/make_negatives.py"
 
@@ -81,14 +81,14 @@ rule split_regions:
         valid=f"{RESULTS}/{{dataset}}/regions/valid.bed",
         test=f"{RESULTS}/{{dataset}}/regions/test.bed",
         summary=f"{RESULTS}/{{dataset}}/regions/split.json",
-    params:
-        cfg=dataset_config,
     log:
         f"{RESULTS}/logs/{{dataset}}/regions/split.log",
+    conda:
+        "../envs/regions.yaml"
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/regions.yaml"
+    params:
+        cfg=dataset_config,
     script:
         "../scripts/split_regions.py"

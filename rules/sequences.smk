@@ -7,17 +7,17 @@ rule build_cache:
         onehot=f"{RESULTS}/{{dataset}}/cache/{{split}}.onehot.npy",
         labels=f"{RESULTS}/{{dataset}}/cache/{{split}}.labels.npy",
         stats=f"{RESULTS}/{{dataset}}/cache/{{split}}.stats.json",
-    params:
-        cfg=dataset_config,
     log:
         f"{RESULTS}/logs/{{dataset}}/cache/{{split}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/cache/{{split}}.tsv"
+    conda:
+        "../envs/sequences.yaml"
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/sequences.yaml"
+    params:
+        cfg=dataset_config,
     script:
         "../scripts/build_cache.py"
 
@@ -32,11 +32,11 @@ rule write_manifest:
         split=f"{RESULTS}/{{dataset}}/regions/split.json",
     output:
         manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
-    params:
-        cfg=dataset_config,
     log:
         f"{RESULTS}/logs/{{dataset}}/cache/manifest.log",
     conda:
         "../envs/sequences.yaml"
+    params:
+        cfg=dataset_config,
     script:
         "../scripts/write_manifest.py"

@@ -4,17 +4,17 @@ rule simulate_dataset:
         peaks=f"{SIMULATED}/{{simulation}}/peaks.tsv.gz",
         truth=f"{SIMULATED}/{{simulation}}/truth.tsv",
         gaps=f"{SIMULATED}/{{simulation}}/gaps.bed",
-    params:
-        cfg=simulation_config,
     log:
         f"{SIMULATED}/logs/{{simulation}}/simulate_dataset.log",
     benchmark:
         f"{SIMULATED}/benchmarks/{{simulation}}/simulate_dataset.tsv"
+    conda:
+        "../envs/simulate.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/simulate.yaml"
+    params:
+        cfg=simulation_config,
     script:
         "../scripts/simulate_dataset.py"
 

@@ -45,8 +45,6 @@ log.info("GC of positives and negatives:\n%s",
 gc_histogram({"positives": pos_gc, "negatives": neg_gc}, sm.output.plot,
              title=f"{sm.wildcards.dataset}: GC of positives and {method} negatives")
 edges = np.linspace(0, 1, 51)
-info.pop("gc_positives", None)
-info.pop("gc_negatives", None)
 info.update({
     "method": method, "ratio": ratio, "n_positives": len(pos),
     "gc_bins": edges.tolist(),

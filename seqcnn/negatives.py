@@ -66,6 +66,28 @@ def match_gc(pos_gc: np.ndarray, cand_gc: np.ndarray, ratio: float, rng: np.rand
     return np.sort(np.asarray(chosen, dtype=np.int64)), owed
 
 
+def _shuffle_candidates(positives: pd.DataFrame, sizes: Mapping[str, int],
+                        sizes_file: str | os.PathLike, seq_len: int, n_cand: int, seed: int,
+                        blacklist: pd.DataFrame | None) -> pd.DataFrame:
+    """``n_cand`` non-overlapping random ``seq_len`` windows outside positives ± seq_len."""
+    import pybedtools
+
+    excl = positives[["chrom", "start", "end"]].copy()
+    excl["start"] = (excl["start"] - seq_len).clip(lower=0)
+    excl["end"] = np.minimum(excl["end"] + seq_len, excl["chrom"].map(sizes))
+    if blacklist is not None and len(blacklist):
+        excl = pd.concat([excl, blacklist[["chrom", "start", "end"]]], ignore_index=True)
+    excl_bed = pybedtools.BedTool.from_dataframe(excl).sort().merge()
+    template = pd.DataFrame({"chrom": next(iter(sizes)), "start": 0, "end": seq_len,
+                             "name": [f"bg{i}" for i in range(n_cand)]})
+    shuffled = pybedtools.BedTool.from_dataframe(template).shuffle(
+        g=str(sizes_file), excl=excl_bed.fn, noOverlapping=True, seed=seed, maxTries=10000,
+    )
+    return shuffled.to_dataframe(disable_auto_names=True, header=None,
+                                 names=["chrom", "start", "end", "name"],
+                                 dtype={"chrom": str, "name": str})
+
+
 def gc_matched(
     positives: pd.DataFrame,
     genome: Genome,
@@ -83,7 +105,7 @@ def gc_matched(
     Candidates (``oversample`` × the number needed, ``seq_len`` bp, non-overlapping) are
     placed at random (seeded) outside every positive ± ``seq_len`` and the blacklist;
     those above ``max_n_fraction`` are removed; then :func:`match_gc` picks the negatives.
-    Returns the negatives and a summary (candidates, removed, shortfall, GC of both sets).
+    Returns the negatives and a summary (candidates, removed, shortfall).
     """
     import pybedtools
 
@@ -91,24 +113,16 @@ def gc_matched(
     if n_need == 0:
         return _as_negatives(positives.iloc[:0], tasks, "background"), {"n": 0}
     sizes = genome.sizes
+    previous = tempfile.tempdir  # pybedtools' set_tempdir changes the global tempdir
     with tempfile.TemporaryDirectory(prefix="seqcnn_neg_") as tmp:
         pybedtools.helpers.set_tempdir(tmp)
-        excl = positives[["chrom", "start", "end"]].copy()
-        excl["start"] = (excl["start"] - seq_len).clip(lower=0)
-        excl["end"] = np.minimum(excl["end"] + seq_len, excl["chrom"].map(sizes))
-        if blacklist is not None and len(blacklist):
-            excl = pd.concat([excl, blacklist[["chrom", "start", "end"]]], ignore_index=True)
-        excl_bed = pybedtools.BedTool.from_dataframe(excl).sort().merge()
-        n_cand = n_need * oversample
-        template = pd.DataFrame({"chrom": next(iter(sizes)), "start": 0, "end": seq_len,
-                                 "name": [f"bg{i}" for i in range(n_cand)]})
-        shuffled = pybedtools.BedTool.from_dataframe(template).shuffle(
-            g=str(sizes_file), excl=excl_bed.fn, noOverlapping=True, seed=seed, maxTries=10000,
-        )
-        cand = shuffled.to_dataframe(disable_auto_names=True, header=None,
-                                     names=["chrom", "start", "end", "name"],
-                                     dtype={"chrom": str, "name": str})
-        pybedtools.helpers.cleanup()
+        try:
+            cand = _shuffle_candidates(positives, sizes, sizes_file, seq_len, n_need * oversample,
+                                       seed, blacklist)
+        finally:
+            pybedtools.helpers.cleanup()
+            tempfile.tempdir = previous
+    n_cand = n_need * oversample
     cand = sort_regions(cand, genome.sizes)
     cand_gc, cand_n = base_fractions(genome, cand)
     ok = (cand_n <= max_n_fraction) & ~np.isnan(cand_gc)
@@ -122,8 +136,7 @@ def gc_matched(
     neg["name"] = [f"bg{i + 1}" for i in range(len(neg))]
     summary = {
         "n": len(neg), "candidates": n_cand, "removed_too_many_n": removed_n,
-        "shortfall": shortfall, "gc_positives": pos_gc.tolist(),
-        "gc_negatives": cand_gc[idx].tolist(),
+        "shortfall": shortfall,
     }
     return _as_negatives(neg, tasks, "background"), summary
 

@@ -1,0 +1,50 @@
+# seqcnn — set-up, demo and tests. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: setup demo test lint format bench clean
+
+setup: $(VENV)/.installed bedtools
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# bedtools is a binary, not a Python package: apt-get it when we can, else say how.
+bedtools:
+	@if command -v bedtools >/dev/null 2>&1; then \
+		echo "bedtools: $$(bedtools --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bedtools; \
+	else \
+		echo "bedtools is missing. Install it with one of:" >&2; \
+		echo "  conda install -c bioconda bedtools" >&2; \
+		echo "  sudo apt-get install -y bedtools" >&2; \
+		exit 1; \
+	fi
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check seqcnn scripts tests benchmarks
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules
+
+format: setup
+	$(BIN)/snakefmt Snakefile rules
+	$(BIN)/ruff check --fix seqcnn scripts tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/prepare.py
+
+clean:
+	rm -rf results resources .snakemake

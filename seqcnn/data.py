@@ -1,0 +1,326 @@
+"""Torch datasets over the memory-mapped one-hot cache, with augmentation.
+
+The cache (:mod:`seqcnn.cache`) holds ``uint8`` one-hot ``(N, A, L)`` and labels ``(N, T)``.
+:class:`CacheDataset` reads it through ``np.load(mmap_mode="r")``: only the rows of the
+batch being built are read, so memory does not grow with ``N``. Batches are read with one
+fancy-index per batch (not one ``__getitem__`` per sequence), which is what keeps the input
+pipeline far faster than the model step (see ``benchmarks/train.py``).
+
+Batches are requested as ``(epoch, indices)`` by :class:`EpochBatchSampler` and built by
+:meth:`CacheDataset.get_batch`. Tensors come back as ``uint8`` (one quarter of the bytes of
+``float32`` to copy to a GPU); models accept ``uint8`` input.
+
+Augmentation (training only) is a pure function of ``(seed, epoch, row index)``, through a
+counter-based hash rather than a stateful generator, so it is identical whatever the
+number of workers, the batch composition, or a restart from a checkpoint:
+
+- ``rc_augment``: each sequence is replaced by its reverse complement with probability 1/2
+  (labels unchanged; DNA/RNA only).
+- ``jitter``: each sequence is shifted by ``s`` positions, ``s`` uniform in
+  ``[-jitter, jitter]``; positive ``s`` moves the content towards the 3' end. The cache
+  holds exactly ``seq_len`` bp, so there are no flanks to shift in: the ``|s|`` positions
+  uncovered at one end are filled with zeros (the encoding of N) and the ``|s|`` positions
+  pushed past the other end are cropped. The length never changes. Keep ``jitter`` small
+  compared with ``seq_len`` (a few bp to a few tens of bp): the zero-filled edge is
+  padding without a mask, like the edges of a ``same``-padded convolution.
+
+Sampling order is a permutation seeded by ``(seed, epoch)``, so epoch ``k`` of a resumed run
+draws the same batches as epoch ``k`` of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from seqcnn.cache import load_cache
+
+_U64 = (1 << 64) - 1
+_RC_STREAM = 1
+_JITTER_STREAM = 2
+
+#: A batch request: ``(epoch, row indices)``.
+BatchKey = tuple[int, np.ndarray]
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on ``uint64`` arrays (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def random_bits(seed: int, epoch: int, indices: Sequence[int] | np.ndarray, stream: int
+                ) -> np.ndarray:
+    """64 pseudo-random bits per index, a pure function of ``(seed, epoch, index, stream)``.
+
+    Returns ``uint64`` of the shape of ``indices``.
+    """
+    key = np.array([seed & _U64], dtype=np.uint64)
+    for part in (epoch, stream):
+        key = _splitmix64(key ^ np.uint64(part & _U64))
+    idx = np.asarray(indices, dtype=np.int64).astype(np.uint64)
+    return _splitmix64(_splitmix64(idx ^ key[0]))
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def shift_batch(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Shift each sequence of ``x`` ``(n, A, L)`` by ``shifts[i]`` positions; same shape.
+
+    ``out[i, :, j] = x[i, :, j - shifts[i]]`` where that is inside ``0..L-1``, else 0: content
+    moves towards higher positions for positive shifts; uncovered positions are zero-filled
+    and content pushed past the end is cropped.
+    """
+    x = np.asarray(x)
+    shifts = np.asarray(shifts, dtype=np.int64)
+    if x.ndim != 3 or shifts.shape != (x.shape[0],):
+        raise ValueError(f"expected x (n, A, L) and shifts (n,), got {x.shape} and {shifts.shape}")
+    length = x.shape[-1]
+    src = np.arange(length)[None, :] - shifts[:, None]
+    inside = (src >= 0) & (src < length)
+    out = np.take_along_axis(x, np.clip(src, 0, length - 1)[:, None, :], axis=2)
+    out *= inside[:, None, :].astype(out.dtype)
+    return out
+
+
+def augment_batch(
+    x: np.ndarray,
+    indices: np.ndarray,
+    epoch: int,
+    seed: int,
+    rc_augment: bool = False,
+    jitter: int = 0,
+) -> np.ndarray:
+    """Apply jitter then reverse-complement augmentation to a batch ``(n, A, L)``.
+
+    ``indices`` are the rows' indices in the split: together with ``seed`` and ``epoch``
+    they decide each row's shift and strand (see the module docstring). Returns a new array
+    (``x`` is not modified).
+    """
+    x = np.array(x, copy=True)
+    if jitter:
+        bits = random_bits(seed, epoch, indices, _JITTER_STREAM)
+        shifts = (bits % np.uint64(2 * jitter + 1)).astype(np.int64) - jitter
+        x = shift_batch(x, shifts)
+    if rc_augment:
+        flip = (random_bits(seed, epoch, indices, _RC_STREAM) >> np.uint64(63)).astype(bool)
+        if flip.any():
+            x[flip] = x[flip][:, ::-1, ::-1]
+    return x
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def _is_whole_npy_memmap(arr: Any) -> bool:
+    """True if ``arr`` is a whole ``.npy`` file opened with ``np.load(mmap_mode=...)``."""
+    if not isinstance(arr, np.memmap) or not getattr(arr, "filename", None):
+        return False
+    try:
+        ref = np.load(arr.filename, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return (ref.shape == arr.shape and ref.dtype == arr.dtype and ref.strides == arr.strides
+            and ref.offset == arr.offset)
+
+
+class CacheDataset(Dataset):
+    """One split of the one-hot cache, read lazily from memory-mapped ``.npy`` files.
+
+    ``onehot`` is ``(N, A, L)`` (``uint8``), ``labels`` ``(N, T)``; either numpy arrays or
+    memmaps (use :meth:`from_files` or :func:`seqcnn.cache.load_cache`). Memmaps stay
+    memmaps: pickling the dataset (for ``spawn``/``forkserver`` DataLoader workers) sends the
+    file names, and each worker maps the files again instead of receiving a copy.
+
+    ``dataset[i]`` is one ``(x (A, L), y (T,))`` pair, augmented as in epoch 0;
+    ``dataset[(epoch, indices)]`` is a batch ``(x (n, A, L), y (n, T))`` augmented for
+    ``epoch`` (the form :class:`EpochBatchSampler` requests). Tensors are ``uint8``.
+    """
+
+    def __init__(
+        self,
+        onehot: np.ndarray,
+        labels: np.ndarray,
+        *,
+        rc_augment: bool = False,
+        jitter: int = 0,
+        seed: int = 0,
+        alphabet: str = "dna",
+    ) -> None:
+        if onehot.ndim != 3:
+            raise ValueError(f"one-hot array must be (N, alphabet, seq_len), got {onehot.shape}")
+        if labels.ndim != 2 or labels.shape[0] != onehot.shape[0]:
+            raise ValueError(
+                f"labels must be (N, tasks) with N = {onehot.shape[0]}, got {labels.shape}"
+            )
+        if rc_augment and alphabet not in ("dna", "rna"):
+            raise ValueError(f"rc_augment needs a nucleic-acid alphabet, not {alphabet!r}")
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, np.integer)) or jitter < 0:
+            raise ValueError(f"jitter must be an integer >= 0, got {jitter!r}")
+        if jitter >= onehot.shape[-1]:
+            raise ValueError(f"jitter={jitter} must be smaller than seq_len={onehot.shape[-1]}")
+        self.onehot = onehot
+        self.labels = labels
+        self.rc_augment = bool(rc_augment)
+        self.jitter = int(jitter)
+        self.seed = int(seed)
+        self.alphabet = alphabet
+
+    @classmethod
+    def from_files(
+        cls, onehot_path: str | os.PathLike, labels_path: str | os.PathLike, **kwargs: Any
+    ) -> CacheDataset:
+        """Memory-map a cache split (``{split}.onehot.npy``, ``{split}.labels.npy``)."""
+        return cls(*load_cache(onehot_path, labels_path), **kwargs)
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.onehot.shape[-1])
+
+    @property
+    def alphabet_size(self) -> int:
+        return int(self.onehot.shape[1])
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.labels.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.onehot.shape[0])
+
+    def get_batch(self, indices: Sequence[int] | np.ndarray, epoch: int = 0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``indices`` as ``uint8`` tensors ``(n, A, L)`` and ``(n, T)``, augmented."""
+        idx = np.asarray(indices, dtype=np.int64)
+        x = self.onehot[idx]
+        y = np.asarray(self.labels[idx], dtype=np.uint8)
+        if self.rc_augment or self.jitter:
+            x = augment_batch(x, idx, epoch, self.seed, self.rc_augment, self.jitter)
+        x = np.ascontiguousarray(x, dtype=np.uint8)
+        return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(y))
+
+    def __getitem__(self, key: int | BatchKey) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(key, tuple):
+            epoch, indices = key
+            return self.get_batch(indices, epoch)
+        x, y = self.get_batch([int(key)])
+        return x[0], y[0]
+
+    # Pickle memmaps by file name, so that workers map the file instead of copying it.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in ("onehot", "labels"):
+            arr = state[name]
+            if _is_whole_npy_memmap(arr):
+                state[name] = ("__npy_memmap__", os.fspath(arr.filename))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in ("onehot", "labels"):
+            value = state[name]
+            if isinstance(value, tuple) and value and value[0] == "__npy_memmap__":
+                state[name] = np.load(value[1], mmap_mode="r")
+        self.__dict__.update(state)
+
+
+class EpochBatchSampler(Sampler):
+    """Yields ``(epoch, indices)`` batch requests for :class:`CacheDataset`.
+
+    With ``shuffle`` the order is a permutation seeded by ``(seed, epoch)``: the same epoch
+    gives the same batches in any run. Call :meth:`set_epoch` before iterating. With
+    ``drop_last`` a final incomplete batch is dropped (only when at least one full batch
+    exists).
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.n = int(n)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.drop_last = drop_last and self.n >= self.batch_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def order(self) -> np.ndarray:
+        """Row order of the current epoch."""
+        if not self.shuffle:
+            return np.arange(self.n, dtype=np.int64)
+        rng = np.random.default_rng([self.seed & _U64, self.epoch & _U64])
+        return rng.permutation(self.n).astype(np.int64)
+
+    def __iter__(self) -> Iterator[BatchKey]:
+        order = self.order()
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.epoch, order[start:start + self.batch_size]
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.n // self.batch_size
+        return -(-self.n // self.batch_size)
+
+
+def make_loader(
+    dataset: CacheDataset,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    drop_last: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A DataLoader of whole batches from ``dataset`` (one memmap read per batch).
+
+    ``loader.batch_sampler``-like control goes through ``loader.sampler`` (an
+    :class:`EpochBatchSampler`): call ``loader.sampler.set_epoch(epoch)`` before each epoch.
+    Workers are persistent (the epoch travels with each batch request); the loader's own
+    generator is seeded, so creating an iterator never touches the global torch RNG.
+    """
+    sampler = EpochBatchSampler(
+        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last
+    )
+    return DataLoader(
+        dataset,
+        batch_size=None,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        prefetch_factor=4 if num_workers > 0 else None,
+        generator=torch.Generator().manual_seed(seed & 0x7FFF_FFFF_FFFF_FFFF),
+    )
+
+
+__all__ = [
+    "BatchKey",
+    "CacheDataset",
+    "EpochBatchSampler",
+    "augment_batch",
+    "make_loader",
+    "random_bits",
+    "shift_batch",
+]

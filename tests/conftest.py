@@ -1,0 +1,52 @@
+"""Shared fixtures: small genomes and region files written to a temporary directory."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def write_fasta(path: Path, chroms: dict[str, str], width: int = 60) -> Path:
+    with open(path, "w") as fh:
+        for name, seq in chroms.items():
+            fh.write(f">{name}\n")
+            for i in range(0, len(seq), width):
+                fh.write(seq[i:i + width] + "\n")
+    return path
+
+
+def random_dna(n: int, rng: np.random.Generator, gc: float = 0.5) -> str:
+    p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
+    return "".join(np.array(list("ACGT"))[rng.choice(4, size=n, p=p)])
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def small_genome(tmp_path, rng):
+    """A three-chromosome genome (with N runs and lowercase) prepared and indexed."""
+    from seqcnn.genome import Genome, prepare_fasta
+
+    chroms = {
+        "chr1": random_dna(5000, rng),
+        "chr2": random_dna(3000, rng).lower()[:1000] + random_dna(2000, rng),
+        "chr3": "N" * 500 + random_dna(1500, rng) + "N" * 500,
+    }
+    src = write_fasta(tmp_path / "genome.fa", chroms, width=70)
+    prepare_fasta(src, tmp_path / "prepared" / "genome.fa")
+    return Genome(tmp_path / "prepared" / "genome.fa"), chroms
+
+
+def snakemake_bin() -> str:
+    exe = BIN / "snakemake"
+    return str(exe) if exe.exists() else shutil.which("snakemake")
