@@ -6,6 +6,8 @@ rule prepare_genome:
         fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
     log:
         f"{RESULTS}/logs/{{dataset}}/genome/genome.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/genome/genome.tsv"
     conda:
         "../envs/regions.yaml"
     resources:
@@ -83,6 +85,8 @@ rule split_regions:
         summary=f"{RESULTS}/{{dataset}}/regions/split.json",
     log:
         f"{RESULTS}/logs/{{dataset}}/regions/split.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/regions/split.tsv"
     conda:
         "../envs/regions.yaml"
     resources:

@@ -13,7 +13,9 @@ import hashlib
 import io
 import os
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,6 +201,7 @@ def write_cache(
     alphabet: str = "dna",
     seed: int = 0,
     progress: Iterator | None = None,
+    in_flight: int = 2,
 ) -> CacheStats:
     """Stream region chunks (from :func:`seqcnn.regions.read_regions`) into the cache.
 
@@ -208,20 +211,32 @@ def write_cache(
     size = len(letters(alphabet))
     stats = CacheStats(positives={t: 0 for t in tasks})
     with NpyWriter(onehot_path, (n, size, seq_len)) as x_out, \
-            NpyWriter(labels_path, (n, len(tasks))) as y_out:
+            NpyWriter(labels_path, (n, len(tasks))) as y_out, \
+            ThreadPoolExecutor(max_workers=1) as writer:
+        # one thread writes and hashes chunk i while this one encodes chunk i + 1;
+        # at most ``in_flight`` chunks wait, so memory stays bounded
+        pending: deque = deque()
         for df in chunks:
             x = encode_regions(genome, df, seq_len, alphabet, seed)
             y = df[tasks].to_numpy(np.uint8) if tasks else np.zeros((len(df), 0), np.uint8)
-            x_out.write(x)
-            y_out.write(y)
+            pending.append(writer.submit(_write_pair, x_out, y_out, x, y))
+            while len(pending) > in_flight:
+                pending.popleft().result()
             for j, t in enumerate(tasks):
                 stats.positives[t] += int(y[:, j].sum())
             stats.n += len(df)
             if progress is not None:
                 progress.update(len(df))
+        while pending:
+            pending.popleft().result()
     stats.sha256 = {"onehot": x_out.sha256, "labels": y_out.sha256}
     stats.bytes = n * size * seq_len + n * len(tasks)
     return stats
+
+
+def _write_pair(x_out: NpyWriter, y_out: NpyWriter, x: np.ndarray, y: np.ndarray) -> None:
+    x_out.write(x)
+    y_out.write(y)
 
 
 def load_cache(onehot_path: str | os.PathLike, labels_path: str | os.PathLike

@@ -156,15 +156,33 @@ def base_fractions(genome: Genome, regions: pd.DataFrame, chunk: int = 8192
     start = regions["start"].to_numpy(np.int64)
     end = regions["end"].to_numpy(np.int64)
     for c in pd.unique(chrom):
-        codes = lut[genome.chromosome(c)]
-        # cumulative counts of G/C and of non-ACGT along the chromosome
-        is_gc = np.concatenate([[0], np.cumsum((codes == 1) | (codes == 2), dtype=np.int64)])
-        is_n = np.concatenate([[0], np.cumsum(codes == UNKNOWN, dtype=np.int64)])
         idx = np.flatnonzero(chrom == c)
         s, e = start[idx], end[idx]
-        n_gc, n_n = is_gc[e] - is_gc[s], is_n[e] - is_n[s]
         length = e - s
+        seq = genome.chromosome(c)
+        if (length == length[0]).all() and len(idx) * length[0] < len(seq):
+            # few regions of one length: count inside the windows (work ~ regions x length)
+            n_gc, n_n = np.zeros(len(idx), np.int64), np.zeros(len(idx), np.int64)
+            for a in range(0, len(idx), chunk):
+                w = lut[np.lib.stride_tricks.sliding_window_view(seq, int(length[0]))[
+                    s[a:a + chunk]]]
+                n_gc[a:a + chunk] = ((w == 1) | (w == 2)).sum(axis=1)
+                n_n[a:a + chunk] = (w == UNKNOWN).sum(axis=1)
+        else:
+            # many or variable-length regions: cumulative counts along the chromosome
+            codes = lut[seq]
+            n_gc = _window_counts((codes == 1) | (codes == 2), s, e)
+            n_n = _window_counts(codes == UNKNOWN, s, e)
         nfrac[idx] = n_n / length
         acgt = length - n_n
         gc[idx] = np.divide(n_gc, acgt, out=np.full(len(idx), np.nan), where=acgt > 0)
     return gc, nfrac
+
+
+def _window_counts(flags: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Number of true ``flags`` in each ``[start, end)``, via one cumulative sum."""
+    dtype = np.int32 if len(flags) < 2**31 else np.int64  # int32 cumsum is ~20x faster
+    cum = np.empty(len(flags) + 1, dtype=dtype)
+    cum[0] = 0
+    np.cumsum(flags, dtype=dtype, out=cum[1:])
+    return (cum[end] - cum[start]).astype(np.int64)

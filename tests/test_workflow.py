@@ -98,7 +98,17 @@ def test_dag_builds_the_cache_as_the_output_contract_says(tiny_run):
     assert hashlib.sha256((res / "cache" / "train.onehot.npy").read_bytes()).hexdigest() == sha
 
 
-@pytest.mark.skipif(shutil.which("bedtools") is None, reason="needs the bedtools binary")
+def test_default_config_runs_to_the_cache(tmp_path):
+    """The README's demo: config/config.yaml as shipped, end to end."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    run_snakemake(tmp_path, config)
+    manifest = json.loads((tmp_path / "results/demo/cache/manifest.json").read_text())
+    assert manifest["tasks"] == ["CTCF", "SPI1"]
+    assert all(manifest["counts"][s]["n"] > 100 for s in ("train", "valid", "test"))
+    truth = (tmp_path / "resources/simulated/demo/truth.tsv").read_text().splitlines()
+    assert len(truth) > 2000
+
+
 def test_no_region_of_one_split_overlaps_another(tiny_run):
     regions = tiny_run / "results" / "tiny" / "regions"
     splits = ["train", "valid", "test"]
