@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean bedtools chromium
 
 setup: $(VENV)/.installed bedtools
 
@@ -28,10 +28,22 @@ bedtools:
 		exit 1; \
 	fi
 
+# The report test opens the page in headless Chromium, as a person would.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "chromium is missing (needed by the report test). Install it with:" >&2; \
+		echo "  sudo apt-get install -y chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup chromium
 	$(BIN)/pytest
 
 lint: setup

@@ -13,6 +13,9 @@ include: "rules/common.smk"
 include: "rules/simulate.smk"
 include: "rules/regions.smk"
 include: "rules/sequences.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -295,10 +295,10 @@ def make_loader(
 ) -> DataLoader:
     """A DataLoader of whole batches from ``dataset`` (one memmap read per batch).
 
-    ``loader.batch_sampler``-like control goes through ``loader.sampler`` (an
-    :class:`EpochBatchSampler`): call ``loader.sampler.set_epoch(epoch)`` before each epoch.
-    Workers are persistent (the epoch travels with each batch request); the loader's own
-    generator is seeded, so creating an iterator never touches the global torch RNG.
+    ``loader.sampler`` is an :class:`EpochBatchSampler` (it yields whole batches, so the
+    DataLoader's own batching is off): call ``loader.sampler.set_epoch(epoch)`` before each
+    epoch. Workers are persistent (the epoch travels with each batch request); the loader's
+    own generator is seeded, so creating an iterator never touches the global torch RNG.
     """
     sampler = EpochBatchSampler(
         len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last

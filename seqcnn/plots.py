@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 
 def gc_histogram(gc: Mapping[str, np.ndarray], path: str | os.PathLike,
@@ -30,6 +31,31 @@ def gc_histogram(gc: Mapping[str, np.ndarray], path: str | os.PathLike,
     ax.set_ylabel("regions")
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def training_curves(log: pd.DataFrame, path: str | os.PathLike, best_epoch: int | None = None,
+                    title: str = "Training") -> None:
+    """Loss (train, valid) and validation auROC/auPR per epoch from ``train_log.tsv``
+    (columns epoch, train_loss, valid_loss, valid_auroc, valid_auprc); the kept epoch is
+    marked with a dashed line."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
+    ax1.plot(log["epoch"], log["train_loss"], "o-", ms=3, label="train")
+    ax1.plot(log["epoch"], log["valid_loss"], "o-", ms=3, label="valid")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("loss (BCE)")
+    ax1.legend(frameon=False)
+    ax2.plot(log["epoch"], log["valid_auroc"], "o-", ms=3, label="valid auROC")
+    ax2.plot(log["epoch"], log["valid_auprc"], "o-", ms=3, label="valid auPR")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylim(min(0.5, float(np.nanmin(log[["valid_auroc", "valid_auprc"]].to_numpy()))), 1.0)
+    ax2.legend(frameon=False, loc="lower right")
+    for ax in (ax1, ax2):
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", ls="--", lw=1)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

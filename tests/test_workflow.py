@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -33,8 +35,13 @@ TINY = {
                       "B": "resources/simulated/tiny/peaks/B.narrowPeak.gz"},
             "seq_len": 120,
             "split": {"valid": ["chr4"], "test": ["chr5"]},
+            "models": ["small"],
+            "baseline_motifs": ["MA0139.2"],
         }
     },
+    "models": {"small": {"arch": "dilated", "filters": 8, "layers": 2, "first_kernel": 11}},
+    "train": {"epochs": 2, "batch_size": 64},
+    "evaluate": {"bootstrap": 50},
 }
 
 
@@ -47,6 +54,36 @@ def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--hide-scrollbars"]
+
+
+def check_report_in_chromium(page: Path, tmp: Path, models: list[str]) -> Path:
+    """Open the report in headless Chromium as a person would: every image decoded, the
+    metrics table there; returns a full-page screenshot."""
+    assert shutil.which("chromium"), "chromium is needed (make test installs it)"
+    url = page.resolve().as_uri()
+    dom = subprocess.run(CHROMIUM + [f"--user-data-dir={tmp / 'chromium-profile'}",
+                                     "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    loaded = re.search(r'id="imgcheck" data-loaded="(-?\d+)" data-failed="(-?\d+)"', dom)
+    assert loaded, "the page's image check did not run"
+    n_ok, n_bad = int(loaded.group(1)), int(loaded.group(2))
+    assert n_bad == 0 and n_ok >= 1 + 4 * len(models), (n_ok, n_bad)
+    for m in models:
+        assert f'id="metrics-{m}"' in dom and "kmer_lr" in dom
+    shot = tmp / "report.png"
+    subprocess.run(CHROMIUM + [f"--user-data-dir={tmp / 'chromium-profile'}",
+                               "--window-size=1200,3000", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] == 3000 and pixels.std() > 0.05  # not a blank page
+    return shot
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +135,8 @@ def test_dag_builds_the_cache_as_the_output_contract_says(tiny_run):
     assert hashlib.sha256((res / "cache" / "train.onehot.npy").read_bytes()).hexdigest() == sha
 
 
-def test_default_config_runs_to_the_cache(tmp_path):
-    """The README's demo: config/config.yaml as shipped, end to end."""
+def test_default_config_runs_end_to_end(tmp_path):
+    """The README's demo: config/config.yaml as shipped, from simulation to the report."""
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     run_snakemake(tmp_path, config)
     manifest = json.loads((tmp_path / "results/demo/cache/manifest.json").read_text())
@@ -107,6 +144,12 @@ def test_default_config_runs_to_the_cache(tmp_path):
     assert all(manifest["counts"][s]["n"] > 100 for s in ("train", "valid", "test"))
     truth = (tmp_path / "resources/simulated/demo/truth.tsv").read_text().splitlines()
     assert len(truth) > 2000
+    # the default model learns the planted motifs: test auROC >= 0.9 on every task
+    table = pd.read_csv(tmp_path / "results/demo/dilated/eval/metrics.tsv", sep="\t")
+    cnn = table[table["model"] == "dilated"].set_index("task")
+    assert (cnn["auroc"] >= 0.9).all(), cnn
+    assert set(table["model"]) == {"dilated", "kmer_lr", "motif_scan_lr"}
+    check_report_in_chromium(tmp_path / "results/demo/report.html", tmp_path, ["dilated"])
 
 
 def test_no_region_of_one_split_overlaps_another(tiny_run):
@@ -121,6 +164,32 @@ def test_no_region_of_one_split_overlaps_another(tiny_run):
     chroms = {s: set(rg.read_regions(regions / f"{s}.bed")["chrom"]) for s in splits}
     assert chroms["valid"] == {"chr4"} and chroms["test"] == {"chr5"}
     assert not chroms["train"] & (chroms["valid"] | chroms["test"])
+
+
+def test_predictions_are_on_test_chromosomes_only(tiny_run):
+    res = tiny_run / "results" / "tiny"
+    pred = pd.read_csv(res / "small" / "eval" / "predictions.tsv.gz", sep="\t")
+    assert list(pred.columns) == ["region", "task", "label", "score"]
+    test = rg.read_regions(res / "regions" / "test.bed")
+    ids = set(test["chrom"] + ":" + test["start"].astype(str) + "-" + test["end"].astype(str)
+              + "(" + test["strand"] + ")")
+    assert set(pred["region"]) == ids and len(pred) == 2 * len(test)
+    bed = tiny_run / "pred.bed"
+    coords = pred["region"].str.extract(r"^(.+):(\d+)-(\d+)\(")
+    coords.drop_duplicates().to_csv(bed, sep="\t", header=False, index=False)
+    assert set(coords[0]) == {"chr5"}
+    for other in ("train", "valid"):
+        out = subprocess.run(["bedtools", "intersect", "-u", "-a", str(bed), "-b",
+                              str(res / "regions" / f"{other}.bed")],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout == "", f"a predicted region overlaps {other}"
+    metrics = pd.read_csv(res / "small" / "eval" / "metrics.tsv", sep="\t")
+    assert set(metrics["model"]) == {"small", "kmer_lr", "motif_scan_lr"}
+    assert (metrics["n_pos"] + metrics["n_neg"] == len(test)).all()
+
+
+def test_tiny_report_renders(tiny_run, tmp_path):
+    check_report_in_chromium(tiny_run / "results" / "tiny" / "report.html", tmp_path, ["small"])
 
 
 def test_rerun_gives_identical_files(tiny_run, tmp_path):
@@ -153,6 +222,7 @@ def test_second_dataset_by_config_alone(tiny_run, tmp_path):
     config["datasets"]["second"] = {
         "genome": str(data / "genome copy.fa.gz"), "tasks": {"mine": str(bed)},
         "seq_len": 100, "negatives": "dinuc_shuffle", "negative_ratio": 2, "split": "auto",
+        "models": ["small"],
     }
     work = tiny_run  # same project, tiny is already built: only the new dataset runs
     proc = run_snakemake(work, config)

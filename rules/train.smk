@@ -1,0 +1,34 @@
+wildcard_constraints:
+    model="[A-Za-z0-9_.-]+",
+
+
+# params.checkpoint is not an output: Snakemake deletes the outputs of a failed job, and
+# checkpoints/last.pt is what the restarted job resumes from.
+rule train_model:
+    input:
+        train_onehot=f"{RESULTS}/{{dataset}}/cache/train.onehot.npy",
+        train_labels=f"{RESULTS}/{{dataset}}/cache/train.labels.npy",
+        valid_onehot=f"{RESULTS}/{{dataset}}/cache/valid.onehot.npy",
+        valid_labels=f"{RESULTS}/{{dataset}}/cache/valid.labels.npy",
+        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+    output:
+        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
+        summary=f"{RESULTS}/{{dataset}}/{{model}}/model.json",
+        train_log=f"{RESULTS}/{{dataset}}/{{model}}/train_log.tsv",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/{{model}}/train.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/train.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=720,
+        gpu=1,
+    params:
+        model=model_config,
+        train=train_config,
+        checkpoint=f"{RESULTS}/{{dataset}}/{{model}}/checkpoints/last.pt",
+    script:
+        "../scripts/train_model.py"

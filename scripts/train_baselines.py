@@ -1,0 +1,35 @@
+"""Train the k-mer and known-motif baselines on one dataset; score the test split."""
+
+import json
+
+import numpy as np
+
+from seqcnn.baselines import KmerBaseline, MotifScanBaseline
+from seqcnn.cache import load_cache
+from seqcnn.logs import get_logger
+
+sm = snakemake  # noqa: F821
+cfg = sm.params.cfg
+log = get_logger("train_baselines", sm.log[0])
+tasks = json.load(open(sm.input.manifest))["tasks"]
+train = load_cache(sm.input.train_onehot, sm.input.train_labels)
+valid = load_cache(sm.input.valid_onehot, sm.input.valid_labels)
+test_x, _ = load_cache(sm.input.test_onehot, sm.input.test_labels)
+
+scores, descriptions = {}, {}
+baselines = {"kmer_lr": KmerBaseline(seed=cfg["seed"])}
+if cfg["baseline_motifs"]:
+    baselines["motif_scan_lr"] = MotifScanBaseline(seed=cfg["seed"],
+                                                   motifs=cfg["baseline_motifs"],
+                                                   release=sm.params.release)
+else:
+    log.info("no baseline_motifs listed for this dataset: the known-motif baseline is skipped")
+for name, model in baselines.items():
+    model.fit(np.asarray(train[0]), np.asarray(train[1]), np.asarray(valid[0]),
+              np.asarray(valid[1]), tasks=tasks)
+    scores[name] = model.predict(np.asarray(test_x))
+    descriptions[name] = model.describe()
+    log.info("%s: C per task %s\n%s", name, list(model.C_), descriptions[name])
+np.savez_compressed(sm.output.scores, **scores)
+with open(sm.output.summary, "w") as fh:
+    json.dump({"baselines": list(scores), "descriptions": descriptions}, fh, indent=2)

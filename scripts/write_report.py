@@ -1,0 +1,69 @@
+"""Render results/{dataset}/report.html from the workflow's outputs."""
+
+import json
+
+import pandas as pd
+
+import seqcnn
+from seqcnn.logs import get_logger
+from seqcnn.regions import DROP_REASONS
+from seqcnn.report import render, table_html
+
+sm = snakemake  # noqa: F821
+log = get_logger("write_report", sm.log[0])
+dataset = sm.wildcards.dataset
+manifest = json.load(open(sm.input.manifest))
+positives = json.load(open(sm.input.positives))
+negatives = json.load(open(sm.input.negatives))
+tasks = manifest["tasks"]
+
+counts = pd.DataFrame([
+    {"split": s, "regions": c["n"], **{f"{t} +": c["positives"][t] for t in tasks},
+     "chromosomes": len(manifest["chromosomes"][s])}
+    for s, c in manifest["counts"].items()
+])
+drops = pd.DataFrame([
+    {"task": t, "file": v["file"], "read": v["read"],
+     **{r: v["dropped"].get(r, 0) for r in DROP_REASONS}, "kept": v["kept"]}
+    for t, v in positives["tasks"].items()
+])
+
+models = []
+figures = list(sm.input.eval_figures)
+per_model = len(figures) // max(1, len(sm.params.models))
+for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
+        sm.params.models, sm.input.summaries, sm.input.metrics, sm.input.curves, strict=True)):
+    figs = figures[i * per_model:(i + 1) * per_model]
+    summary = json.load(open(summary_path))
+    table = pd.read_csv(metrics_path, sep="\t")
+    cnn = table[table["model"] == name].set_index("task")["auroc"]
+    kmer = table[table["model"] == "kmer_lr"].set_index("task")["auroc"]
+    behind = [t for t in tasks if t in kmer and not cnn[t] > kmer[t]]
+    flag = (f"The CNN does not beat the k-mer baseline on {', '.join(behind)} (test auROC): "
+            "what it learned may be no more than k-mer composition.") if behind else None
+    shown = table[["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
+                   "auprc_hi", "n_pos", "n_neg"]]
+    config = pd.DataFrame({"option": list(summary["model_config"]),
+                           "value": [str(v) for v in summary["model_config"].values()]})
+    models.append({
+        "name": name, "arch": summary["arch"],
+        "parameters": int(summary.get("parameters", 0)),
+        "receptive_field": summary.get("receptive_field"),
+        "best_epoch": summary.get("best_epoch"), "epochs": summary.get("epochs_run"),
+        "config_table": table_html(config, classes=("data", "config")),
+        "curves": curves, "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
+        "flag": flag,
+        "verdict": "The CNN beats the k-mer baseline on every task (test auROC).",
+        "eval_figures": list(figs), "motif_table": None, "motif_figures": [],
+    })
+
+render({
+    "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
+    "seq_len": manifest["seq_len"], "letters": manifest["letters"],
+    "chromosomes": manifest["chromosomes"], "negatives": negatives,
+    "merged_duplicates": positives["merged_duplicates"],
+    "counts_table": table_html(counts, table_id="counts"),
+    "drops_table": table_html(drops, table_id="drops"),
+    "gc_plot": sm.input.gc_plot, "models": models,
+}, sm.output.html, template=sm.input.template)
+log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -1,0 +1,67 @@
+"""The per-dataset HTML report: a Jinja2 template filled with tables and embedded figures.
+
+The page is self-contained (images are ``data:`` URIs, styles inline), so it opens offline
+and can be mailed as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+#: The template shipped with the workflow (report/dataset.html.j2).
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "dataset.html.j2"
+
+
+def embed_image(path: str | os.PathLike) -> str:
+    """A ``data:`` URI holding the image at ``path`` (PNG, SVG, JPEG)."""
+    path = Path(path)
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def table_html(df: pd.DataFrame, table_id: str | None = None, floatfmt: str = "{:.3f}",
+               classes: Sequence[str] = ("data",)) -> str:
+    """A DataFrame as an escaped HTML table (numbers right-aligned, floats formatted)."""
+    attrs = f' id="{html.escape(table_id)}"' if table_id else ""
+    out = [f'<table{attrs} class="{" ".join(classes)}"><thead><tr>']
+    out += [f"<th>{html.escape(str(c))}</th>" for c in df.columns]
+    out.append("</tr></thead><tbody>")
+    for row in df.itertuples(index=False):
+        out.append("<tr>")
+        for v in row:
+            if isinstance(v, float):
+                text, cls = ("–" if pd.isna(v) else floatfmt.format(v)), ' class="num"'
+            elif isinstance(v, int):
+                text, cls = f"{v:,}", ' class="num"'
+            else:
+                text, cls = html.escape(str(v)), ""
+            out.append(f"<td{cls}>{text}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render(context: Mapping[str, Any], path: str | os.PathLike,
+           template: str | os.PathLike = DEFAULT_TEMPLATE) -> None:
+    """Render ``template`` with ``context`` to ``path`` (UTF-8 HTML).
+
+    Undefined template variables are errors (StrictUndefined), so a missing section fails
+    loudly instead of rendering empty.
+    """
+    template = Path(template)
+    env = Environment(loader=FileSystemLoader(template.parent),
+                      autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["image"] = embed_image
+    page = env.get_template(template.name).render(**context)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(page, encoding="utf-8")

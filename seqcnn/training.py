@@ -1,0 +1,871 @@
+"""Training: a plain PyTorch loop with exact resume, early stopping and bf16 on GPUs.
+
+:func:`train` fits a model from the zoo (:func:`seqcnn.models.build_model`) on one-hot cache
+splits (arrays, memmaps or ``.npy`` paths) and writes, under ``out_dir`` (or the paths in
+:class:`TrainPaths`):
+
+- ``model.pt``: the best epoch's weights, ``{"config", "state_dict", "meta"}``, loadable with
+  ``torch.load(weights_only=True)`` and :func:`seqcnn.models.from_checkpoint`; ``meta``
+  holds plain types: tasks, alphabet, receptive field, parameter count, best epoch and its
+  validation metrics, the training config;
+- ``model.json``: the same summary for people and reports;
+- ``train_log.tsv``: one row per epoch (``LOG_COLUMNS``), rewritten after every epoch;
+- ``checkpoints/last.pt``: everything needed to continue after the last finished epoch
+  (model, best weights so far, optimizer, LR scheduler, early-stopping state, torch/numpy/
+  python RNG states, history), written atomically every epoch. Calling :func:`train` again
+  with the same model config, training config and data resumes from it, and ends with the
+  same weights as an uninterrupted run. A checkpoint from another config or other data is
+  ignored (with a warning) and training starts over.
+
+What the loop does, per epoch: shuffled batches (order seeded by ``(seed, epoch)``,
+augmentation by ``(seed, epoch, row)``, see :mod:`seqcnn.data`) → Adam step on
+``BCEWithLogitsLoss`` with per-task ``pos_weight`` (``n_neg / n_pos`` of the training labels
+when ``pos_weight: balanced``) → validation loss, auROC and auPR (scikit-learn; mean over
+tasks with both classes) → ``ReduceLROnPlateau`` on validation auPR → early stopping when
+validation auPR has not improved for ``patience`` epochs; the best epoch's weights are kept.
+A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
+
+``device: auto`` picks CUDA, then MPS, then the CPU; ``precision: auto`` is bf16 autocast on
+CUDA and fp32 elsewhere. On CUDA batches come from pinned memory and DataLoader workers; on
+the CPU from the main process, so a seed fixes every random choice and two runs give
+identical weights.
+
+Why not Lightning's Trainer: exact resume needs per-epoch seeded sampling and augmentation
+plus saving and restoring the torch/numpy/python RNG states, which Lightning does not do;
+with those in place, what is left (checkpoint, early stopping, plateau LR, autocast, a
+progress bar, a TSV log) is about as long as the Lightning callbacks that would configure
+it, and one dependency lighter. ``benchmarks/train.py`` shows the input pipeline is not the
+bottleneck of this loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from seqcnn.data import CacheDataset, make_loader
+from seqcnn.models import SequenceModel, build_model, checkpoint, count_parameters
+
+#: Columns of ``train_log.tsv``, in order.
+LOG_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc", "lr", "seconds")
+
+#: Version of the ``checkpoints/last.pt`` layout.
+CHECKPOINT_VERSION = 1
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
+POS_WEIGHTS = ("balanced", "none")
+
+_log = logging.getLogger("seqcnn.training")
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (the ``train:`` section of the workflow config).
+
+    - ``epochs``: maximum number of epochs;
+    - ``batch_size``: sequences per step;
+    - ``lr``, ``weight_decay``: Adam's learning rate and (L2) weight decay;
+    - ``patience``: stop after this many epochs without a better validation auPR (0: never);
+    - ``lr_patience``, ``lr_factor``, ``min_lr``: multiply the learning rate by ``lr_factor``
+      after ``lr_patience`` epochs without a better validation auPR, down to ``min_lr``;
+    - ``seed``: model initialisation, batch order, augmentation, dropout;
+    - ``device``: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
+    - ``precision``: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast);
+    - ``rc_augment``: random reverse complement of training sequences (DNA/RNA only);
+    - ``jitter``: random shifts of up to this many positions (zero-filled, see
+      :mod:`seqcnn.data`);
+    - ``num_workers``: DataLoader worker processes; ``auto`` is 0 on CPU/MPS and up to 4 on
+      CUDA;
+    - ``pos_weight``: ``balanced`` (per-task ``n_neg / n_pos``) or ``none``.
+    """
+
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    patience: int = 5
+    lr_patience: int = 2
+    lr_factor: float = 0.5
+    min_lr: float = 1e-6
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    rc_augment: bool = True
+    jitter: int = 0
+    num_workers: int | str = "auto"
+    pos_weight: str = "balanced"
+
+    def __post_init__(self) -> None:
+        def integer(name: str, minimum: int) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+                raise ValueError(f"train.{name} must be an integer >= {minimum}, got {v!r}")
+
+        def number(name: str, low: float, high: float = math.inf, open_low: bool = False
+                   ) -> None:
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if not ok or not ((v > low if open_low else v >= low) and v <= high):
+                raise ValueError(f"train.{name} must be a number in range, got {v!r}")
+
+        integer("epochs", 1)
+        integer("batch_size", 1)
+        integer("patience", 0)
+        integer("lr_patience", 0)
+        integer("jitter", 0)
+        number("lr", 0.0, open_low=True)
+        number("weight_decay", 0.0)
+        number("lr_factor", 0.0, 1.0, open_low=True)
+        number("min_lr", 0.0)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"train.seed must be an integer, got {self.seed!r}")
+        if not isinstance(self.rc_augment, bool):
+            raise ValueError(f"train.rc_augment must be true or false, got {self.rc_augment!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.pos_weight not in POS_WEIGHTS:
+            raise ValueError(
+                f"train.pos_weight must be one of {', '.join(POS_WEIGHTS)}, "
+                f"got {self.pos_weight!r}"
+            )
+        nw = self.num_workers
+        if nw != "auto" and (isinstance(nw, bool) or not isinstance(nw, int) or nw < 0):
+            raise ValueError(f"train.num_workers must be 'auto' or an integer >= 0, got {nw!r}")
+        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
+            raise ValueError(
+                f"train.device must be one of {', '.join(DEVICES)} (or cuda:N), "
+                f"got {self.device!r}"
+            )
+
+    @classmethod
+    def from_mapping(cls, cfg: TrainConfig | Mapping[str, Any] | None = None,
+                     **overrides: Any) -> TrainConfig:
+        """From a config mapping (missing keys take the defaults; unknown keys raise)."""
+        if isinstance(cfg, TrainConfig):
+            values = cfg.to_dict()
+        else:
+            values = dict(cfg or {})
+        values.update(overrides)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown train option(s) {', '.join(map(repr, unknown))}; "
+                f"valid options: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainPaths:
+    """Where :func:`train` writes. Any path may be ``None`` (not written)."""
+
+    model: Path | None = None
+    summary: Path | None = None
+    log: Path | None = None
+    checkpoint: Path | None = None
+
+    @classmethod
+    def in_dir(cls, out_dir: str | os.PathLike) -> TrainPaths:
+        """The standard layout: ``model.pt``, ``model.json``, ``train_log.tsv``,
+        ``checkpoints/last.pt`` under ``out_dir``."""
+        d = Path(out_dir)
+        return cls(d / "model.pt", d / "model.json", d / "train_log.tsv",
+                   d / "checkpoints" / "last.pt")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if v is not None and not isinstance(v, Path):
+                object.__setattr__(self, f.name, Path(v))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns. ``model`` holds the best weights, on the CPU, in eval mode."""
+
+    model: SequenceModel
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_valid_auprc: float
+    best_valid_auroc: float
+    valid_auroc_per_task: list[float]
+    valid_auprc_per_task: list[float]
+    stopped_early: bool
+    resumed_from: int | None
+    receptive_field: int
+    parameters: int
+    device: str
+    precision: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; ``epoch`` and ``batch`` (1-based) say where."""
+
+    def __init__(self, message: str, epoch: int, batch: int | None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` → CUDA if available, else MPS if available, else CPU; others are checked."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"train.device is {device!r} but CUDA is not available here; "
+                           "use device: auto or cpu")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise RuntimeError(f"train.device is {device!r} but MPS is not available here; "
+                               "use device: auto or cpu")
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``auto`` → ``bf16`` on CUDA, ``fp32`` elsewhere; ``fp32``/``bf16`` are kept."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if torch.device(device).type == "cuda" else "fp32"
+    return precision
+
+
+def resolve_num_workers(num_workers: int | str, device: torch.device | str,
+                        threads: int | None = None) -> int:
+    """``auto`` → 0 on CPU/MPS (the main process reads the memmap; deterministic), and on
+    CUDA ``min(4, threads - 1)`` (at least 1), ``threads`` defaulting to the usable CPUs."""
+    if num_workers != "auto":
+        return int(num_workers)
+    if torch.device(device).type != "cuda":
+        return 0
+    if threads is None:
+        try:
+            threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            threads = os.cpu_count() or 1
+    return max(1, min(4, threads - 1))
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast context for ``precision == "bf16"``, else a no-op."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's ``random``, numpy's global generator and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- data helpers
+
+
+def class_weights(labels: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """Per-task ``pos_weight = n_neg / n_pos`` of binary labels ``(N, T)`` → ``float32 (T,)``.
+
+    Read in chunks of rows (fine on memmaps). A task without positives or without negatives
+    gets weight 1.
+    """
+    labels = np.asarray(labels)  # a view: a memmap stays on disk
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be (N, tasks), got shape {labels.shape}")
+    pos = np.zeros(labels.shape[1], dtype=np.int64)
+    for start in range(0, labels.shape[0], chunk):
+        pos += (np.asarray(labels[start:start + chunk]) > 0).sum(axis=0)
+    neg = labels.shape[0] - pos
+    out = np.ones(labels.shape[1], dtype=np.float64)
+    ok = (pos > 0) & (neg > 0)
+    out[ok] = neg[ok] / pos[ok]
+    return out.astype(np.float32)
+
+
+def task_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-task auROC and auPR (average precision) with scikit-learn: ``(T,)``, ``(T,)``.
+
+    A task whose labels hold one class only gets ``nan``.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    auroc = np.full(labels.shape[1], np.nan)
+    auprc = np.full(labels.shape[1], np.nan)
+    for t in range(labels.shape[1]):
+        y = labels[:, t] > 0
+        if y.all() or not y.any():
+            continue
+        auroc[t] = roc_auc_score(y, scores[:, t])
+        auprc[t] = average_precision_score(y, scores[:, t])
+    return auroc, auprc
+
+
+def _nanmean(values: np.ndarray) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.mean(values[~np.isnan(values)])) if (~np.isnan(values)).any() else math.nan
+
+
+def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(onehot, labels)`` from arrays, or from ``.npy`` paths (memory-mapped)."""
+    if isinstance(data, CacheDataset):
+        return data.onehot, data.labels
+    if not isinstance(data, Sequence) or len(data) != 2:
+        raise ValueError(f"{name} must be (onehot, labels): arrays or .npy paths")
+    x, y = data
+    if isinstance(x, (str, os.PathLike)):
+        x = np.load(x, mmap_mode="r")
+    if isinstance(y, (str, os.PathLike)):
+        y = np.load(y, mmap_mode="r")
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if x.ndim != 3 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{name}: expected onehot (N, alphabet, seq_len) and labels (N, tasks) with the same "
+            f"N, got {x.shape} and {y.shape}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    return x, y
+
+
+def _data_fingerprint(x: np.ndarray, y: np.ndarray, rows: int = 256) -> str:
+    """Cheap identity of a split: shapes, all labels, and up to ``rows`` evenly spaced rows."""
+    h = hashlib.sha256()
+    h.update(repr((x.shape, str(x.dtype), y.shape, str(y.dtype))).encode())
+    for start in range(0, y.shape[0], 1 << 20):
+        h.update(np.ascontiguousarray(y[start:start + (1 << 20)]).tobytes())
+    pick = np.unique(np.linspace(0, x.shape[0] - 1, min(rows, x.shape[0])).astype(np.int64))
+    h.update(np.ascontiguousarray(x[pick]).tobytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def train_epoch(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    device: torch.device,
+    precision: str = "fp32",
+    *,
+    epoch: int = 1,
+    total: int | None = None,
+    max_batches: int | None = None,
+    progress: bool = False,
+    check_every: int | None = None,
+    on_batch_end: Callable[[int, int], None] | None = None,
+) -> tuple[float, int]:
+    """One pass of optimizer steps over ``batches`` of ``(x, y)``; → (mean loss, sequences).
+
+    ``x`` may be ``uint8`` one-hot (converted by the model), ``y`` any numeric dtype. The
+    loss is checked for NaN/Inf every ``check_every`` batches (default: every batch on the
+    CPU, every 32 on accelerators, to avoid a device sync per step); a non-finite loss
+    raises :class:`NonFiniteLossError` naming ``epoch`` and the first bad batch.
+    ``on_batch_end(epoch, batch)`` is called after each step (batch numbers from 1).
+    """
+    if check_every is None:
+        check_every = 1 if device.type == "cpu" else 32
+    model.train()
+    n_total = max_batches if max_batches is not None else total
+    bar = tqdm(total=n_total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
+               disable=not progress, leave=False, mininterval=1.0, dynamic_ncols=True)
+    pending: list[torch.Tensor] = []
+    pending_first = 1
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    seen = 0
+    lr = optimizer.param_groups[0]["lr"]
+
+    def check(first: int) -> None:
+        values = torch.stack(pending).float().cpu()
+        bad = (~torch.isfinite(values)).nonzero()
+        if len(bad):
+            i = int(bad[0, 0])
+            raise NonFiniteLossError(
+                f"training diverged: the loss is {values[i].item()} at epoch {epoch}, batch "
+                f"{first + i} (lr {lr:g}). Lower train.lr, check the inputs for NaN/Inf, or "
+                "use precision: fp32.",
+                epoch,
+                first + i,
+            )
+
+    b = 0
+    for b, (x, y) in enumerate(batches, start=1):
+        if max_batches is not None and b > max_batches:
+            b -= 1
+            break
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True).float()
+        with autocast(device, precision):
+            logits = model(x)
+        loss = criterion(logits.float(), y)
+        pending.append(loss.detach())
+        if len(pending) >= check_every:
+            check(pending_first)
+            pending, pending_first = [], b + 1
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach().double() * len(y)
+        seen += len(y)
+        if progress:
+            bar.update(1)
+            if b % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        if on_batch_end is not None:
+            on_batch_end(epoch, b)
+    if pending:
+        check(pending_first)
+    bar.close()
+    if seen == 0:
+        raise ValueError(f"epoch {epoch}: no training batches")
+    return float(loss_sum.item()) / seen, seen
+
+
+@torch.inference_mode()
+def predict_batches(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, ...]],
+    device: torch.device,
+    precision: str = "fp32",
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits ``(N, T)`` (float32, numpy) over ``batches`` of ``(x, [y])``, and the stacked
+    labels if the batches carry them. The model is put in eval mode."""
+    model.eval()
+    logits, labels = [], []
+    for batch in batches:
+        x = batch[0].to(device, non_blocking=True)
+        with autocast(device, precision):
+            out = model(x)
+        logits.append(out.float().cpu())
+        if len(batch) > 1:
+            labels.append(batch[1])
+    y = torch.cat(labels).numpy() if labels else None
+    return torch.cat(logits).numpy(), y
+
+
+def predict(
+    model: nn.Module,
+    onehot: np.ndarray | str | os.PathLike,
+    *,
+    batch_size: int = 512,
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+    rc_average: bool = False,
+) -> np.ndarray:
+    """Probabilities ``sigmoid(logits)`` ``(N, T)`` for one-hot ``(N, A, L)`` (array, memmap or
+    ``.npy`` path, read batch by batch). ``rc_average`` averages the logits of each sequence
+    and its reverse complement (DNA/RNA)."""
+    if isinstance(onehot, (str, os.PathLike)):
+        onehot = np.load(onehot, mmap_mode="r")
+    dev = resolve_device(device) if isinstance(device, str) else device
+    prec = resolve_precision(precision, dev)
+    model = model.to(dev)
+    ds = CacheDataset(onehot, np.zeros((len(onehot), 0), dtype=np.uint8))
+    loader = make_loader(ds, batch_size, pin_memory=dev.type == "cuda")
+    logits, _ = predict_batches(model, loader, dev, prec)
+    if rc_average:
+        flipped = ((x.flip(dims=(-2, -1)),) for x, _ in loader)
+        rc_logits, _ = predict_batches(model, flipped, dev, prec)
+        logits = (logits + rc_logits) / 2
+    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+
+# --------------------------------------------------------------------------- state
+
+
+def _rng_state() -> dict[str, Any]:
+    """torch (CPU, CUDA), numpy and python RNG states as tensors and plain types."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    cuda = []
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        cuda = torch.cuda.get_rng_state_all()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": cuda,
+        "numpy": {
+            "kind": str(np_state[0]),
+            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "python": {
+            "version": int(py_state[0]),
+            "state": torch.tensor(py_state[1], dtype=torch.int64),
+            "gauss_next": py_state[2],
+        },
+    }
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["cached_gaussian"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss_next"]))
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _fmt(v: float) -> str:
+    return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
+
+
+def write_log(history: Sequence[Mapping[str, float]], path: str | os.PathLike) -> None:
+    """Write ``train_log.tsv`` (``LOG_COLUMNS``, one row per epoch), atomically."""
+    lines = ["\t".join(LOG_COLUMNS)]
+    for row in history:
+        lines.append("\t".join([
+            str(int(row["epoch"])),
+            _fmt(row["train_loss"]),
+            _fmt(row["valid_loss"]),
+            _fmt(row["valid_auroc"]),
+            _fmt(row["valid_auprc"]),
+            f"{row['lr']:.6g}",
+            f"{row['seconds']:.2f}",
+        ]))
+    _atomic_write_text("\n".join(lines) + "\n", Path(path))
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train(
+    model_config: Mapping[str, Any],
+    train_data: Any,
+    valid_data: Any,
+    config: TrainConfig | Mapping[str, Any] | None = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    paths: TrainPaths | None = None,
+    tasks: Sequence[str] | None = None,
+    alphabet: str = "dna",
+    threads: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    logger: logging.Logger | None = None,
+    on_batch_end: Callable[[int, int], None] | None = None,
+    on_epoch_end: Callable[[int, Mapping[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train ``build_model(model_config)`` on ``train_data``, select on ``valid_data``.
+
+    ``train_data`` and ``valid_data`` are ``(onehot, labels)`` pairs of arrays, memmaps or
+    ``.npy`` paths (a :class:`~seqcnn.data.CacheDataset` is accepted too). The alphabet
+    size, number of tasks and ``seq_len`` come from the arrays. ``config`` is a
+    :class:`TrainConfig` or mapping (defaults for missing keys). Outputs go to ``paths`` or
+    ``TrainPaths.in_dir(out_dir)``; with neither, nothing is written and nothing resumed.
+    ``threads`` sizes ``num_workers: auto`` (it does not set torch's thread count).
+
+    ``on_batch_end(epoch, batch)`` and ``on_epoch_end(epoch, log_row)`` are called after each
+    step and after each epoch's checkpoint is written (an exception raised there stops
+    training like a killed job would; calling :func:`train` again resumes).
+    """
+    log = logger or _log
+    cfg = TrainConfig.from_mapping(config)
+    if paths is None and out_dir is not None:
+        paths = TrainPaths.in_dir(out_dir)
+    paths = paths or TrainPaths()
+    t_start = time.perf_counter()
+
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    workers = resolve_num_workers(cfg.num_workers, device, threads)
+
+    train_x, train_y = _as_split(train_data, "train_data")
+    valid_x, valid_y = _as_split(valid_data, "valid_data")
+    if train_x.shape[1:] != valid_x.shape[1:] or train_y.shape[1] != valid_y.shape[1]:
+        raise ValueError(
+            f"train and valid splits do not match: {train_x.shape}/{train_y.shape} vs "
+            f"{valid_x.shape}/{valid_y.shape}"
+        )
+    alphabet_size, seq_len = int(train_x.shape[1]), int(train_x.shape[2])
+    n_tasks = int(train_y.shape[1])
+    tasks = list(tasks) if tasks is not None else [f"task{i}" for i in range(n_tasks)]
+    if len(tasks) != n_tasks:
+        raise ValueError(f"{len(tasks)} task names given for {n_tasks} label columns")
+    valid_pos = (np.asarray(valid_y) > 0).sum(axis=0)
+    scored = [t for t, p in zip(tasks, valid_pos, strict=True) if 0 < p < len(valid_y)]
+    if not scored:
+        raise ValueError("no task has both positives and negatives in the validation split: "
+                         "early stopping on validation auPR is impossible; change the split")
+    for t, p in zip(tasks, valid_pos, strict=True):
+        if t not in scored:
+            log.warning("task %s has %d positives of %d in validation: left out of the "
+                        "validation mean", t, int(p), len(valid_y))
+
+    # model, loss, optimizer (seeded: the initial weights depend on seed only)
+    seed_everything(cfg.seed)
+    model = build_model(model_config, alphabet_size, n_tasks, seq_len)
+    rf, n_params = int(model.receptive_field), int(count_parameters(model))
+    model.to(device)
+    pos_weight = (class_weights(train_y) if cfg.pos_weight == "balanced"
+                  else np.ones(n_tasks, dtype=np.float32))
+    criterion = nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pos_weight).to(device))
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience,
+        min_lr=cfg.min_lr,
+    )
+    what = {k: v for k, v in cfg.to_dict().items()
+            if k not in ("device", "precision", "num_workers")}
+    fingerprint = hashlib.sha256(json.dumps({
+        "model": dict(model.config), "train": what, "tasks": tasks,
+        "train_data": _data_fingerprint(train_x, train_y),
+        "valid_data": _data_fingerprint(valid_x, valid_y),
+        "version": CHECKPOINT_VERSION,
+    }, sort_keys=True, default=str).encode()).hexdigest()
+
+    es: dict[str, Any] = {"best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0,
+                          "stopped": False, "best_auroc": math.nan,
+                          "best_auroc_per_task": [], "best_auprc_per_task": []}
+    best_state: dict[str, torch.Tensor] | None = None
+    history: list[dict[str, float]] = []
+    done = 0
+    resumed_from = None
+
+    ckpt_path = paths.checkpoint
+    if resume and ckpt_path is not None and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        if ckpt.get("fingerprint") != fingerprint:
+            log.warning("%s was written for another model config, training config or data: "
+                        "ignoring it and training from scratch", ckpt_path)
+        else:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            es = dict(ckpt["early_stopping"])
+            best_state = ckpt["best_state"]
+            history = [dict(r) for r in ckpt["history"]]
+            done = resumed_from = int(ckpt["epoch"])
+            _set_rng_state(ckpt["rng"])
+            log.info("resuming from %s after epoch %d (best epoch %d, valid auPR %.4f)",
+                     ckpt_path, done, es["best_epoch"], es["best_score"])
+
+    log.info(
+        "training %s (%d parameters, receptive field %d) on %d sequences x %d bp, %d task(s); "
+        "valid %d; device %s, precision %s, %d worker(s)",
+        model.config["arch"], n_params, rf, len(train_x), seq_len, n_tasks, len(valid_x),
+        device, precision, workers,
+    )
+    log.info("pos_weight: %s", ", ".join(f"{t} {w:.3g}" for t, w in zip(tasks, pos_weight,
+                                                                        strict=True)))
+
+    pin = device.type == "cuda"
+    train_ds = CacheDataset(train_x, train_y, rc_augment=cfg.rc_augment, jitter=cfg.jitter,
+                            seed=cfg.seed, alphabet=alphabet)
+    valid_ds = CacheDataset(valid_x, valid_y, alphabet=alphabet)
+    train_loader = make_loader(train_ds, cfg.batch_size, shuffle=True, drop_last=True,
+                               seed=cfg.seed, num_workers=workers, pin_memory=pin)
+    valid_loader = make_loader(valid_ds, max(cfg.batch_size, 256), seed=cfg.seed,
+                               num_workers=min(workers, 2), pin_memory=pin)
+    scored_idx = [i for i, t in enumerate(tasks) if t in scored]
+
+    def save_checkpoint() -> None:
+        if ckpt_path is None:
+            return
+        _atomic_save({
+            "version": CHECKPOINT_VERSION,
+            "fingerprint": fingerprint,
+            "epoch": done,
+            "model": _cpu_state(model),
+            "best_state": best_state,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "early_stopping": es,
+            "history": history,
+            "rng": _rng_state(),
+        }, ckpt_path)
+
+    epoch = done
+    while not es["stopped"] and epoch < cfg.epochs:
+        epoch += 1
+        t0 = time.perf_counter()
+        lr = float(optimizer.param_groups[0]["lr"])
+        train_loader.sampler.set_epoch(epoch)
+        train_loss, _ = train_epoch(
+            model, train_loader, optimizer, criterion, device, precision, epoch=epoch,
+            total=len(train_loader), progress=progress, on_batch_end=on_batch_end,
+        )
+        logits, labels = predict_batches(model, valid_loader, device, precision)
+        valid_loss = float(criterion(torch.from_numpy(logits).to(device),
+                                     torch.from_numpy(labels).to(device).float()).item())
+        if not math.isfinite(valid_loss):
+            raise NonFiniteLossError(
+                f"training diverged: the validation loss is {valid_loss} after epoch {epoch}; "
+                "lower train.lr or check the inputs", epoch, None)
+        auroc, auprc = task_metrics(labels, logits)
+        mean_auroc = _nanmean(auroc[scored_idx])
+        mean_auprc = _nanmean(auprc[scored_idx])
+        scheduler.step(mean_auprc)
+        if mean_auprc > es["best_score"]:
+            es.update(best_score=mean_auprc, best_epoch=epoch, bad_epochs=0,
+                      best_auroc=mean_auroc, best_auroc_per_task=auroc.tolist(),
+                      best_auprc_per_task=auprc.tolist())
+            best_state = _cpu_state(model)
+        else:
+            es["bad_epochs"] += 1
+            if cfg.patience and es["bad_epochs"] >= cfg.patience:
+                es["stopped"] = True
+        row = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+               "valid_auroc": mean_auroc, "valid_auprc": mean_auprc, "lr": lr,
+               "seconds": time.perf_counter() - t0}
+        history.append(row)
+        done = epoch
+        if paths.log is not None:
+            write_log(history, paths.log)
+        save_checkpoint()
+        log.info(
+            "epoch %d/%d  train loss %.4f  valid loss %.4f  auROC %.4f  auPR %.4f  lr %.2g  "
+            "%.1fs%s", epoch, cfg.epochs, train_loss, valid_loss, mean_auroc, mean_auprc, lr,
+            row["seconds"], "  *" if es["best_epoch"] == epoch else "",
+        )
+        if es["stopped"]:
+            log.info("early stopping: no better validation auPR for %d epochs", cfg.patience)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    # best weights → outputs (the log again: a resumed, already finished run has not
+    # rewritten it, and the workflow deletes the outputs of a failed job)
+    if paths.log is not None:
+        write_log(history, paths.log)
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model = model.cpu().eval()
+    meta = {
+        "tasks": list(tasks),
+        "alphabet": alphabet,
+        "alphabet_size": alphabet_size,
+        "seq_len": seq_len,
+        "arch": model.config["arch"],
+        "parameters": n_params,
+        "receptive_field": rf,
+        "best_epoch": int(es["best_epoch"]),
+        "epochs_run": int(done),
+        "stopped_early": bool(es["stopped"]),
+        "best_valid_auprc": float(es["best_score"]),
+        "best_valid_auroc": float(es["best_auroc"]),
+        "valid_auroc_per_task": {t: float(v) for t, v in zip(tasks, es["best_auroc_per_task"],
+                                                             strict=True)},
+        "valid_auprc_per_task": {t: float(v) for t, v in zip(tasks, es["best_auprc_per_task"],
+                                                             strict=True)},
+        "pos_weight": {t: float(w) for t, w in zip(tasks, pos_weight, strict=True)},
+        "n_train": int(len(train_x)),
+        "n_valid": int(len(valid_x)),
+        "train": cfg.to_dict(),
+        "device": str(device),
+        "precision": precision,
+    }
+    if paths.model is not None:
+        _atomic_save({**checkpoint(model), "meta": meta}, paths.model)
+    if paths.summary is not None:
+        summary = {"model_config": dict(model.config), **meta}
+        _atomic_write_text(json.dumps(summary, indent=2, default=float) + "\n", paths.summary)
+    log.info("best epoch %d: valid auPR %.4f, auROC %.4f (%s); %.1fs", meta["best_epoch"],
+             meta["best_valid_auprc"], meta["best_valid_auroc"],
+             ", ".join(f"{t} {v:.3f}" for t, v in meta["valid_auroc_per_task"].items()),
+             time.perf_counter() - t_start)
+    return TrainResult(
+        model=model,
+        history=copy.deepcopy(history),
+        best_epoch=meta["best_epoch"],
+        best_valid_auprc=meta["best_valid_auprc"],
+        best_valid_auroc=meta["best_valid_auroc"],
+        valid_auroc_per_task=list(es["best_auroc_per_task"]),
+        valid_auprc_per_task=list(es["best_auprc_per_task"]),
+        stopped_early=meta["stopped_early"],
+        resumed_from=resumed_from,
+        receptive_field=rf,
+        parameters=n_params,
+        device=str(device),
+        precision=precision,
+        meta=meta,
+    )
+
+
+__all__ = [
+    "DEVICES",
+    "LOG_COLUMNS",
+    "POS_WEIGHTS",
+    "PRECISIONS",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "TrainPaths",
+    "TrainResult",
+    "autocast",
+    "class_weights",
+    "predict",
+    "predict_batches",
+    "resolve_device",
+    "resolve_num_workers",
+    "resolve_precision",
+    "seed_everything",
+    "task_metrics",
+    "train",
+    "train_epoch",
+    "write_log",
+]

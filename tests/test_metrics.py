@@ -1,0 +1,156 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from seqcnn import evalplots
+from seqcnn.metrics import (
+    COLUMNS,
+    SingleClassWarning,
+    average_rc,
+    bootstrap_weights,
+    per_chromosome_metrics,
+    task_metrics,
+    weighted_auroc_auprc,
+)
+
+# Task a: labels 1 0 1 1 0, scores .9 .8 .7 .3 .2 (all distinct).
+#   auROC: positives {.9, .7, .3} vs negatives {.8, .2}: pairs won
+#          .9>.8 .9>.2 .7>.2 .3>.2 = 4 of 3*2 = 6                      -> 2/3
+#   AP:    ranked + - + + -; precision at each positive: 1/1, 2/3, 3/4;
+#          each recall step is 1/3: (1 + 2/3 + 3/4) / 3 = (29/12) / 3    -> 29/36
+# Task b: labels 1 0 1 0 0, scores .8 .8 .5 .2 (+ a fifth row: label 0, score .1).
+#   auROC: positives {.8, .5} vs negatives {.8, .2, .1}: .8=.8 counts 1/2,
+#          .8>.2 .8>.1 .5>.2 .5>.1 = 4.5 of 2*3 = 6                      -> 3/4
+#   AP:    thresholds .8: tp 1 fp 1 (P 1/2, R 1/2); .5: tp 2 fp 1 (P 2/3, R 1);
+#          1/2 * 1/2 + 1/2 * 2/3 = 1/4 + 1/3                            -> 7/12
+LABELS = np.array([[1, 1], [0, 0], [1, 1], [1, 0], [0, 0]], dtype=np.uint8)
+SCORES = np.array([[.9, .8], [.8, .8], [.7, .5], [.3, .2], [.2, .1]])
+
+
+def test_hand_computed_metrics():
+    df = task_metrics(LABELS, SCORES, ["a", "b"], model="m", n_boot=0)
+    assert list(df.columns) == COLUMNS
+    assert df["auroc"].tolist() == pytest.approx([2 / 3, 3 / 4], abs=1e-12)
+    assert df["auprc"].tolist() == pytest.approx([29 / 36, 7 / 12], abs=1e-12)
+    assert df["n_pos"].tolist() == [3, 2] and df["n_neg"].tolist() == [2, 3]
+    assert df[["auroc_lo", "auprc_hi"]].isna().all().all() and (df["n_boot"] == 0).all()
+    assert (df["model"] == "m").all() and df["task"].tolist() == ["a", "b"]
+
+
+def test_weighted_kernel_equals_sklearn_with_weights():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 400)
+    s = np.round(rng.normal(y * 0.7, 1), 1)  # rounding makes many ties
+    w = next(bootstrap_weights(400, 25, seed=1))
+    assert (w.sum(axis=1) == 400).all()
+    roc, pr = weighted_auroc_auprc(y, s, w)
+    for b in range(25):
+        assert roc[b] == pytest.approx(roc_auc_score(y, s, sample_weight=w[b]), abs=1e-12)
+        assert pr[b] == pytest.approx(average_precision_score(y, s, sample_weight=w[b]),
+                                      abs=1e-12)
+    # unit weights are the plain metrics
+    roc1, pr1 = weighted_auroc_auprc(y, s, np.ones((1, 400)))
+    assert roc1[0] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert pr1[0] == pytest.approx(average_precision_score(y, s), abs=1e-12)
+
+
+def _noisy(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, 2, (n, 1)).astype(np.uint8)
+    return y, rng.normal(y.astype(float), 1.0)
+
+
+def test_bootstrap_interval_contains_estimate_narrows_and_is_seeded():
+    rng = np.random.default_rng(0)
+    small = task_metrics(*_noisy(100, rng), n_boot=500, seed=1)
+    large = task_metrics(*_noisy(3000, rng), n_boot=500, seed=1)
+    for df in (small, large):
+        r = df.iloc[0]
+        assert r.auroc_lo < r.auroc < r.auroc_hi and r.auprc_lo < r.auprc < r.auprc_hi
+        assert r.n_boot == 500
+    # both estimate the same auROC (Phi(1/sqrt 2) = 0.760); the width shrinks ~ 1/sqrt(n)
+    width = {k: (d.auroc_hi - d.auroc_lo).iloc[0] for k, d in (("s", small), ("l", large))}
+    assert 3 < width["s"] / width["l"] < 8
+    assert large.auroc.iloc[0] == pytest.approx(0.760, abs=0.02)
+    y, s = _noisy(200, rng)
+    pd.testing.assert_frame_equal(task_metrics(y, s, n_boot=200, seed=5),
+                                  task_metrics(y, s, n_boot=200, seed=5))
+    assert not task_metrics(y, s, n_boot=200, seed=5).equals(task_metrics(y, s, n_boot=200,
+                                                                          seed=6))
+
+
+def test_single_class_resamples_are_skipped_and_counted():
+    # 1 positive in 4: a resample misses it with probability (3/4)^4 = 0.316
+    y, s = np.array([1, 0, 0, 0]), np.array([0.9, 0.1, 0.5, 0.3])
+    r = task_metrics(y, s, n_boot=2000, seed=0).iloc[0]
+    assert 2000 * (1 - 0.316) * 0.93 < r.n_boot < 2000 * (1 - 0.316) * 1.07
+    assert r.auroc == 1.0 and r.auroc_lo == 1.0
+
+
+def test_single_class_task_is_nan_with_warning():
+    y = np.array([[1, 0], [0, 0], [1, 0], [0, 0]], dtype=np.uint8)
+    s = np.array([[.9, .1], [.2, .5], [.8, .7], [.1, .3]])
+    with pytest.warns(SingleClassWarning, match="empty"):
+        df = task_metrics(y, s, ["ok", "empty"], n_boot=50)
+    assert df.loc[0, "auroc"] == 1.0 and 30 < df.loc[0, "n_boot"] < 50  # P(both) = 7/8
+    assert np.isnan(df.loc[1, ["auroc", "auroc_lo", "auprc", "auprc_hi"]].astype(float)).all()
+    assert df.loc[1, "n_pos"] == 0 and df.loc[1, "n_neg"] == 4
+    with pytest.raises(ValueError, match="0 or 1"):
+        task_metrics(np.array([0, 2, 1]), np.array([.1, .2, .3]))
+
+
+def test_per_chromosome_matches_subsets():
+    rng = np.random.default_rng(2)
+    y, s = _noisy(300, rng)
+    chrom = np.array(["chr2", "chr10", "chrX"])[rng.integers(0, 3, 300)]
+    y[chrom == "chrX"] = 0  # one class there
+    with pytest.warns(SingleClassWarning, match="chrX:t"):
+        df = per_chromosome_metrics(y, s, chrom, ["t"], model="m")
+    for c in ("chr2", "chr10"):
+        row = df[df.chrom == c].iloc[0]
+        assert row.n == (chrom == c).sum() and row.n_pos == y[chrom == c].sum()
+        assert row.auroc == pytest.approx(roc_auc_score(y[chrom == c, 0], s[chrom == c, 0]))
+    assert np.isnan(df[df.chrom == "chrX"].auroc.iloc[0])
+
+
+def test_average_rc_equals_manual():
+    rng = np.random.default_rng(4)
+    X = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (6, 12))].transpose(0, 2, 1)
+    W = rng.normal(size=(4, 12))  # strand-asymmetric linear model
+
+    def f(x):
+        return (np.asarray(x, dtype=float) * W).sum(axis=(1, 2))[:, None]
+
+    manual = (f(X) + f(X[:, ::-1, ::-1])) / 2
+    assert not np.allclose(f(X), manual)
+    np.testing.assert_allclose(average_rc(f, X), manual)
+    np.testing.assert_allclose(average_rc(f, X, batch_size=4), manual)
+    Wt = torch.from_numpy(W)
+    out = average_rc(lambda x: (x.double() * Wt).sum(dim=(1, 2)), torch.from_numpy(X))
+    np.testing.assert_allclose(out.numpy(), manual[:, 0])
+
+
+def test_plots_write_pngs(tmp_path):
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, (120, 2)).astype(np.uint8)
+    y[:, 1] = 0
+    y[:3, 1] = 1
+    scores = {"cnn": rng.normal(y, 1), "kmer": rng.normal(y * 0.5, 1)}
+    tasks = ["A", "B"]
+    chrom = np.array(["chr1", "chr2", "chr10"])[rng.integers(0, 3, 120)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingleClassWarning)
+        per_chrom = pd.concat([per_chromosome_metrics(y, s, chrom, tasks, m, n_boot=50)
+                               for m, s in scores.items()])
+    metrics = pd.concat([task_metrics(y, s, tasks, m, n_boot=0) for m, s in scores.items()])
+    paths = {n: tmp_path / f"{n}.png" for n in ("curves", "dist", "chrom", "tasks")}
+    evalplots.roc_pr_curves(scores, y, tasks, paths["curves"])
+    evalplots.score_distributions(scores, y, tasks, paths["dist"])
+    evalplots.chromosome_performance(per_chrom, paths["chrom"])
+    evalplots.task_comparison(metrics, paths["tasks"], x_model="kmer")
+    for p in paths.values():
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, p

@@ -1,0 +1,349 @@
+"""Tests for seqcnn.data and seqcnn.training: tiny models on tiny synthetic caches, CPU only."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from seqcnn.alphabet import one_hot_codes, reverse_complement
+from seqcnn.cache import load_cache
+from seqcnn.data import (
+    CacheDataset,
+    EpochBatchSampler,
+    augment_batch,
+    make_loader,
+    random_bits,
+    shift_batch,
+)
+from seqcnn.models import from_checkpoint
+from seqcnn.training import (
+    LOG_COLUMNS,
+    NonFiniteLossError,
+    TrainConfig,
+    TrainPaths,
+    class_weights,
+    predict,
+    resolve_device,
+    resolve_num_workers,
+    resolve_precision,
+    task_metrics,
+    train,
+)
+
+TINY = {"arch": "dilated", "filters": 4, "first_kernel": 5, "layers": 1, "kernel": 3}
+FAST = {"epochs": 3, "batch_size": 16, "patience": 0, "seed": 3}
+
+
+def write_cache(directory, split: str, onehot: np.ndarray, labels: np.ndarray):
+    """Write a cache split as the workflow does (``.npy``), return the two paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    x_path, y_path = directory / f"{split}.onehot.npy", directory / f"{split}.labels.npy"
+    np.save(x_path, onehot.astype(np.uint8))
+    np.save(y_path, labels.astype(np.uint8))
+    return x_path, y_path
+
+
+def random_onehot(n: int, length: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return one_hot_codes(rng.integers(0, 4, size=(n, length)), 4)
+
+
+def planted(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random DNA; task 0 positives carry ``TGACTCAG``, task 1 positives ``CCGCGGGA``
+    (each at a random position, independently, about a third of the sequences each)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, length))
+    motifs = [np.array([3, 2, 0, 1, 3, 1, 0, 2]), np.array([1, 1, 2, 1, 2, 2, 2, 0])]
+    labels = (rng.random((n, 2)) < 0.35).astype(np.uint8)
+    for t, motif in enumerate(motifs):
+        for i in np.flatnonzero(labels[:, t]):
+            at = rng.integers(0, length - len(motif))
+            codes[i, at:at + len(motif)] = motif
+    return one_hot_codes(codes, 4), labels
+
+
+@pytest.fixture(scope="module")
+def tiny_cache(tmp_path_factory):
+    """A tiny planted-motif cache on disk: 192 train and 64 valid sequences of 40 bp."""
+    d = tmp_path_factory.mktemp("cache")
+    x, y = planted(256, 40, seed=1)
+    return {
+        "train": write_cache(d, "train", x[:192], y[:192]),
+        "valid": write_cache(d, "valid", x[192:], y[192:]),
+    }
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_dataset_reads_memmap_without_loading(tiny_cache):
+    ds = CacheDataset.from_files(*tiny_cache["train"])
+    assert isinstance(ds.onehot, np.memmap) and isinstance(ds.labels, np.memmap)
+    x, y = ds.get_batch([3, 0, 7])
+    assert x.dtype == torch.uint8 and x.shape == (3, 4, 40) and y.shape == (3, 2)
+    ref_x, ref_y = np.load(tiny_cache["train"][0]), np.load(tiny_cache["train"][1])
+    assert np.array_equal(x.numpy(), ref_x[[3, 0, 7]])
+    assert np.array_equal(y.numpy(), ref_y[[3, 0, 7]])
+    # pickling (spawn/forkserver workers) maps the file again rather than copying it
+    clone = pickle.loads(pickle.dumps(ds))
+    assert isinstance(clone.onehot, np.memmap) and isinstance(clone.labels, np.memmap)
+    assert len(pickle.dumps(ds)) < ref_x.nbytes // 4
+    single_x, single_y = ds[5]
+    assert single_x.shape == (4, 40) and np.array_equal(single_x.numpy(), ref_x[5])
+
+
+def test_loader_yields_whole_batches_in_seeded_order(tiny_cache):
+    ds = CacheDataset.from_files(*tiny_cache["train"])
+    loader = make_loader(ds, 50, shuffle=True, drop_last=True, seed=7)
+    assert len(loader) == 3
+    loader.sampler.set_epoch(1)
+    first = [y.clone() for _, y in loader]
+    assert [len(y) for y in first] == [50, 50, 50]
+    loader.sampler.set_epoch(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, (y for _, y in loader), strict=True))
+    sampler = EpochBatchSampler(10, 4, shuffle=True, seed=7)
+    sampler.set_epoch(1)
+    a = sampler.order()
+    sampler.set_epoch(2)
+    assert sorted(a) == list(range(10)) and not np.array_equal(a, sampler.order())
+    assert [len(i) for _, i in sampler] == [4, 4, 2]
+
+
+def test_rc_augmentation_flips_about_half_exactly(tiny_cache):
+    x = random_onehot(400, 30, seed=2)
+    idx = np.arange(400)
+    out = augment_batch(x, idx, epoch=1, seed=0, rc_augment=True)
+    rc = reverse_complement(x)
+    same = np.array([np.array_equal(out[i], x[i]) for i in idx])
+    flipped = np.array([np.array_equal(out[i], rc[i]) for i in idx])
+    assert (same | flipped).all()
+    assert 150 < flipped.sum() < 250
+    # a pure function of (seed, epoch, row): another batch composition gives the same rows
+    again = augment_batch(x[idx[::-1]], idx[::-1], epoch=1, seed=0, rc_augment=True)
+    assert np.array_equal(again[::-1], out)
+    assert not np.array_equal(augment_batch(x, idx, epoch=2, seed=0, rc_augment=True), out)
+    # through the dataset: labels untouched, x as computed above
+    ds = CacheDataset(x, np.zeros((400, 1), np.uint8), rc_augment=True, seed=0)
+    bx, _ = ds[(1, idx)]
+    assert np.array_equal(bx.numpy(), out)
+
+
+def test_jitter_keeps_length_and_shifts_content():
+    x = random_onehot(64, 50, seed=3)
+    shifted = shift_batch(x, np.array([2] + [0] * 62 + [-3]))
+    assert shifted.shape == x.shape
+    assert np.array_equal(shifted[0, :, 2:], x[0, :, :-2]) and not shifted[0, :, :2].any()
+    assert np.array_equal(shifted[63, :, :-3], x[63, :, 3:]) and not shifted[63, :, -3:].any()
+    assert np.array_equal(shifted[1:63], x[1:63])
+    out = augment_batch(x, np.arange(64), epoch=0, seed=1, jitter=4)
+    assert out.shape == x.shape and out.dtype == np.uint8
+    assert (out.sum(axis=(1, 2)) >= 50 - 4).all()  # at most 4 positions zero-filled
+    bits = random_bits(1, 0, np.arange(64), 2)
+    shifts = (bits % np.uint64(9)).astype(int) - 4
+    assert set(shifts) <= set(range(-4, 5)) and len(set(shifts)) > 5
+    assert np.array_equal(out, shift_batch(x, shifts))
+    with pytest.raises(ValueError, match="jitter"):
+        CacheDataset(x, np.zeros((64, 1), np.uint8), jitter=50)
+
+
+def test_class_weights_on_known_labels():
+    labels = np.zeros((10, 3), np.uint8)
+    labels[:2, 0] = 1  # 2 pos, 8 neg → 4
+    labels[:5, 1] = 1  # 5/5 → 1
+    # task 2 has no positives → 1
+    assert np.allclose(class_weights(labels), [4.0, 1.0, 1.0])
+    assert np.allclose(class_weights(labels, chunk=3), [4.0, 1.0, 1.0])
+
+
+def test_device_and_precision_resolve_to_cpu_fp32_here():
+    assert not torch.cuda.is_available()
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("auto", "cuda") == "bf16"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_num_workers("auto", "cpu") == 0
+    assert resolve_num_workers("auto", "cuda", threads=8) == 4
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+def test_train_config_rejects_unknown_and_bad_keys():
+    assert TrainConfig.from_mapping({}).epochs == 50
+    with pytest.raises(ValueError, match="'epoch'"):
+        TrainConfig.from_mapping({"epoch": 3})
+    with pytest.raises(ValueError, match="train.lr"):
+        TrainConfig.from_mapping({"lr": -1})
+    with pytest.raises(ValueError, match="train.precision"):
+        TrainConfig.from_mapping({"precision": "fp8"})
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_outputs_log_columns_and_metadata(tiny_cache, tmp_path):
+    res = train(TINY, tiny_cache["train"], tiny_cache["valid"], FAST, out_dir=tmp_path,
+                tasks=["a", "b"], progress=False)
+    lines = (tmp_path / "train_log.tsv").read_text().splitlines()
+    assert tuple(lines[0].split("\t")) == LOG_COLUMNS
+    assert len(lines) == 1 + 3
+    rows = [dict(zip(LOG_COLUMNS, line.split("\t"), strict=True)) for line in lines[1:]]
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert all(math.isfinite(float(r[c])) for r in rows for c in LOG_COLUMNS)
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    model = from_checkpoint(ckpt)
+    assert ckpt["meta"]["receptive_field"] == model.receptive_field == res.receptive_field
+    assert ckpt["meta"]["tasks"] == ["a", "b"] and ckpt["meta"]["best_epoch"] == res.best_epoch
+    summary = (tmp_path / "model.json").read_text()
+    assert '"receptive_field"' in summary and '"parameters"' in summary
+    last = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert last["epoch"] == 3
+    assert {"model", "optimizer", "scheduler", "early_stopping", "rng"} <= set(last)
+    assert {"torch", "numpy", "python"} <= set(last["rng"])
+    # best weights are the returned model's and those in model.pt
+    assert_same_weights(ckpt["state_dict"], res.model.state_dict())
+
+
+def test_same_seed_gives_identical_weights(tiny_cache, tmp_path):
+    cfg = {**FAST, "jitter": 3, "rc_augment": True}
+    model = {**TINY, "dropout": 0.2}
+    a = train(model, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path / "a",
+              progress=False)
+    b = train(model, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path / "b",
+              progress=False)
+    assert_same_weights(weights(tmp_path / "a/model.pt"), weights(tmp_path / "b/model.pt"))
+    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
+    c = train(model, tiny_cache["train"], tiny_cache["valid"], {**cfg, "seed": 4},
+              out_dir=tmp_path / "c", progress=False)
+    assert c.history[-1]["train_loss"] != a.history[-1]["train_loss"]
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("where", ["after_epoch", "mid_epoch"])
+def test_resume_after_kill_gives_identical_final_weights(tiny_cache, tmp_path, where):
+    cfg = {**FAST, "epochs": 4, "jitter": 2, "lr_patience": 0, "lr_factor": 0.5}
+    model = {**TINY, "dropout": 0.3}
+    full = train(model, tiny_cache["train"], tiny_cache["valid"], cfg,
+                 out_dir=tmp_path / "full", progress=False)
+
+    def kill_after_epoch_2(epoch, row):
+        if epoch == 2:
+            raise Killed
+
+    def kill_in_epoch_3(epoch, batch):
+        if epoch == 3 and batch == 5:
+            raise Killed
+
+    hooks = ({"on_epoch_end": kill_after_epoch_2} if where == "after_epoch"
+             else {"on_batch_end": kill_in_epoch_3})
+    with pytest.raises(Killed):
+        train(model, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path / "cut",
+              progress=False, **hooks)
+    assert not (tmp_path / "cut/model.pt").exists()
+    again = train(model, tiny_cache["train"], tiny_cache["valid"], cfg,
+                  out_dir=tmp_path / "cut", progress=False)
+    assert again.resumed_from == 2
+    assert_same_weights(weights(tmp_path / "full/model.pt"), weights(tmp_path / "cut/model.pt"))
+    last_full = torch.load(tmp_path / "full/checkpoints/last.pt", weights_only=True)
+    last_cut = torch.load(tmp_path / "cut/checkpoints/last.pt", weights_only=True)
+    assert_same_weights(last_full["model"], last_cut["model"])
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in full.history]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in again.history]
+    lines = (tmp_path / "cut/train_log.tsv").read_text().splitlines()
+    assert len(lines) == 1 + 4
+
+
+def test_checkpoint_of_another_config_is_ignored(tiny_cache, tmp_path):
+    train(TINY, tiny_cache["train"], tiny_cache["valid"], {**FAST, "epochs": 2},
+          out_dir=tmp_path, progress=False)
+    res = train(TINY, tiny_cache["train"], tiny_cache["valid"], {**FAST, "epochs": 2, "lr": 0.01},
+                out_dir=tmp_path, progress=False)
+    assert res.resumed_from is None and len(res.history) == 2
+
+
+def test_nan_loss_names_epoch_and_batch(tiny_cache, tmp_path, monkeypatch):
+    import seqcnn.training as training
+
+    built = []
+    real_build = training.build_model
+    monkeypatch.setattr(training, "build_model",
+                        lambda *a, **k: built.append(real_build(*a, **k)) or built[-1])
+
+    def poison(epoch, batch):  # NaN weights after batch 3 of epoch 2: batch 4's loss is NaN
+        if epoch == 2 and batch == 3:
+            with torch.no_grad():
+                next(iter(built[-1].parameters())).fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, batch 4") as err:
+        train(TINY, tiny_cache["train"], tiny_cache["valid"], FAST, out_dir=tmp_path,
+              progress=False, on_batch_end=poison)
+    assert err.value.epoch == 2 and err.value.batch == 4
+    assert "nan" in str(err.value)
+
+
+def test_huge_learning_rate_diverges_with_clear_error(tiny_cache, tmp_path):
+    model = {"arch": "dilated", "filters": 8, "first_kernel": 5, "layers": 3}
+    with pytest.raises(NonFiniteLossError, match=r"at epoch \d+, batch \d+ \(lr 1e\+12\)"):
+        train(model, tiny_cache["train"], tiny_cache["valid"], {**FAST, "lr": 1e12,
+              "epochs": 5}, progress=False)
+
+
+def test_early_stopping_stops_after_patience(tiny_cache, tmp_path):
+    # lr 0 would be rejected; a tiny lr makes validation auPR stall after the first epoch
+    cfg = {**FAST, "epochs": 20, "patience": 2, "lr": 1e-12, "lr_patience": 100}
+    res = train(TINY, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path,
+                progress=False)
+    scores = [r["valid_auprc"] for r in res.history]
+    best = int(np.argmax(scores)) + 1
+    assert res.stopped_early and res.best_epoch == best
+    assert len(res.history) == best + 2
+    assert len((tmp_path / "train_log.tsv").read_text().splitlines()) == 1 + len(res.history)
+    # resuming a finished run trains no further and rewrites the same best weights
+    again = train(TINY, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path,
+                  progress=False)
+    assert again.resumed_from == len(res.history) and len(again.history) == len(res.history)
+    assert_same_weights(res.model.state_dict(), again.model.state_dict())
+
+
+def test_small_dilated_model_learns_planted_motifs(tmp_path):
+    x, y = planted(1400, 60, seed=5)
+    model = {"arch": "dilated", "filters": 16, "first_kernel": 9, "layers": 2}
+    cfg = {"epochs": 8, "batch_size": 32, "lr": 0.005, "patience": 3, "seed": 0}
+    res = train(model, (x[:1000], y[:1000]), (x[1000:1200], y[1000:1200]), cfg,
+                progress=False)
+    assert res.best_valid_auroc > 0.8
+    auroc, _ = task_metrics(y[1200:], predict(res.model, x[1200:]))
+    assert (auroc > 0.8).all(), auroc
+
+
+def test_predict_reads_paths_and_averages_strands(tiny_cache):
+    res = train(TINY, tiny_cache["train"], tiny_cache["valid"], {**FAST, "epochs": 1},
+                progress=False)
+    x, _ = load_cache(*tiny_cache["valid"])
+    p = predict(res.model, tiny_cache["valid"][0])
+    assert p.shape == (len(x), 2) and ((p > 0) & (p < 1)).all()
+    p_rc = predict(res.model, reverse_complement(np.asarray(x)))
+    both = predict(res.model, x, rc_average=True)
+    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
+    assert np.allclose(logit(both), (logit(p) + logit(p_rc)) / 2, atol=1e-4)
+
+
+def test_train_paths_layout(tmp_path):
+    p = TrainPaths.in_dir(tmp_path)
+    assert p.model == tmp_path / "model.pt" and p.checkpoint == tmp_path / "checkpoints/last.pt"
