@@ -15,6 +15,7 @@ include: "rules/regions.smk"
 include: "rules/sequences.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/interpret.smk"
 include: "rules/report.smk"
 
 

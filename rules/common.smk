@@ -26,7 +26,7 @@ for _name, _ds in config["datasets"].items():
 
 
 # Keys of a dataset that are not about its data: changing them must not rebuild the cache.
-MODEL_KEYS = ("models", "baseline_motifs")
+MODEL_KEYS = ("models", "baseline_motifs", "truth")
 
 
 def dataset_config(wildcards):
@@ -80,6 +80,16 @@ def evaluate_config(wildcards):
     return {**config["evaluate"], "seed": config["train"]["seed"]}
 
 
+def interpret_config(wildcards):
+    return config["interpret"]
+
+
+def truth_table(wildcards):
+    """The planted-motif truth table of a simulated dataset, if the config names one."""
+    path = config["datasets"][wildcards.dataset]["truth"]
+    return [path] if path else []
+
+
 def dataset_models(wildcards):
     return list(config["datasets"][wildcards.dataset]["models"])
 
@@ -100,6 +110,12 @@ def report_inputs(wildcards):
         "metrics": model_files(d, models, "eval/metrics.tsv"),
         "curves": model_files(d, models, "train_curves.png"),
         # three figures per model, in model order
+        "motifs": model_files(d, models, "interpret/motifs.tsv"),
+        "filters": model_files(d, models, "interpret/filters.tsv"),
+        "filters_json": model_files(d, models, "interpret/filters.json"),
+        "attribution_auroc": model_files(d, models, "interpret/attribution_auroc.tsv"),
+        "filter_logos": model_files(d, models, "interpret/filter_logos.png"),
+        "modisco_logos": model_files(d, models, "interpret/modisco_logos.png"),
         "eval_figures": [
             f"{RESULTS}/{d}/{m}/eval/{fig}.png" for m in models for fig in EVAL_FIGURES
         ],
@@ -122,5 +138,6 @@ def all_outputs():
         out += cache_files(dataset)
         models = config["datasets"][dataset]["models"]
         out += model_files(dataset, models, "eval/metrics.tsv")
+        out += model_files(dataset, models, "interpret/motifs.tsv")
         out.append(f"{RESULTS}/{dataset}/report.html")
     return out

@@ -28,6 +28,22 @@ drops = pd.DataFrame([
     for t, v in positives["tasks"].items()
 ])
 
+def interpretation(i: int) -> dict:
+    """The motif table, logos and attribution AUROCs of the i-th model."""
+    motifs = pd.read_csv(sm.input.motifs[i], sep="\t")
+    motifs = motifs[["motif", "jaspar_name", "q", "n_filters", "n_patterns", "n_sites",
+                     "n_seqlets", "influence", "filters", "patterns"]]
+    filters = json.load(open(sm.input.filters_json[i]))
+    auroc = pd.read_csv(sm.input.attribution_auroc[i], sep="\t")
+    return {
+        "motif_table": table_html(motifs, table_id="motifs", floatfmt="{:.3g}"),
+        "fraction_matched": filters["fraction_matched_E0.1"],
+        "n_filters": filters["n_filters"],
+        "auroc_table": table_html(auroc, table_id="attribution-auroc") if len(auroc) else None,
+        "motif_figures": [sm.input.modisco_logos[i], sm.input.filter_logos[i]],
+    }
+
+
 models = []
 figures = list(sm.input.eval_figures)
 per_model = len(figures) // max(1, len(sm.params.models))
@@ -54,7 +70,8 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
         "curves": curves, "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
         "flag": flag,
         "verdict": "The CNN beats the k-mer baseline on every task (test auROC).",
-        "eval_figures": list(figs), "motif_table": None, "motif_figures": [],
+        "eval_figures": list(figs),
+        **interpretation(i),
     })
 
 render({

@@ -42,6 +42,8 @@ TINY = {
     "models": {"small": {"arch": "dilated", "filters": 8, "layers": 2, "first_kernel": 11}},
     "train": {"epochs": 2, "batch_size": 64},
     "evaluate": {"bootstrap": 50},
+    "interpret": {"n_top": 30, "ism_top": 5, "n_shuffles": 3, "influence_max": 100,
+                  "logos": 4},
 }
 
 
@@ -149,6 +151,11 @@ def test_default_config_runs_end_to_end(tmp_path):
     cnn = table[table["model"] == "dilated"].set_index("task")
     assert (cnn["auroc"] >= 0.9).all(), cnn
     assert set(table["model"]) == {"dilated", "kmer_lr", "motif_scan_lr"}
+    # every planted motif is named correctly, from the filters and from TF-MoDISco
+    motifs = pd.read_csv(tmp_path / "results/demo/dilated/interpret/motifs.tsv", sep="\t")
+    for jaspar_id in ("MA0139.2", "MA0080.7"):
+        row = motifs[motifs["jaspar_id"] == jaspar_id]
+        assert len(row) == 1 and row["n_filters"].item() >= 1 and row["n_patterns"].item() >= 1
     check_report_in_chromium(tmp_path / "results/demo/report.html", tmp_path, ["dilated"])
 
 
@@ -190,6 +197,18 @@ def test_predictions_are_on_test_chromosomes_only(tiny_run):
 
 def test_tiny_report_renders(tiny_run, tmp_path):
     check_report_in_chromium(tiny_run / "results" / "tiny" / "report.html", tmp_path, ["small"])
+
+
+def test_snakemake_report(tiny_run):
+    """`snakemake --report` makes a real report from the report()-marked outputs."""
+    config = yaml.safe_load((tiny_run / "my config.yaml").read_text())
+    out = tiny_run / "snakemake-report.zip"
+    run_snakemake(tiny_run, config, "--report", str(out))
+    import zipfile
+
+    names = zipfile.ZipFile(out).namelist()
+    for expected in ("gc.png", "curves.png", "train_curves.png", "motifs.tsv", "report.html"):
+        assert any(n.endswith(expected) for n in names), (expected, names[:20])
 
 
 def test_rerun_gives_identical_files(tiny_run, tmp_path):

@@ -1,0 +1,56 @@
+"""TF-MoDISco on the DeepLIFT/SHAP maps, Tomtom of its patterns, and the motif table."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from seqcnn import interpret as it
+from seqcnn.logs import get_logger
+
+sm = snakemake  # noqa: F821
+cfg = sm.params.cfg
+log = get_logger("discover_motifs", sm.log[0])
+tasks = json.load(open(sm.input.manifest))["tasks"]
+data = np.load(sm.input.npz)
+
+# TF-MoDISco first, before any thread starts (see seqcnn.interpret's docstring)
+ppms, seqlets = {}, {}
+for task in tasks:
+    hyp, onehot = data[f"{task}.deeplift_shap"], data[f"{task}.onehot"]
+    if len(hyp) < 20:
+        log.info("%s: %d sequences, too few for TF-MoDISco; skipped", task, len(hyp))
+        continue
+    pats = it.run_modisco(hyp, onehot.astype(np.float32), max_seqlets=cfg["max_seqlets"])
+    for name, ppm in pats.ppms.items():
+        ppms[f"{task}.{name}"] = ppm
+        seqlets[f"{task}.{name}"] = int(pats.n_seqlets[name])
+    log.info("%s: %d patterns (%s seqlets)", task, len(pats.ppms),
+             ", ".join(str(v) for v in pats.n_seqlets.values()))
+it.write_meme(sm.output.meme, ppms, "dna", nsites=seqlets)
+
+if ppms:
+    pattern_table = it.tomtom_jaspar(ppms, cfg["release"], cfg["collection"], cfg["tax_group"])
+else:
+    pattern_table = pd.DataFrame(columns=it.TOMTOM_COLUMNS)
+pattern_table.sort_values("p").groupby("query", sort=False).head(cfg["tomtom_top"]).to_csv(
+    sm.output.tomtom, sep="\t", index=False)
+
+filters = it.read_meme(sm.input.filters_meme)
+filter_table = pd.read_csv(sm.input.filters_tomtom, sep="\t")
+summary = pd.read_csv(sm.input.filters_summary, sep="\t")
+filter_vs_pattern = (it.tomtom(filters.motifs, ppms) if ppms and filters.motifs else None)
+table = it.motif_table(
+    filter_table, pattern_table, dict(zip(summary["filter"], summary["n_sites"], strict=True)),
+    seqlets, dict(zip(summary["filter"], summary["influence"], strict=True)),
+    filter_vs_pattern, max_q=cfg["max_q"])
+table.to_csv(sm.output.motifs, sep="\t", index=False, float_format="%.4g")
+log.info("motif table:\n%s", table.drop(columns=["filters", "patterns"]).to_string(index=False))
+
+targets = None
+if len(pattern_table):
+    ids, _, mats = it.jaspar_targets(cfg["release"], cfg["collection"], cfg["tax_group"])
+    targets = dict(zip(ids, mats, strict=True))
+it.plot_logo_grid(sm.output.logos, ppms,
+                  it.best_matches(pattern_table) if len(pattern_table) else None, targets,
+                  "dna")

@@ -1,0 +1,78 @@
+"""First-layer filters → PWMs → MEME → Tomtom vs JASPAR; influence, periods and logos."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqcnn import interpret as it
+from seqcnn.cache import load_cache
+from seqcnn.logs import get_logger
+from seqcnn.models.zoo import from_checkpoint
+
+sm = snakemake  # noqa: F821
+cfg = sm.params.cfg
+log = get_logger("interpret_filters", sm.log[0])
+torch.set_num_threads(max(1, sm.threads))
+ckpt = torch.load(sm.input.model, weights_only=True)
+model = from_checkpoint(ckpt)
+alphabet = json.load(open(sm.input.manifest))["alphabet"]
+x_test = np.asarray(load_cache(sm.input.test_onehot, sm.input.test_labels)[0])
+x_valid, y_valid = (np.asarray(a) for a in load_cache(sm.input.valid_onehot,
+                                                      sm.input.valid_labels))
+n_filters = it.filter_weights(model).shape[0]
+
+fm = it.filter_motifs(model, x_test, cfg["threshold"], cfg["min_ic"], cfg["min_sites"],
+                      use_weights=bool(model.config.get("pwm_constrained")))
+log.info("%d of %d filters have >= %d sites above %.2f of their maximum on %d test "
+         "sequences", len(fm.motifs), n_filters, cfg["min_sites"], cfg["threshold"],
+         len(x_test))
+it.write_meme(sm.output.meme, fm.motifs, alphabet,
+              nsites={k: int(v) for k, v in fm.nsites.items()} if fm.nsites else None)
+
+names = [f"filter{i}" for i in range(n_filters)]
+if alphabet == "dna" and fm.motifs:
+    table = it.tomtom_jaspar(fm.motifs, cfg["release"], cfg["collection"], cfg["tax_group"])
+    fraction = it.fraction_matched(table, names, threshold=0.1)
+else:  # JASPAR is DNA; protein/RNA filters get logos and periods, not Tomtom
+    table, fraction = pd.DataFrame(columns=it.TOMTOM_COLUMNS), float("nan")
+top = table.sort_values("p").groupby("query", sort=False).head(cfg["tomtom_top"])
+top.to_csv(sm.output.tomtom, sep="\t", index=False)
+log.info("fraction of all %d filters matching a %s %s motif at E < 0.1: %.2f", n_filters,
+         cfg["release"], cfg["collection"], fraction)
+
+rng = np.random.default_rng(cfg["seed"])
+keep = np.sort(rng.choice(len(x_valid), min(len(x_valid), cfg["influence_max"]), replace=False))
+influence = it.filter_influence(model, x_valid[keep], y_valid[keep])
+log.info("filter influence on %d validation sequences: largest auPR drops %s", len(keep),
+         ", ".join(f"filter{i} {influence[i]:.3f}" for i in np.argsort(-influence)[:5]))
+
+best = it.best_matches(table).set_index("query") if len(table) else pd.DataFrame()
+periods = it.filter_periods(it.filter_weights(model), alphabet)
+rows = []
+for i, name in enumerate(names):
+    b = best.loc[name] if name in best.index else None
+    rows.append({
+        "filter": name, "n_sites": int(fm.nsites.get(name, 0)) if fm.nsites else 0,
+        "width": fm.motifs[name].shape[1] if name in fm.motifs else 0,
+        "jaspar_id": b["target_id"] if b is not None else "",
+        "jaspar_name": b["target_name"] if b is not None else "",
+        "E": float(b["E"]) if b is not None else np.nan,
+        "q": float(b["q"]) if b is not None else np.nan,
+        "influence": float(influence[i]), "period": float(periods[i]),
+    })
+summary = pd.DataFrame(rows).sort_values("influence", ascending=False)
+summary.to_csv(sm.output.filters, sep="\t", index=False, float_format="%.4g")
+
+shown = [f for f in summary["filter"] if f in fm.motifs][: cfg["logos"]]
+targets = None
+if len(table):
+    ids, _, mats = it.jaspar_targets(cfg["release"], cfg["collection"], cfg["tax_group"])
+    targets = dict(zip(ids, mats, strict=True))
+it.plot_logo_grid(sm.output.logos, {f: fm.motifs[f] for f in shown},
+                  it.best_matches(table) if len(table) else None, targets, alphabet)
+with open(sm.output.summary, "w") as fh:
+    json.dump({"n_filters": n_filters, "n_with_sites": len(fm.motifs),
+               "fraction_matched_E0.1": fraction, "influence_sequences": int(len(keep)),
+               "logos": shown}, fh, indent=2)
