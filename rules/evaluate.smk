@@ -36,7 +36,12 @@ rule evaluate_model:
         manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
         baselines=f"{RESULTS}/{{dataset}}/baselines/test_scores.npz",
     output:
-        metrics=f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics.tsv",
+        metrics=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics.tsv",
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/metrics.rst",
+        ),
         predictions=f"{RESULTS}/{{dataset}}/{{model}}/eval/predictions.tsv.gz",
         by_chrom=f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics_by_chrom.tsv",
         curves=report(
