@@ -1,0 +1,1173 @@
+"""Sequence-set datasets: labelled sequences from a FASTA and a TSV, not intervals on a genome.
+
+MPRA promoter libraries, RNA probes, protein families and secondary-structure sets come as
+sequences with labels. This module reads them, checks them, splits them and writes the same
+memory-mappable cache as the genome path (:mod:`seqcnn.cache`), plus a length array.
+
+Inputs
+------
+- a FASTA (plain or gzipped, multi-line records); the id is the header up to the first
+  whitespace. Lowercase letters are accepted. ``N`` (DNA/RNA) and ``X`` (protein) are
+  accepted as *unknown* residues and encode as all-zero columns (see ``unknown``); any other
+  letter outside the alphabet is an error that names the record and the position.
+- a labels TSV (plain or gzipped; ``#`` lines skipped) with a header and an ``id`` column,
+  and either
+  * ``label_columns``: one or more per-sequence columns. Values that are all integers keep
+    their value as class code (``0``/``1`` only: a *binary* task; otherwise *multiclass*
+    with classes ``"0" .. str(max)``); other strings become integer codes in sorted order
+    of the distinct values (*multiclass*; the class list is returned); or
+  * ``position_label``: one column holding a string with one character per residue (e.g.
+    secondary structure ``H``/``E``/``C``); its characters are the classes (sorted, or in the
+    order of ``position_classes`` when given).
+- optionally a ``split`` column (``train``/``valid``/``test``) and a ``group`` column.
+
+Splits
+------
+With a ``split`` column, it is used as is. Otherwise a seeded random split with fractions
+``train/valid/test`` (default 0.8/0.1/0.1), stratified on the first label column: each class
+is permuted and cut at the fractions with a random phase (so small classes are rounded
+without bias and the expected counts are exact). With a ``group`` column, whole groups are
+assigned (greedily, largest first, to the split whose class counts most lack them), so no
+group straddles two splits. Identical sequences in different splits are reported
+(``report["duplicates"]``), and dropped only on request (``dedupe``).
+
+Cache layout (one directory, per split ``s``)
+----------------------------------------------
+- ``{s}.onehot.npy``  ``uint8`` ``(N, A, L)``: one-hot, **zero** past each sequence's end;
+- ``{s}.lengths.npy`` ``int32`` ``(N,)``: the number of real positions of each row;
+- ``{s}.labels.npy``  ``uint8`` ``(N, tasks)`` per-sequence class codes, or ``(N, L)``
+  per-position class codes with ``255`` (:data:`IGNORE`) past the end;
+- ``{s}.ids.tsv``: ``id`` and ``length`` per row, in cache order.
+
+``L`` is the dataset's longest sequence (over all splits), or ``max_len`` when given; longer
+sequences are cropped to their first ``max_len`` residues or dropped (``too_long``), counted.
+
+Padding convention
+------------------
+The cache is always ``uint8`` one-hot with zero padding **plus** ``lengths``; the padding
+*mode* is applied at load time by :func:`pad_batch`, so one cache serves every mode (a
+padding experiment compares modes without rebuilding it, and the cache stays a quarter of
+the size of ``float32``):
+
+- ``zeros``: padded columns are 0, no mask (the model sees the padding: the classic shortcut);
+- ``zeros+mask``: padded columns are 0 and a mask ``(N, L)`` (``True`` on real positions) is
+  returned for the masked layers of :mod:`seqcnn.models`;
+- ``uniform``: padded columns are ``1/A`` in every channel (an "unknown residue" prior), no
+  mask.
+
+Unknown residues *inside* a sequence (N, X) stay all-zero in every mode: they are real
+positions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
+from seqcnn.cache import NpyWriter
+from seqcnn.genome import is_gzipped
+
+SPLITS = ("train", "valid", "test")
+PADDING_MODES = ("zeros", "zeros+mask", "uniform")
+TOO_LONG = ("crop", "drop")
+DEDUPE = ("none", "across", "all")
+#: Label code for padded positions of per-position labels (``ignore_index`` of the loss).
+IGNORE = 255
+#: Letters accepted as an unknown residue (encoded as an all-zero column), per alphabet.
+DEFAULT_UNKNOWN = {"dna": "N", "rna": "N", "protein": "X"}
+#: How many example ids an error message or report lists.
+EXAMPLES = 5
+
+_INT = re.compile(r"^[0-9]+$")
+
+
+class SeqSetError(ValueError):
+    """Bad sequence-set input; the message names the file, the record and the fix."""
+
+
+def _first(items: Iterable[Any], n: int = EXAMPLES) -> str:
+    items = list(items)
+    shown = ", ".join(repr(str(i)) for i in items[:n])
+    return shown + (f" … (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def _open_text(path: str | os.PathLike) -> io.TextIOBase:
+    if is_gzipped(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _check_exists(path: Path, what: str) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+
+
+# --------------------------------------------------------------------------- FASTA
+
+
+def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a FASTA (plain or gzipped, multi-line records) → DataFrame ``id, sequence, line``.
+
+    ``id`` is the header up to the first whitespace, ``line`` the header's 1-based line
+    number. Whitespace inside sequence lines is removed; blank lines and ``;`` comment lines
+    are skipped. Raises :class:`SeqSetError` naming the file and record for data before the
+    first header, a header without id, empty sequences and duplicate ids.
+    """
+    path = Path(path)
+    _check_exists(path, "FASTA")
+    ids: list[str] = []
+    lines: list[int] = []
+    seqs: list[str] = []
+    parts: list[str] = []
+    with _open_text(path) as fh:
+        for no, raw in enumerate(fh, start=1):
+            if raw.startswith(">"):
+                if ids:
+                    seqs.append("".join(parts))
+                parts = []
+                token = raw[1:].split(maxsplit=1)
+                if not token:
+                    raise SeqSetError(f"{path}, line {no}: header '>' has no id; write '>name'")
+                ids.append(token[0])
+                lines.append(no)
+                continue
+            if raw.startswith(";"):
+                continue
+            chunk = "".join(raw.split())
+            if not chunk:
+                continue
+            if not ids:
+                raise SeqSetError(
+                    f"{path}, line {no}: sequence data before the first '>' header; "
+                    "is this a FASTA file?"
+                )
+            parts.append(chunk)
+    if ids:
+        seqs.append("".join(parts))
+    if not ids:
+        raise SeqSetError(f"{path}: no FASTA records (no line starts with '>')")
+    df = pd.DataFrame({"id": pd.Series(ids, dtype=object),
+                       "sequence": pd.Series(seqs, dtype=object),
+                       "line": np.asarray(lines, dtype=np.int64)})
+    empty = np.flatnonzero(df["sequence"].str.len().to_numpy() == 0)
+    if len(empty):
+        i = empty[0]
+        raise SeqSetError(
+            f"{path}: record {df['id'][i]!r} (line {df['line'][i]}) has an empty sequence; "
+            f"{len(empty)} empty record(s): {_first(df['id'].iloc[empty])}. Remove them."
+        )
+    dup = df["id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = df["id"][np.flatnonzero(dup)[0]]
+        at = df.loc[df["id"] == first, "line"].tolist()
+        names = df["id"][dup].unique()
+        raise SeqSetError(
+            f"{path}: duplicate id {first!r} (lines {', '.join(map(str, at))}); "
+            f"{len(names)} id(s) occur more than once: {_first(names)}. Ids must be unique."
+        )
+    return df
+
+
+def write_fasta(path: str | os.PathLike, ids: Sequence[str], seqs: Sequence[str],
+                width: int = 60) -> Path:
+    """Write records to a FASTA (gzipped when ``path`` ends in ``.gz``), ``width`` per line."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt") as fh:
+        for name, seq in zip(ids, seqs, strict=True):
+            fh.write(f">{name}\n")
+            for i in range(0, len(seq), width):
+                fh.write(seq[i:i + width] + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- alphabet
+
+
+def _ascii(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated ASCII bytes of ``seqs`` and their end offsets ``(n,)``."""
+    buf = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
+    ends = np.cumsum([len(s) for s in seqs], dtype=np.int64)
+    return buf, ends
+
+
+def detect_alphabet(seqs: Sequence[str]) -> dict[str, Any]:
+    """Guess the alphabet from the letters used (case-insensitive).
+
+    Only ``ACGTN`` → ``dna``; only ``ACGUN`` → ``rna``; anything else → ``protein``. Returns
+    ``{"alphabet", "observed" (sorted distinct letters), "rule"}``, for the log and manifest.
+    """
+    buf, _ = _ascii(seqs)
+    counts = np.bincount(buf, minlength=256)
+    observed = "".join(sorted({chr(c).upper() for c in np.flatnonzero(counts)}))
+    if set(observed) <= set("ACGTN"):
+        alphabet, rule = "dna", "only A, C, G, T (and N)"
+    elif set(observed) <= set("ACGUN"):
+        alphabet, rule = "rna", "only A, C, G, U (and N)"
+    else:
+        alphabet, rule = "protein", "letters other than A, C, G, T/U, N"
+    return {"alphabet": alphabet, "observed": observed, "rule": rule}
+
+
+def check_letters(
+    ids: Sequence[str], seqs: Sequence[str], alphabet: str, path: str | os.PathLike,
+    unknown: str | None = None, lines: Sequence[int] | None = None,
+) -> None:
+    """Raise :class:`SeqSetError` at the first letter outside ``alphabet`` + ``unknown``.
+
+    The message names the file, the record id (and header line), the letter and its 1-based
+    position, and how many records have bad letters. ``unknown`` defaults to
+    :data:`DEFAULT_UNKNOWN` for the alphabet (``N`` or ``X``).
+    """
+    if unknown is None:
+        unknown = DEFAULT_UNKNOWN[alphabet]
+    valid = lookup_table(alphabet) != UNKNOWN
+    for ch in unknown:
+        valid[ord(ch.upper())] = valid[ord(ch.lower())] = True
+    buf, ends = _ascii(seqs)
+    bad = np.flatnonzero(~valid[buf])
+    if not len(bad):
+        return
+    records = np.unique(np.searchsorted(ends, bad, side="right"))
+    rec = int(records[0])
+    start = int(ends[rec - 1]) if rec else 0
+    pos = int(bad[0]) - start
+    where = f"record {ids[rec]!r}" + (f" (line {lines[rec]})" if lines is not None else "")
+    raise SeqSetError(
+        f"{path}: {where}: letter {seqs[rec][pos]!r} at position {pos + 1} (1-based) is not in "
+        f"the {alphabet} alphabet {letters(alphabet)}"
+        + (f" (unknown residue: {unknown})" if unknown else "")
+        + f"; {len(records)} record(s) have such letters: {_first(ids[int(r)] for r in records)}."
+        " Fix or remove them, or choose another alphabet (alphabet: dna | rna | protein | auto)."
+    )
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def read_labels(path: str | os.PathLike, id_column: str = "id") -> pd.DataFrame:
+    """Read a labels TSV (plain or gzipped) → DataFrame of strings plus ``line`` (1-based).
+
+    ``#`` lines and blank lines are skipped; the first other line is the header. Values are
+    kept as stripped strings. Raises :class:`SeqSetError` naming the file and line for a
+    wrong number of fields, a missing ``id_column``, empty or duplicate ids.
+    """
+    path = Path(path)
+    _check_exists(path, "labels TSV")
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    line_no: list[int] = []
+    with _open_text(path) as fh:
+        for no, raw in enumerate(fh, start=1):
+            text = raw.rstrip("\r\n")
+            if not text.strip() or text.startswith("#"):
+                continue
+            fields = [f.strip() for f in text.split("\t")]
+            if header is None:
+                header = fields
+                dupe = sorted({h for h in header if header.count(h) > 1})
+                if dupe:
+                    raise SeqSetError(f"{path}, line {no}: repeated column(s) {_first(dupe)}")
+                if id_column not in header:
+                    raise SeqSetError(
+                        f"{path}, line {no}: no {id_column!r} column in the header "
+                        f"(columns: {', '.join(header)}); the labels file must be tab-separated "
+                        f"with a column {id_column!r} holding the FASTA ids"
+                    )
+                continue
+            if len(fields) != len(header):
+                raise SeqSetError(
+                    f"{path}, line {no}: {len(fields)} tab-separated field(s), the header has "
+                    f"{len(header)} ({', '.join(header)})"
+                )
+            rows.append(fields)
+            line_no.append(no)
+    if header is None:
+        raise SeqSetError(f"{path}: empty labels file (no header line)")
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    if "line" in header:
+        raise SeqSetError(f"{path}: 'line' is a reserved column name; rename it")
+    df["line"] = np.asarray(line_no, dtype=np.int64)
+    empty = np.flatnonzero((df[id_column] == "").to_numpy())
+    if len(empty):
+        raise SeqSetError(f"{path}, line {df['line'][empty[0]]}: empty {id_column!r}")
+    dup = df[id_column].duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = df[id_column][np.flatnonzero(dup)[0]]
+        at = df.loc[df[id_column] == first, "line"].tolist()
+        names = df[id_column][dup].unique()
+        raise SeqSetError(
+            f"{path}: duplicate id {first!r} (lines {', '.join(map(str, at))}); {len(names)} "
+            f"id(s) are labelled more than once: {_first(names)}. Keep one row per id."
+        )
+    return df
+
+
+def match_labels(
+    records: pd.DataFrame, labels: pd.DataFrame, fasta_path: str | os.PathLike,
+    labels_path: str | os.PathLike, id_column: str = "id",
+) -> pd.DataFrame:
+    """Labels rows in the order of the FASTA ``records``; every id must be in both files.
+
+    Raises :class:`SeqSetError` with the counts and first ids of sequences without labels
+    and of labels without sequences.
+    """
+    seq_ids = pd.Index(records["id"])
+    lab_ids = pd.Index(labels[id_column])
+    no_label = seq_ids[~seq_ids.isin(lab_ids)]
+    no_seq = lab_ids[~lab_ids.isin(seq_ids)]
+    if len(no_label) or len(no_seq):
+        msg = []
+        if len(no_label):
+            msg.append(f"{len(no_label)} sequence id(s) in {fasta_path} have no row in "
+                       f"{labels_path}: {_first(no_label)}")
+        if len(no_seq):
+            msg.append(f"{len(no_seq)} id(s) in {labels_path} have no sequence in "
+                       f"{fasta_path}: {_first(no_seq)}")
+        raise SeqSetError("; ".join(msg) + f". Every id must be in both files (column "
+                          f"{id_column!r} of the labels, the first word of the FASTA header).")
+    return labels.set_index(id_column, drop=False).loc[seq_ids].reset_index(drop=True)
+
+
+def encode_label_column(
+    values: Sequence[str], column: str, path: str | os.PathLike, ids: Sequence[str],
+    lines: Sequence[int],
+) -> tuple[np.ndarray, list[str], str]:
+    """Per-sequence label strings → (``uint8`` codes ``(N,)``, classes, kind).
+
+    Integers keep their value (``binary`` when only 0/1, else ``multiclass`` with classes
+    ``"0" .. str(max)``); other strings get codes in sorted order (``multiclass``). Empty
+    values, and more than 255 classes, raise :class:`SeqSetError`.
+    """
+    values = np.asarray(values, dtype=object)
+    empty = np.flatnonzero(values == "")
+    if len(empty):
+        i = empty[0]
+        raise SeqSetError(
+            f"{path}, line {lines[i]} (id {ids[i]!r}): empty value in label column {column!r}; "
+            f"{len(empty)} row(s) lack it: {_first(np.asarray(ids, dtype=object)[empty])}"
+        )
+    if all(_INT.match(v) for v in values):
+        ints = np.array([int(v) for v in values], dtype=np.int64)
+        top = int(ints.max())
+        if top >= IGNORE:
+            i = int(np.argmax(ints))
+            raise SeqSetError(f"{path}, line {lines[i]} (id {ids[i]!r}): class {top} in "
+                              f"{column!r}; class codes must be below {IGNORE}")
+        kind = "binary" if top <= 1 else "multiclass"
+        return ints.astype(np.uint8), [str(c) for c in range(max(top, 1) + 1)], kind
+    classes, codes = np.unique(values.astype(str), return_inverse=True)
+    if len(classes) >= IGNORE:
+        raise SeqSetError(f"{path}: column {column!r} has {len(classes)} classes; at most "
+                          f"{IGNORE - 1} are supported")
+    return codes.astype(np.uint8), [str(c) for c in classes], "multiclass"
+
+
+def encode_position_labels(
+    values: Sequence[str], seqs: Sequence[str], column: str, path: str | os.PathLike,
+    ids: Sequence[str], lines: Sequence[int], classes: str | None = None,
+) -> tuple[list[np.ndarray], list[str]]:
+    """Per-position label strings → (one ``uint8`` code array ``(L_i,)`` per sequence, classes).
+
+    Each string must have one character per residue of its sequence. Classes are the sorted
+    distinct characters, or ``classes`` (its order gives the codes; other characters raise).
+    """
+    for i, (lab, seq) in enumerate(zip(values, seqs, strict=True)):
+        if len(lab) != len(seq):
+            raise SeqSetError(
+                f"{path}, line {lines[i]} (id {ids[i]!r}): per-position label {column!r} has "
+                f"{len(lab)} character(s) but the sequence has {len(seq)}; give one label "
+                "character per residue"
+            )
+    buf, ends = _ascii(list(values))
+    if classes is None:
+        classes = "".join(sorted({chr(c) for c in np.unique(buf)}))
+    if len(classes) >= IGNORE or len(set(classes)) != len(classes):
+        raise SeqSetError(f"position classes {classes!r} must be distinct and fewer than {IGNORE}")
+    table = np.full(256, IGNORE, dtype=np.uint8)
+    for code, ch in enumerate(classes):
+        table[ord(ch)] = code
+    codes = table[buf]
+    bad = np.flatnonzero(codes == IGNORE)
+    if len(bad):
+        rec = int(np.searchsorted(ends, bad[0], side="right"))
+        pos = int(bad[0]) - (int(ends[rec - 1]) if rec else 0)
+        raise SeqSetError(
+            f"{path}, line {lines[rec]} (id {ids[rec]!r}): per-position label "
+            f"{values[rec][pos]!r} at position {pos + 1} is not one of the classes {classes!r}"
+        )
+    return np.split(codes, ends[:-1]), list(classes)
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _fractions(fractions: Mapping[str, float] | Sequence[float]) -> np.ndarray:
+    if isinstance(fractions, Mapping):
+        unknown = set(fractions) - set(SPLITS)
+        if unknown:
+            raise ValueError(f"fractions: unknown split(s) {_first(sorted(unknown))}")
+        fractions = [float(fractions.get(s, 0.0)) for s in SPLITS]
+    f = np.asarray(fractions, dtype=np.float64)
+    if f.shape != (3,) or (f < 0).any() or not np.isclose(f.sum(), 1.0):
+        raise ValueError(f"fractions must be three non-negative numbers (train, valid, test) "
+                         f"summing to 1, got {list(fractions)}")
+    return f
+
+
+def random_split(
+    n: int,
+    fractions: Mapping[str, float] | Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    strata: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Seeded split name per row ``(n,)`` (``object`` array of train/valid/test).
+
+    ``strata`` ``(n,)`` (class codes) keeps each class's fractions close to ``fractions``.
+    Without ``groups``, each class is permuted and cut with a random phase (stochastic
+    rounding: expected counts exact, small classes unbiased). With ``groups`` ``(n,)``, whole
+    groups are assigned, largest first (ties in seeded random order), each to the split where
+    it most reduces the squared class-count deficit, relative to the class size.
+    """
+    f = _fractions(fractions)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    rng = np.random.default_rng(seed)
+    strata = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata)
+    _, codes = np.unique(strata, return_inverse=True)
+    codes = codes.reshape(-1)
+    out = np.empty(n, dtype=np.int64)
+    if groups is None:
+        cut = np.cumsum(f)[:-1]
+        for c in range(int(codes.max()) + 1):
+            idx = rng.permutation(np.flatnonzero(codes == c))
+            u = (np.arange(len(idx)) + rng.random()) / len(idx)
+            out[idx] = np.searchsorted(cut, u, side="right")
+    else:
+        _, gcodes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+        gcodes = gcodes.reshape(-1)
+        n_groups, n_classes = int(gcodes.max()) + 1, int(codes.max()) + 1
+        hist = np.zeros((n_groups, n_classes), dtype=np.float64)
+        np.add.at(hist, (gcodes, codes), 1.0)
+        total = hist.sum(axis=0)
+        target = f[:, None] * total[None, :]
+        weight = 1.0 / np.maximum(total, 1.0)
+        current = np.zeros_like(target)
+        order = rng.permutation(n_groups)
+        order = order[np.argsort(-hist.sum(axis=1)[order], kind="stable")]
+        assigned = np.empty(n_groups, dtype=np.int64)
+        open_split = f > 0
+        for g in order:
+            h = hist[g]
+            delta = ((2.0 * (current - target) + h) * h * weight).sum(axis=1)
+            delta[~open_split] = np.inf
+            s = int(np.argmin(delta))
+            assigned[g] = s
+            current[s] += h
+        out = assigned[gcodes]
+    return np.asarray(SPLITS, dtype=object)[out]
+
+
+def find_duplicates(
+    ids: Sequence[str], seqs: Sequence[str], split: np.ndarray, examples: int = EXAMPLES
+) -> dict[str, Any]:
+    """Identical sequences (case-insensitive) within and across splits.
+
+    Returns ``{"across_splits": {"sequences", "records", "examples"}, "within_split":
+    {"records"}}``: ``sequences`` is the number of distinct sequences found in more than one
+    split, ``records`` the rows carrying them, ``examples`` up to ``examples`` lists of
+    ``"id (split)"``; ``within_split.records`` counts rows repeating an earlier row of the same
+    split. Also ``later_copies_across`` and ``later_copies_all``: boolean ``(n,)`` masks of the
+    rows :func:`load_seqset` drops with ``dedupe: across`` / ``all`` (all but the first copy
+    in file order, or those whose split differs from the first copy's).
+    """
+    key, _ = pd.factorize(pd.Series([s.upper() for s in seqs], dtype=object))
+    split = np.asarray(split, dtype=object)
+    n = len(key)
+    first_row = pd.Series(np.arange(n)).groupby(key).transform("min").to_numpy()
+    later = first_row != np.arange(n)
+    differs = split != split[first_row] if n else np.zeros(0, dtype=bool)
+    frame = pd.DataFrame({"key": key, "split": split})
+    n_splits = frame.groupby("key")["split"].nunique()
+    multi = n_splits.index[n_splits.to_numpy() > 1]
+    in_multi = np.isin(key, multi)
+    ex: list[list[str]] = []
+    ids_arr = np.asarray(ids, dtype=object)
+    for k in multi[:examples]:
+        rows = np.flatnonzero(key == k)
+        ex.append([f"{ids_arr[r]} ({split[r]})" for r in rows[:examples]])
+    same_split_repeat = pd.Series(list(zip(key, split, strict=True))).duplicated().to_numpy() \
+        if n else np.zeros(0, dtype=bool)
+    return {
+        "across_splits": {"sequences": int(len(multi)), "records": int(in_multi.sum()),
+                          "examples": ex},
+        "within_split": {"records": int(same_split_repeat.sum())},
+        "later_copies_across": later & differs,
+        "later_copies_all": later,
+    }
+
+
+# --------------------------------------------------------------------------- the set
+
+
+@dataclass
+class SeqSet:
+    """A checked, split sequence set in memory (file order), ready for :func:`write_seqset_cache`.
+
+    ``labels`` is ``uint8`` ``(N, tasks)`` for per-sequence labels, or ``None`` with
+    ``position_labels`` (one ``uint8`` array ``(L_i,)`` per sequence). ``classes`` maps each
+    task (or the per-position column) to its class names. ``seq_len`` is the cache length
+    ``L``; every sequence is at most ``seq_len`` long.
+    """
+
+    ids: np.ndarray
+    seqs: list[str]
+    alphabet: str
+    seq_len: int
+    split: np.ndarray
+    tasks: list[str]
+    classes: dict[str, list[str]]
+    kinds: dict[str, str]
+    labels: np.ndarray | None = None
+    position_labels: list[np.ndarray] | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.seqs), dtype=np.int32, count=len(self.seqs))
+
+    @property
+    def per_position(self) -> bool:
+        return self.position_labels is not None
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def rows(self, split: str) -> np.ndarray:
+        """Row indices of ``split``, in file order."""
+        return np.flatnonzero(self.split == split)
+
+
+def load_seqset(
+    fasta: str | os.PathLike,
+    labels: str | os.PathLike,
+    *,
+    alphabet: str = "auto",
+    id_column: str = "id",
+    label_columns: Sequence[str] | None = None,
+    position_label: str | None = None,
+    position_classes: str | None = None,
+    split_column: str = "split",
+    group_column: str = "group",
+    fractions: Mapping[str, float] | Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    max_len: int | None = None,
+    too_long: str = "crop",
+    dedupe: str = "none",
+    unknown: str | None = None,
+) -> SeqSet:
+    """Read, check, label, split and length-filter a sequence set.
+
+    - ``alphabet``: ``dna | rna | protein | auto`` (auto: :func:`detect_alphabet`, reported).
+    - ``label_columns``: per-sequence label columns (default: every column but id, split,
+      group); or ``position_label``: one per-position label column (not both).
+    - ``split_column`` used when present in the labels file; else :func:`random_split` with
+      ``fractions`` and ``seed``, stratified on the first label column; ``group_column`` (when
+      present) keeps groups whole.
+    - ``max_len``: cache length cap (default: the longest sequence); longer sequences are
+      cropped to their first ``max_len`` residues or dropped (``too_long``), counted.
+    - ``dedupe``: ``none`` (report identical sequences only), ``across`` (drop later copies
+      that sit in another split than the first copy), ``all`` (drop every later copy).
+    - ``unknown``: letters accepted as unknown residues (default N for DNA/RNA, X for
+      protein).
+
+    Returns a :class:`SeqSet` whose ``report`` holds everything decided and counted.
+    """
+    if too_long not in TOO_LONG:
+        raise ValueError(f"too_long must be one of {', '.join(TOO_LONG)}, got {too_long!r}")
+    if dedupe not in DEDUPE:
+        raise ValueError(f"dedupe must be one of {', '.join(DEDUPE)}, got {dedupe!r}")
+    if max_len is not None and (isinstance(max_len, bool) or int(max_len) < 1):
+        raise ValueError(f"max_len must be a positive integer or null, got {max_len!r}")
+    fasta, labels = Path(fasta), Path(labels)
+    f = _fractions(fractions)
+    records = read_fasta(fasta)
+    ids = records["id"].to_numpy(dtype=object)
+    seqs = list(records["sequence"])
+    report: dict[str, Any] = {
+        "source": {"fasta": str(fasta), "labels": str(labels), "records": len(ids)},
+        "warnings": [],
+    }
+
+    if alphabet == "auto":
+        detection = detect_alphabet(seqs) | {"detected": True}
+    elif alphabet in ALPHABETS:
+        detection = {"alphabet": alphabet, "detected": False}
+    else:
+        raise ValueError(f"alphabet must be auto or one of {', '.join(ALPHABETS)}, "
+                         f"got {alphabet!r}")
+    alphabet = detection["alphabet"]
+    report["alphabet_detection"] = detection
+    check_letters(ids, seqs, alphabet, fasta, unknown, lines=records["line"].to_numpy())
+
+    table = match_labels(records, read_labels(labels, id_column), fasta, labels, id_column)
+    lines = table["line"].to_numpy()
+    reserved = {id_column, split_column, group_column, "line"}
+    if position_label is not None:
+        if label_columns:
+            raise ValueError("give label_columns or position_label, not both")
+        columns = [position_label]
+    else:
+        columns = list(label_columns) if label_columns is not None else \
+            [c for c in table.columns if c not in reserved]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SeqSetError(f"{labels}: no column(s) {_first(missing)} (columns: "
+                          f"{', '.join(c for c in table.columns if c != 'line')})")
+    if not columns:
+        raise SeqSetError(f"{labels}: no label columns besides {id_column!r}, "
+                          f"{split_column!r}, {group_column!r}")
+
+    classes: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    y: np.ndarray | None = None
+    pos_codes: list[np.ndarray] | None = None
+    if position_label is not None:
+        pos_codes, cls = encode_position_labels(
+            list(table[position_label]), seqs, position_label, labels, ids, lines,
+            position_classes)
+        classes[position_label], kinds[position_label] = cls, "per_position"
+        strata = None
+    else:
+        y = np.empty((len(ids), len(columns)), dtype=np.uint8)
+        for j, col in enumerate(columns):
+            y[:, j], classes[col], kinds[col] = encode_label_column(
+                list(table[col]), col, labels, ids, lines)
+        strata = y[:, 0]
+
+    groups = table[group_column].to_numpy(dtype=object) if group_column in table else None
+    if split_column in table:
+        split = table[split_column].to_numpy(dtype=object)
+        bad = np.flatnonzero(~np.isin(split.astype(str), SPLITS))
+        if len(bad):
+            i = bad[0]
+            raise SeqSetError(
+                f"{labels}, line {lines[i]} (id {ids[i]!r}): split {split[i]!r} is not one of "
+                f"{', '.join(SPLITS)}; {len(bad)} row(s) have another value"
+            )
+        if groups is not None:
+            spread = pd.Series(split).groupby(groups).nunique()
+            torn = spread.index[spread.to_numpy() > 1]
+            if len(torn):
+                raise SeqSetError(
+                    f"{labels}: {len(torn)} {group_column!r} value(s) have members in several "
+                    f"splits: {_first(torn)}; a group must sit in one split (fix the "
+                    f"{split_column!r} column, or drop it to split at random by group)"
+                )
+        report["split"] = {"source": "column", "column": split_column}
+    else:
+        split = random_split(len(ids), f, seed, strata, groups)
+        report["split"] = {"source": "random", "fractions": dict(zip(SPLITS, f.tolist(),
+                                                                     strict=True)),
+                           "seed": int(seed), "stratify": None if strata is None else columns[0]}
+    report["split"]["group_column"] = group_column if groups is not None else None
+    if groups is not None:
+        report["split"]["groups"] = int(pd.unique(groups).size)
+
+    keep = np.ones(len(ids), dtype=bool)
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    cropped = 0
+    if max_len is not None:
+        max_len = int(max_len)
+        long_rows = np.flatnonzero(lengths > max_len)
+        if too_long == "drop":
+            keep[long_rows] = False
+        else:
+            cropped = len(long_rows)
+            for i in long_rows:
+                seqs[i] = seqs[i][:max_len]
+                if pos_codes is not None:
+                    pos_codes[i] = pos_codes[i][:max_len]
+        report["too_long"] = {"max_len": max_len, "action": too_long, "records": len(long_rows),
+                              "examples": [str(ids[i]) for i in long_rows[:EXAMPLES]]}
+    else:
+        report["too_long"] = {"max_len": None, "action": too_long, "records": 0, "examples": []}
+    dropped_long = int((~keep).sum())
+
+    rows = np.flatnonzero(keep)
+    dups = find_duplicates(ids[rows], [seqs[i] for i in rows], split[rows])
+    drop_dup = {"none": np.zeros(len(rows), dtype=bool), "across": dups["later_copies_across"],
+                "all": dups["later_copies_all"]}[dedupe]
+    keep[rows[drop_dup]] = False
+    report["duplicates"] = {k: v for k, v in dups.items() if not k.startswith("later_")} | {
+        "dedupe": dedupe, "dropped": int(drop_dup.sum())}
+    if dups["across_splits"]["sequences"] and dedupe == "none":
+        report["warnings"].append(
+            f"{dups['across_splits']['sequences']} sequence(s) occur in more than one split "
+            f"({dups['across_splits']['records']} records), e.g. "
+            f"{dups['across_splits']['examples'][:1]}; set dedupe: across to drop later copies")
+    report["dropped"] = {"too_long": dropped_long, "duplicates": int(drop_dup.sum())}
+    report["cropped"] = cropped
+
+    rows = np.flatnonzero(keep)
+    if not len(rows):
+        raise SeqSetError(f"{fasta}: no sequence is left after filtering ({report['dropped']})")
+    seqs = [seqs[i] for i in rows]
+    final_lengths = lengths[rows] if max_len is None else np.minimum(lengths[rows], max_len)
+    seq_len = int(max_len) if max_len is not None else int(final_lengths.max())
+    out = SeqSet(
+        ids=ids[rows], seqs=seqs, alphabet=alphabet, seq_len=seq_len, split=split[rows],
+        tasks=columns, classes=classes, kinds=kinds,
+        labels=None if y is None else y[rows],
+        position_labels=None if pos_codes is None else [pos_codes[i] for i in rows],
+        report=report,
+    )
+    report["label_kind"] = "per_position" if out.per_position else "per_sequence"
+    report["counts"] = {s: int((out.split == s).sum()) for s in SPLITS}
+    for s in SPLITS:
+        if f[SPLITS.index(s)] > 0 and not report["counts"][s]:
+            report["warnings"].append(f"split {s!r} is empty")
+    report["lengths"] = {"min": int(final_lengths.min()),
+                         "median": float(np.median(final_lengths)),
+                         "max": int(final_lengths.max()), "seq_len": seq_len}
+    return out
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def encode_chunk(
+    seqs: Sequence[str], alphabet: str, seq_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot a list of sequences padded to ``seq_len``: ``uint8`` ``(n, A, L)``, lengths ``(n,)``.
+
+    Positions past a sequence's end, and unknown letters, are all-zero columns.
+    """
+    size = len(letters(alphabet))
+    buf, ends = _ascii(seqs)
+    lens = np.diff(ends, prepend=0)
+    if len(lens) and lens.max() > seq_len:
+        raise ValueError(f"a sequence of length {lens.max()} is longer than seq_len={seq_len}")
+    codes = np.full((len(seqs), seq_len), UNKNOWN, dtype=np.uint8)
+    rows = np.repeat(np.arange(len(seqs)), lens)
+    cols = np.arange(len(buf)) - np.repeat(ends - lens, lens)
+    codes[rows, cols] = lookup_table(alphabet)[buf]
+    return one_hot_codes(codes, size), lens.astype(np.int32)
+
+
+def pad_position_labels(codes: Sequence[np.ndarray], seq_len: int) -> np.ndarray:
+    """Per-position codes (one ``(L_i,)`` array each) → ``uint8`` ``(n, seq_len)``, 255-padded."""
+    out = np.full((len(codes), seq_len), IGNORE, dtype=np.uint8)
+    for i, c in enumerate(codes):
+        out[i, :len(c)] = c
+    return out
+
+
+def _write_text(text: str, path: Path) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_seqset_cache(
+    seqset: SeqSet, cache_dir: str | os.PathLike, chunk_size: int = 4096,
+    splits: Sequence[str] = SPLITS,
+) -> dict[str, Any]:
+    """Write ``{split}.onehot.npy``, ``.labels.npy``, ``.lengths.npy``, ``.ids.tsv`` per split.
+
+    Arrays are streamed ``chunk_size`` rows at a time through :class:`seqcnn.cache.NpyWriter`
+    (temporary file + rename, SHA-256). Returns a manifest dict: alphabet, letters, seq_len,
+    label layout, tasks/classes, counts per split (with class counts), lengths, the load
+    report (split, drops, crops, duplicates) and checksums. The caller writes it as JSON.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    size = len(letters(seqset.alphabet))
+    length = seqset.seq_len
+    n_label = length if seqset.per_position else len(seqset.tasks)
+    counts: dict[str, Any] = {}
+    checksums: dict[str, dict[str, str]] = {}
+    for split in splits:
+        rows = seqset.rows(split)
+        n = len(rows)
+        class_counts = {t: np.zeros(len(seqset.classes[t]), dtype=np.int64)
+                        for t in seqset.tasks}
+        with NpyWriter(cache_dir / f"{split}.onehot.npy", (n, size, length)) as x_out, \
+                NpyWriter(cache_dir / f"{split}.labels.npy", (n, n_label)) as y_out, \
+                NpyWriter(cache_dir / f"{split}.lengths.npy", (n,), np.int32) as l_out:
+            for a in range(0, n, chunk_size):
+                idx = rows[a:a + chunk_size]
+                x, lens = encode_chunk([seqset.seqs[i] for i in idx], seqset.alphabet, length)
+                if seqset.per_position:
+                    y = pad_position_labels([seqset.position_labels[i] for i in idx], length)
+                    t = seqset.tasks[0]
+                    class_counts[t] += np.bincount(y[y != IGNORE],
+                                                   minlength=len(seqset.classes[t]))
+                else:
+                    y = seqset.labels[idx]
+                    for j, t in enumerate(seqset.tasks):
+                        class_counts[t] += np.bincount(y[:, j], minlength=len(seqset.classes[t]))
+                x_out.write(x)
+                y_out.write(y)
+                l_out.write(lens)
+        lens_all = seqset.lengths[rows]
+        _write_text("id\tlength\n" + "".join(
+            f"{seqset.ids[i]}\t{m}\n" for i, m in zip(rows, lens_all, strict=True)),
+            cache_dir / f"{split}.ids.tsv")
+        counts[split] = {
+            "n": n,
+            "residues": int(lens_all.sum()),
+            "class_counts": {t: dict(zip(seqset.classes[t], c.tolist(), strict=True))
+                             for t, c in class_counts.items()},
+        }
+        if not seqset.per_position:
+            counts[split]["positives"] = {t: int(c[1]) for t, c in class_counts.items()
+                                          if seqset.kinds[t] == "binary"}
+        for kind, w in (("onehot", x_out), ("labels", y_out), ("lengths", l_out)):
+            checksums[f"{split}.{kind}.npy"] = {"sha256": w.sha256}
+    label_layout = (f"uint8 (N, seq_len) class codes, {IGNORE} = padding"
+                    if seqset.per_position else "uint8 (N, tasks) class codes")
+    report = {k: v for k, v in seqset.report.items() if k not in ("counts", "label_kind")}
+    return {
+        "kind": "seqset",
+        "alphabet": seqset.alphabet,
+        "letters": letters(seqset.alphabet),
+        "seq_len": length,
+        "label_kind": "per_position" if seqset.per_position else "per_sequence",
+        "tasks": list(seqset.tasks),
+        "task_kinds": dict(seqset.kinds),
+        "classes": {t: list(c) for t, c in seqset.classes.items()},
+        "ignore_index": IGNORE,
+        "layout": {"onehot": "uint8 (N, alphabet, seq_len), zero past each length",
+                   "labels": label_layout, "lengths": "int32 (N,)",
+                   "ids": "{split}.ids.tsv: id, length (cache row order)",
+                   "padding": "applied at load time: seqcnn.seqsets.pad_batch(x, lengths, "
+                              "mode), mode zeros | zeros+mask | uniform"},
+        "counts": counts,
+        "checksums": checksums,
+        **report,
+    }
+
+
+def load_seqset_cache(cache_dir: str | os.PathLike, split: str
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Memory-map one split: one-hot ``(N, A, L)``, labels, lengths ``(N,)``, read-only."""
+    cache_dir = Path(cache_dir)
+    return tuple(np.load(cache_dir / f"{split}.{kind}.npy", mmap_mode="r")
+                 for kind in ("onehot", "labels", "lengths"))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def length_mask(lengths: np.ndarray | torch.Tensor, length: int) -> np.ndarray | torch.Tensor:
+    """Mask ``(N, length)``, ``True`` at positions ``< lengths[i]`` (numpy or torch, as given)."""
+    if isinstance(lengths, torch.Tensor):
+        return torch.arange(length, device=lengths.device)[None, :] < lengths[:, None]
+    return np.arange(length)[None, :] < np.asarray(lengths)[:, None]
+
+
+def pad_batch(
+    x: np.ndarray | torch.Tensor,
+    lengths: np.ndarray | torch.Tensor,
+    mode: str = "zeros+mask",
+    trim: bool = False,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor | None]:
+    """Apply a padding mode to a cached batch: ``uint8`` ``(n, A, L)`` + lengths ``(n,)``.
+
+    Returns ``(x_float (n, A, L'), mask (n, L') or None)``, torch tensors for a tensor ``x``
+    and numpy arrays otherwise. ``mode``:
+
+    - ``zeros``: padded columns 0; mask ``None``;
+    - ``zeros+mask``: padded columns 0; mask ``True`` exactly on real positions;
+    - ``uniform``: padded columns ``1/A`` in every channel; mask ``None``.
+
+    ``trim`` crops the batch to its longest sequence (``L' = max(lengths)``), the saving of
+    length-grouped batches; otherwise ``L' = L``. Columns past each length are always
+    rewritten, whatever the cache holds there.
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
+    as_numpy = not isinstance(x, torch.Tensor)
+    if as_numpy:
+        x = np.asarray(x)
+        xt = torch.from_numpy(x if x.flags.writeable and x.flags.c_contiguous else x.copy())
+    else:
+        xt = x
+    lt = torch.as_tensor(np.asarray(lengths) if not isinstance(lengths, torch.Tensor)
+                         else lengths, device=xt.device).long()
+    if xt.ndim != 3 or lt.shape != (xt.shape[0],):
+        raise ValueError(f"expected x (n, A, L) and lengths (n,), got {tuple(xt.shape)} and "
+                         f"{tuple(lt.shape)}")
+    if len(lt) and (int(lt.max()) > xt.shape[-1] or int(lt.min()) < 0):
+        raise ValueError(f"lengths must lie in 0..{xt.shape[-1]}, got {int(lt.min())}.."
+                         f"{int(lt.max())}")
+    if trim and len(lt):
+        xt = xt[..., :int(lt.max())]
+    mask = length_mask(lt, xt.shape[-1])
+    out = xt.to(dtype) * mask[:, None, :].to(dtype)
+    if mode == "uniform":
+        out = out + (~mask)[:, None, :].to(dtype) / xt.shape[1]
+    keep_mask = mask if mode == "zeros+mask" else None
+    if as_numpy:
+        return out.numpy(), None if keep_mask is None else keep_mask.numpy()
+    return out, keep_mask
+
+
+def length_grouped_batches(
+    lengths: Sequence[int] | np.ndarray,
+    batch_size: int,
+    seed: int = 0,
+    epoch: int = 0,
+    pool: int = 50,
+    drop_last: bool = False,
+) -> list[np.ndarray]:
+    """Batches of row indices grouping similar lengths, shuffled, seeded by ``(seed, epoch)``.
+
+    The rows are permuted, cut into pools of ``pool * batch_size``, each pool sorted by length
+    (stable, so equal lengths stay in random order) and cut into batches; the batch order is
+    then shuffled. Every index appears exactly once per epoch (unless ``drop_last`` drops
+    the one incomplete batch); there are ``ceil(N / batch_size)`` batches. Larger ``pool``:
+    less length spread within batches, less randomness in their composition.
+    """
+    if batch_size < 1 or pool < 1:
+        raise ValueError(f"batch_size and pool must be >= 1, got {batch_size}, {pool}")
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    rng = np.random.default_rng([int(seed) & (2**63 - 1), int(epoch)])
+    order = rng.permutation(n)
+    size = pool * batch_size
+    batches: list[np.ndarray] = []
+    partial: np.ndarray | None = None
+    for a in range(0, n, size):
+        chunk = order[a:a + size]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        for b in range(0, len(chunk), batch_size):
+            batch = chunk[b:b + batch_size]
+            if len(batch) < batch_size:
+                partial = batch
+            else:
+                batches.append(batch)
+    perm = rng.permutation(len(batches))
+    batches = [batches[i] for i in perm]
+    if partial is not None and not (drop_last and batches):
+        batches.append(partial)
+    return batches
+
+
+class LengthGroupedBatchSampler:
+    """:func:`length_grouped_batches` as a batch sampler yielding ``(epoch, indices)``.
+
+    The request form of :class:`seqcnn.data.EpochBatchSampler`; call :meth:`set_epoch`
+    before each epoch.
+    """
+
+    def __init__(self, lengths: Sequence[int] | np.ndarray, batch_size: int, *, seed: int = 0,
+                 pool: int = 50, drop_last: bool = False) -> None:
+        self.lengths = np.asarray(lengths)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.pool = int(pool)
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        for batch in length_grouped_batches(self.lengths, self.batch_size, self.seed,
+                                            self.epoch, self.pool, self.drop_last):
+            yield self.epoch, batch
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        if self.drop_last and n >= self.batch_size:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+
+# --------------------------------------------------------------------------- simulation
+
+#: Kyte & Doolittle (1982) hydropathy, for checks of the simulated periodicities.
+KYTE_DOOLITTLE = {
+    "A": 1.8, "C": 2.5, "D": -3.5, "E": -3.5, "F": 2.8, "G": -0.4, "H": -3.2, "I": 4.5,
+    "K": -3.9, "L": 3.8, "M": 1.9, "N": -3.5, "P": -1.6, "Q": -3.5, "R": -4.5, "S": -0.8,
+    "T": -0.7, "V": 4.2, "W": -0.9, "Y": -1.3,
+}
+
+# residue pools (letters, weights) per structural environment
+_POOLS = {
+    "helix_face": ("LIVFMA", (4, 3, 2, 2, 2, 1)),
+    "helix_polar": ("EKQRSD", (4, 4, 2, 2, 1, 1)),
+    "strand_in": ("VIFLY", (4, 4, 3, 2, 1)),
+    "strand_out": ("TSKRNQE", (3, 2, 2, 2, 1, 1, 1)),
+    "coil": ("GPNDSTKEQA", (4, 3, 2, 2, 2, 1, 1, 1, 1, 1)),
+}
+
+
+def _pool(name: str) -> tuple[np.ndarray, np.ndarray]:
+    chars, w = _POOLS[name]
+    p = np.asarray(w, dtype=np.float64)
+    return np.frombuffer(chars.encode(), dtype=np.uint8), p / p.sum()
+
+
+def _segment(kind: str, length: int, rng: np.random.Generator, face: float) -> np.ndarray:
+    """Residues (ASCII codes) of one segment: ``H`` amphipathic helix, ``E`` strand, ``C`` coil."""
+    i = np.arange(length)
+    if kind == "H":
+        # 100° per residue (3.6 residues per turn); hydrophobic within ±70° of the face
+        on_face = np.cos(np.deg2rad(100.0 * i + face)) > np.cos(np.deg2rad(70.0))
+        env = np.where(on_face, "helix_face", "helix_polar")
+    elif kind == "E":
+        env = np.where((i + int(face)) % 2 == 0, "strand_in", "strand_out")
+    else:
+        env = np.full(length, "coil")
+    out = np.empty(length, dtype=np.uint8)
+    for name in np.unique(env):
+        chars, p = _pool(str(name))
+        sel = env == name
+        out[sel] = rng.choice(chars, size=int(sel.sum()), p=p)
+    return out
+
+
+def _architecture(length: int, rng: np.random.Generator, helix_len: tuple[int, int],
+                  strand_len: tuple[int, int], coil_len: tuple[int, int], helix_fraction: float
+                  ) -> list[tuple[str, int]]:
+    """Segments ``(kind, length)`` summing to ``length``: coil, element, coil, element, …"""
+    segs: list[tuple[str, int]] = []
+    total = 0
+    while total < length:
+        if not segs or segs[-1][0] != "C":
+            kind, (lo, hi) = "C", coil_len
+        elif rng.random() < helix_fraction:
+            kind, (lo, hi) = "H", helix_len
+        else:
+            kind, (lo, hi) = "E", strand_len
+        n = min(int(rng.integers(lo, hi + 1)), length - total)
+        segs.append((kind, n))
+        total += n
+    return segs
+
+
+def simulate_secondary_structure(
+    n: int,
+    rng: np.random.Generator,
+    min_len: int = 60,
+    max_len: int = 200,
+    helix_len: tuple[int, int] = (10, 22),
+    strand_len: tuple[int, int] = (4, 10),
+    coil_len: tuple[int, int] = (3, 10),
+    helix_fraction: float = 0.5,
+    noise: float = 0.1,
+    family_size: int = 1,
+    mutation: float = 0.15,
+    id_prefix: str = "prot",
+) -> pd.DataFrame:
+    """Protein sequences with per-residue secondary structure ``H``/``E``/``C``.
+
+    - helices (``H``): amphipathic, hydrophobic residues where the helical wheel (100° per
+      residue, period 3.6) faces one side: the i, i+3, i+4, i+7 … pattern;
+    - strands (``E``): hydrophobic and polar residues alternating (period 2);
+    - coils (``C``): G/P/N/D/S-rich loops between elements;
+
+    with a fraction ``noise`` of residues replaced uniformly at random, and lengths uniform in
+    ``min_len..max_len``. With ``family_size > 1`` sequences come in families (column
+    ``group``) sharing one architecture; members differ at a fraction ``mutation`` of
+    positions, re-drawn from the same structural environment (so a random split leaks and a
+    group split does not).
+
+    Returns a DataFrame ``id, sequence, structure, group`` (``structure`` has one character per
+    residue).
+    """
+    if not 1 <= min_len <= max_len:
+        raise ValueError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
+    if family_size < 1:
+        raise ValueError(f"family_size must be >= 1, got {family_size}")
+    aa = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY", dtype=np.uint8)
+    ids, seqs, structs, groups = [], [], [], []
+    n_families = -(-n // family_size)
+    width = len(str(max(n - 1, 1)))
+    for fam in range(n_families):
+        length = int(rng.integers(min_len, max_len + 1))
+        segs = _architecture(length, rng, helix_len, strand_len, coil_len, helix_fraction)
+        faces = [float(rng.uniform(0, 360)) if k == "H" else float(rng.integers(2))
+                 for k, _ in segs]
+        labels = "".join(k * m for k, m in segs)
+        parent = np.concatenate([_segment(k, m, rng, face)
+                                 for (k, m), face in zip(segs, faces, strict=True)])
+        for member in range(min(family_size, n - fam * family_size)):
+            seq = parent.copy()
+            if member:
+                redraw = np.concatenate([_segment(k, m, rng, face)
+                                         for (k, m), face in zip(segs, faces, strict=True)])
+                hit = rng.random(length) < mutation
+                seq[hit] = redraw[hit]
+            noisy = rng.random(length) < noise
+            seq[noisy] = rng.choice(aa, size=int(noisy.sum()))
+            ids.append(f"{id_prefix}{len(ids):0{width}d}")
+            seqs.append(seq.tobytes().decode())
+            structs.append(labels)
+            groups.append(f"fam{fam}")
+    return pd.DataFrame({"id": ids, "sequence": seqs, "structure": structs, "group": groups})
+
+
+def write_seqset_files(
+    table: pd.DataFrame, fasta_path: str | os.PathLike, labels_path: str | os.PathLike,
+    label_columns: Sequence[str] = ("structure", "group"),
+) -> tuple[Path, Path]:
+    """Write a sequence table (``id``, ``sequence``, labels…) as FASTA + labels TSV.
+
+    Either file is gzipped when its name ends in ``.gz``. The TSV holds ``id`` and
+    ``label_columns``, tab-separated.
+    """
+    fasta = write_fasta(fasta_path, list(table["id"]), list(table["sequence"]))
+    labels = Path(labels_path)
+    labels.parent.mkdir(parents=True, exist_ok=True)
+    table[["id", *label_columns]].to_csv(labels, sep="\t", index=False,
+                                         compression="gzip" if labels.suffix == ".gz" else None)
+    return fasta, labels
+
+
+__all__ = [
+    "DEFAULT_UNKNOWN",
+    "IGNORE",
+    "KYTE_DOOLITTLE",
+    "LengthGroupedBatchSampler",
+    "PADDING_MODES",
+    "SeqSet",
+    "SeqSetError",
+    "check_letters",
+    "detect_alphabet",
+    "encode_chunk",
+    "encode_label_column",
+    "encode_position_labels",
+    "find_duplicates",
+    "length_grouped_batches",
+    "length_mask",
+    "load_seqset",
+    "load_seqset_cache",
+    "match_labels",
+    "pad_batch",
+    "pad_position_labels",
+    "random_split",
+    "read_fasta",
+    "read_labels",
+    "simulate_secondary_structure",
+    "write_fasta",
+    "write_seqset_cache",
+    "write_seqset_files",
+]
