@@ -65,7 +65,10 @@ for i, name in enumerate(names):
 summary = pd.DataFrame(rows).sort_values("influence", ascending=False)
 summary.to_csv(sm.output.filters, sep="\t", index=False, float_format="%.4g")
 
-shown = [f for f in summary["filter"] if f in fm.motifs][: cfg["logos"]]
+# logos: best JASPAR matches first, then the most influential unmatched filters
+order = summary.assign(q_sort=summary["q"].fillna(np.inf)).sort_values(
+    ["q_sort", "influence"], ascending=[True, False])
+shown = [f for f in order["filter"] if f in fm.motifs][: cfg["logos"]]
 targets = None
 if len(table):
     ids, _, mats = it.jaspar_targets(cfg["release"], cfg["collection"], cfg["tax_group"])
