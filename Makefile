@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup demo test lint format bench clean bedtools chromium
+.PHONY: setup demo test lint format bench clean bedtools chromium slurm
 
 setup: $(VENV)/.installed bedtools
 
@@ -54,6 +54,10 @@ lint: setup
 format: setup
 	$(BIN)/snakefmt Snakefile rules
 	$(BIN)/ruff check --fix seqcnn scripts tests benchmarks
+
+# a single-node SLURM on this machine (root + apt-get); tests/test_slurm.py starts it too
+slurm:
+	bash tests/slurm/start_slurm.sh
 
 bench: setup
 	$(BIN)/python benchmarks/prepare.py

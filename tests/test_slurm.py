@@ -1,0 +1,94 @@
+"""The data stages of the DAG through a real SLURM (single node, started by the fixture),
+with profiles/slurm and snakemake-executor-plugin-slurm.
+
+Needs root and apt-get (tests/slurm/start_slurm.sh installs slurm-wlm and munge, writes
+slurm.conf and starts the daemons). It fails, not skips, when it cannot: set
+SEQCNN_NO_SLURM=1 to skip it on purpose on a machine that cannot run SLURM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from conftest import ROOT, snakemake_bin
+from test_workflow import TINY
+
+START = ROOT / "tests" / "slurm" / "start_slurm.sh"
+PROFILE = ROOT / "profiles" / "slurm"
+TARGET = "results/tiny/cache/manifest.json"
+# rules in the DAG of TARGET; none asks for a GPU
+DATA_RULES = {"simulate_dataset", "write_simulated_peaks", "prepare_genome",
+              "prepare_positives", "make_negatives", "split_regions", "build_cache",
+              "write_manifest"}
+
+
+@pytest.fixture(scope="module")
+def slurm_partition():
+    """Start (or reuse) the single-node SLURM; the partition to submit to."""
+    if os.environ.get("SEQCNN_NO_SLURM") == "1":
+        pytest.skip("SEQCNN_NO_SLURM=1: the real-SLURM test is switched off")
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test needs root to install and start slurm-wlm and munge "
+                    "(tests/slurm/start_slurm.sh); run it as root, or set "
+                    "SEQCNN_NO_SLURM=1 to skip it on purpose", pytrace=False)
+    proc = subprocess.run(["bash", str(START)], capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        pytest.fail(f"{START.name} could not start SLURM (exit {proc.returncode}):\n"
+                    f"{proc.stderr[-4000:]}\n{proc.stdout[-2000:]}\n"
+                    "set SEQCNN_NO_SLURM=1 to skip this test on purpose", pytrace=False)
+    print(proc.stderr, end="")
+    return proc.stdout.split()[-1]
+
+
+def scontrol_job(jobid: str) -> dict[str, str]:
+    out = subprocess.run(["scontrol", "-o", "show", "job", jobid], capture_output=True,
+                         text=True, timeout=60).stdout
+    return dict(re.findall(r"(\w+)=(\S*)", out))
+
+
+def test_data_stages_run_through_slurm(slurm_partition, tmp_path):
+    work = tmp_path / "slurm run"
+    work.mkdir()
+    cfg = work / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(TINY, sort_keys=False))
+    cmd = [snakemake_bin(), "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+           "--configfile", str(cfg), "--profile", str(PROFILE),
+           "--jobs", "4", "--retries", "0", "--latency-wait", "10",
+           "--default-resources", f"slurm_partition={slurm_partition}", "mem_mb=1000",
+           "runtime=30",
+           # no accounting on the test node: squeue answers (slurm.conf has MinJobAge=3600)
+           "--slurm-status-command", "squeue",
+           # poll every few seconds instead of the plugin's 40 s: the DAG is 6 levels deep
+           "--slurm-init-seconds-before-status-checks", "5",
+           TARGET]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1200)
+    took = time.monotonic() - t0
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"snakemake --executor slurm failed:\n{log[-6000:]}"
+    assert (work / TARGET).exists()
+    for split in ("train", "valid", "test"):
+        assert (work / "results" / "tiny" / "cache" / f"{split}.onehot.npy").exists()
+
+    # every job went through sbatch, ran on the node and finished there
+    jobids = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
+    n_jobs = re.search(r"(\d+) of (\d+) steps \(100%\) done", log)
+    assert n_jobs, log[-3000:]
+    assert len(jobids) == int(n_jobs.group(2)) == len(set(jobids)), (jobids, n_jobs[0])
+    rules = set()
+    for jobid in jobids:
+        info = scontrol_job(jobid)
+        assert info.get("JobState") == "COMPLETED", (jobid, info)
+        assert info.get("ExitCode") == "0:0" and info.get("Partition") == slurm_partition
+        rules.add(re.sub(r"^rule_|_wildcards_.*$", "", info.get("Comment", "")))
+        print(f"SLURM job {jobid}: {info.get('Comment')} {info.get('JobState')} "
+              f"on {info.get('NodeList')}")
+    assert rules == DATA_RULES, rules
+    print(f"{n_jobs[0]} through SLURM in {took:.0f} s")
