@@ -242,6 +242,13 @@ class EpochBatchSampler(Sampler):
     gives the same batches in any run. Call :meth:`set_epoch` before iterating. With
     ``drop_last`` a final incomplete batch is dropped (only when at least one full batch
     exists).
+
+    With ``world_size > 1`` (data-parallel training) each process yields its shard of every
+    global batch of ``batch_size`` rows: rows ``rank * b : (rank + 1) * b`` of it, with
+    ``b = batch_size / world_size`` (``batch_size`` must be divisible by ``world_size``).
+    The global order is the same in every process, so the shards of all ranks together are
+    exactly the single-process batch. A final incomplete global batch is always dropped then
+    (it could not be split into equal shards), and ``n >= batch_size`` is required.
     """
 
     def __init__(
@@ -252,14 +259,26 @@ class EpochBatchSampler(Sampler):
         shuffle: bool = True,
         seed: int = 0,
         drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"need 0 <= rank < world_size, got rank {rank}, "
+                             f"world_size {world_size}")
+        if batch_size % world_size:
+            raise ValueError(f"batch_size {batch_size} is not divisible by the number of "
+                             f"processes {world_size}")
+        if world_size > 1 and n < batch_size:
+            raise ValueError(f"{n} rows are fewer than one global batch of {batch_size}")
         self.n = int(n)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = int(seed)
-        self.drop_last = drop_last and self.n >= self.batch_size
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.drop_last = (drop_last or world_size > 1) and self.n >= self.batch_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -274,8 +293,13 @@ class EpochBatchSampler(Sampler):
 
     def __iter__(self) -> Iterator[BatchKey]:
         order = self.order()
+        shard = self.batch_size // self.world_size
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self.epoch, order[start:start + self.batch_size]
+            if self.world_size > 1:
+                first = start + self.rank * shard
+                yield self.epoch, order[first:first + shard]
+            else:
+                yield self.epoch, order[start:start + self.batch_size]
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -292,6 +316,8 @@ def make_loader(
     seed: int = 0,
     num_workers: int = 0,
     pin_memory: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> DataLoader:
     """A DataLoader of whole batches from ``dataset`` (one memmap read per batch).
 
@@ -299,9 +325,12 @@ def make_loader(
     DataLoader's own batching is off): call ``loader.sampler.set_epoch(epoch)`` before each
     epoch. Workers are persistent (the epoch travels with each batch request); the loader's
     own generator is seeded, so creating an iterator never touches the global torch RNG.
+    ``rank``/``world_size``: this process's shard of every global batch (see
+    :class:`EpochBatchSampler`).
     """
     sampler = EpochBatchSampler(
-        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last
+        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last,
+        rank=rank, world_size=world_size,
     )
     return DataLoader(
         dataset,

@@ -61,6 +61,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from seqcnn import distributed
 from seqcnn.data import CacheDataset, make_loader
 from seqcnn.models import SequenceModel, build_model, checkpoint, count_parameters
 
@@ -98,7 +99,11 @@ class TrainConfig:
       :mod:`seqcnn.data`);
     - ``num_workers``: DataLoader worker processes; ``auto`` is 0 on CPU/MPS and up to 4 on
       CUDA;
-    - ``pos_weight``: ``balanced`` (per-task ``n_neg / n_pos``) or ``none``.
+    - ``pos_weight``: ``balanced`` (per-task ``n_neg / n_pos``) or ``none``;
+    - ``gpus``: processes for data-parallel training (0 or 1: one process). With ``N > 1``
+      the script must be started by ``torchrun --nproc_per_node N`` (see
+      :mod:`seqcnn.distributed`); ``batch_size`` is the global batch and must be divisible
+      by ``N``.
     """
 
     epochs: int = 50
@@ -116,6 +121,7 @@ class TrainConfig:
     jitter: int = 0
     num_workers: int | str = "auto"
     pos_weight: str = "balanced"
+    gpus: int = 0
 
     def __post_init__(self) -> None:
         def integer(name: str, minimum: int) -> None:
@@ -135,6 +141,10 @@ class TrainConfig:
         integer("patience", 0)
         integer("lr_patience", 0)
         integer("jitter", 0)
+        integer("gpus", 0)
+        if self.gpus > 1 and self.batch_size % self.gpus:
+            raise ValueError(f"train.batch_size ({self.batch_size}) must be divisible by "
+                             f"train.gpus ({self.gpus})")
         number("lr", 0.0, open_low=True)
         number("weight_decay", 0.0)
         number("lr_factor", 0.0, 1.0, open_low=True)
@@ -237,6 +247,16 @@ class NonFiniteLossError(FloatingPointError):
 
 
 # --------------------------------------------------------------------------- devices
+
+
+class _RankLogger(logging.LoggerAdapter):
+    """Warnings and errors only, prefixed with the rank (processes other than rank 0)."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's name)
+        return level >= logging.WARNING and self.logger.isEnabledFor(level)
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"[rank {self.extra['rank']}] {msg}", kwargs
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -595,6 +615,36 @@ def write_log(history: Sequence[Mapping[str, float]], path: str | os.PathLike) -
 # --------------------------------------------------------------------------- training
 
 
+def _validate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device,
+              precision: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """Validation loss and per-task auROC, auPR of ``model`` over ``loader``."""
+    logits, labels = predict_batches(model, loader, device, precision)
+    valid_loss = float(criterion(torch.from_numpy(logits).to(device),
+                                 torch.from_numpy(labels).to(device).float()).item())
+    auroc, auprc = task_metrics(labels, logits)
+    return valid_loss, auroc, auprc
+
+
+def _sync_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module,
+                device: torch.device, precision: str, info: distributed.DistInfo,
+                train_loss: float, seen: int
+                ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Data-parallel end of epoch: the train loss averaged over all processes' sequences;
+    validation on rank 0 (the bare model, not DDP: no collectives), broadcast to all."""
+    dist = torch.distributed
+    totals = torch.tensor([train_loss * seen, float(seen)], dtype=torch.float64,
+                          device=device)
+    dist.all_reduce(totals)
+    train_loss = float(totals[0].item() / totals[1].item())
+    box: list[Any] = [None]
+    if info.is_main:
+        valid_loss, auroc, auprc = _validate(model, loader, criterion, device, precision)
+        box = [(valid_loss, auroc.tolist(), auprc.tolist())]
+    dist.broadcast_object_list(box, src=0)
+    valid_loss, auroc, auprc = box[0]
+    return train_loss, float(valid_loss), np.asarray(auroc), np.asarray(auprc)
+
+
 def train(
     model_config: Mapping[str, Any],
     train_data: Any,
@@ -624,16 +674,67 @@ def train(
     ``on_batch_end(epoch, batch)`` and ``on_epoch_end(epoch, log_row)`` are called after each
     step and after each epoch's checkpoint is written (an exception raised there stops
     training like a killed job would; calling :func:`train` again resumes).
+
+    Started by ``torchrun`` (``WORLD_SIZE > 1``; ``train.gpus``), it trains data-parallel
+    (see :mod:`seqcnn.distributed`): every process returns the same :class:`TrainResult`,
+    only rank 0 writes files, logs at INFO level and shows progress.
     """
-    log = logger or _log
     cfg = TrainConfig.from_mapping(config)
+    info = distributed.from_env()
+    log: Any = logger or _log
+    if not info.is_main:
+        log = _RankLogger(log, {"rank": info.rank})
+    if cfg.gpus > 1 and not info.enabled:
+        log.warning("train.gpus is %d but this process was not started by torchrun: training "
+                    "in one process (same global batch); see seqcnn.distributed", cfg.gpus)
+    elif info.enabled and cfg.gpus > 1 and cfg.gpus != info.world_size:
+        log.warning("train.gpus is %d but torchrun started %d processes: using %d",
+                    cfg.gpus, info.world_size, info.world_size)
+    device = resolve_device(cfg.device)
+    if info.enabled and device.type == "cuda":
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    owns_group = distributed.init(info, device)
+    try:
+        return _train(model_config, train_data, valid_data, cfg, info, device, log,
+                      out_dir=out_dir, paths=paths, tasks=tasks, alphabet=alphabet,
+                      threads=threads, resume=resume, progress=progress and info.is_main,
+                      on_batch_end=on_batch_end, on_epoch_end=on_epoch_end)
+    finally:
+        if owns_group:
+            torch.distributed.destroy_process_group()
+
+
+def _train(
+    model_config: Mapping[str, Any],
+    train_data: Any,
+    valid_data: Any,
+    cfg: TrainConfig,
+    info: distributed.DistInfo,
+    device: torch.device,
+    log: Any,
+    *,
+    out_dir: str | os.PathLike | None,
+    paths: TrainPaths | None,
+    tasks: Sequence[str] | None,
+    alphabet: str,
+    threads: int | None,
+    resume: bool,
+    progress: bool,
+    on_batch_end: Callable[[int, int], None] | None,
+    on_epoch_end: Callable[[int, Mapping[str, float]], None] | None,
+) -> TrainResult:
     if paths is None and out_dir is not None:
         paths = TrainPaths.in_dir(out_dir)
     paths = paths or TrainPaths()
+    if not info.is_main:  # rank 0 alone writes; the others read the checkpoint to resume
+        paths = TrainPaths(checkpoint=paths.checkpoint)
     t_start = time.perf_counter()
+    world = info.world_size
 
-    device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
+    if threads is not None and world > 1:
+        threads = max(1, threads // world)
     workers = resolve_num_workers(cfg.num_workers, device, threads)
 
     train_x, train_y = _as_split(train_data, "train_data")
@@ -653,6 +754,12 @@ def train(
     if not scored:
         raise ValueError("no task has both positives and negatives in the validation split: "
                          "early stopping on validation auPR is impossible; change the split")
+    if world > 1 and cfg.batch_size % world:
+        raise ValueError(f"train.batch_size ({cfg.batch_size}) must be divisible by the "
+                         f"number of processes ({world})")
+    if world > 1 and len(train_x) < cfg.batch_size:
+        raise ValueError(f"{len(train_x)} training sequences are fewer than one batch of "
+                         f"{cfg.batch_size}: lower train.batch_size")
     for t, p in zip(tasks, valid_pos, strict=True):
         if t not in scored:
             log.warning("task %s has %d positives of %d in validation: left out of the "
@@ -663,6 +770,15 @@ def train(
     model = build_model(model_config, alphabet_size, n_tasks, seq_len)
     rf, n_params = int(model.receptive_field), int(count_parameters(model))
     model.to(device)
+    net: nn.Module = model  # what the training steps call: the model, or DDP around it
+    if world > 1:
+        if device.type == "cuda":
+            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            log.warning("BatchNorm on the CPU with %d processes: statistics per process, "
+                        "not synchronised", world)
+        net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None)
     pos_weight = (class_weights(train_y) if cfg.pos_weight == "balanced"
                   else np.ones(n_tasks, dtype=np.float32))
     criterion = nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pos_weight).to(device))
@@ -672,7 +788,7 @@ def train(
         min_lr=cfg.min_lr,
     )
     what = {k: v for k, v in cfg.to_dict().items()
-            if k not in ("device", "precision", "num_workers")}
+            if k not in ("device", "precision", "num_workers", "gpus")}
     fingerprint = hashlib.sha256(json.dumps({
         "model": dict(model.config), "train": what, "tasks": tasks,
         "train_data": _data_fingerprint(train_x, train_y),
@@ -720,13 +836,14 @@ def train(
                             seed=cfg.seed, alphabet=alphabet)
     valid_ds = CacheDataset(valid_x, valid_y, alphabet=alphabet)
     train_loader = make_loader(train_ds, cfg.batch_size, shuffle=True, drop_last=True,
-                               seed=cfg.seed, num_workers=workers, pin_memory=pin)
+                               seed=cfg.seed, num_workers=workers, pin_memory=pin,
+                               rank=info.rank, world_size=world)
     valid_loader = make_loader(valid_ds, max(cfg.batch_size, 256), seed=cfg.seed,
                                num_workers=min(workers, 2), pin_memory=pin)
     scored_idx = [i for i, t in enumerate(tasks) if t in scored]
 
     def save_checkpoint() -> None:
-        if ckpt_path is None:
+        if ckpt_path is None or not info.is_main:
             return
         _atomic_save({
             "version": CHECKPOINT_VERSION,
@@ -747,18 +864,22 @@ def train(
         t0 = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         train_loader.sampler.set_epoch(epoch)
-        train_loss, _ = train_epoch(
-            model, train_loader, optimizer, criterion, device, precision, epoch=epoch,
+        if world > 1:  # dropout masks per process, a function of (seed, epoch, rank)
+            torch.manual_seed((cfg.seed * 1_000_003 + epoch * 1009 + info.rank) % 2**63)
+        train_loss, seen = train_epoch(
+            net, train_loader, optimizer, criterion, device, precision, epoch=epoch,
             total=len(train_loader), progress=progress, on_batch_end=on_batch_end,
         )
-        logits, labels = predict_batches(model, valid_loader, device, precision)
-        valid_loss = float(criterion(torch.from_numpy(logits).to(device),
-                                     torch.from_numpy(labels).to(device).float()).item())
+        if world > 1:
+            train_loss, valid_loss, auroc, auprc = _sync_epoch(
+                model, valid_loader, criterion, device, precision, info, train_loss, seen)
+        else:
+            valid_loss, auroc, auprc = _validate(model, valid_loader, criterion, device,
+                                                 precision)
         if not math.isfinite(valid_loss):
             raise NonFiniteLossError(
                 f"training diverged: the validation loss is {valid_loss} after epoch {epoch}; "
                 "lower train.lr or check the inputs", epoch, None)
-        auroc, auprc = task_metrics(labels, logits)
         mean_auroc = _nanmean(auroc[scored_idx])
         mean_auprc = _nanmean(auprc[scored_idx])
         scheduler.step(mean_auprc)
@@ -794,6 +915,8 @@ def train(
     if paths.log is not None:
         write_log(history, paths.log)
     assert best_state is not None
+    if world > 1:  # a plain model again (no SyncBatchNorm), with the best weights
+        model = build_model(model_config, alphabet_size, n_tasks, seq_len)
     model.load_state_dict(best_state)
     model = model.cpu().eval()
     meta = {
@@ -819,6 +942,7 @@ def train(
         "train": cfg.to_dict(),
         "device": str(device),
         "precision": precision,
+        "processes": world,
     }
     if paths.model is not None:
         _atomic_save({**checkpoint(model), "meta": meta}, paths.model)
