@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcnn.alphabet import UNKNOWN, encode, letters, one_hot_codes
+from seqcnn.alphabet import UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.genome import Genome
 
 
@@ -162,7 +162,7 @@ def encode_regions(
         raise ValueError(f"every region must be {seq_len} bp long; resize first")
     change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
     bounds = np.concatenate([[0], change, [n]])
-    lut = _lookup(alphabet)
+    lut = lookup_table(alphabet)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         windows = genome.windows(chrom[a], start[a:b], seq_len)
         one_hot_codes(lut[windows], size, out=out[a:b])
@@ -184,10 +184,6 @@ def encode_regions(
 def hash_name(name: str) -> int:
     """A stable integer from a region name (for per-region seeds)."""
     return zlib.crc32(str(name).encode())
-
-
-def _lookup(alphabet: str) -> np.ndarray:
-    return encode(np.arange(256, dtype=np.uint8), alphabet)
 
 
 def write_cache(

@@ -12,6 +12,7 @@ Memory: the largest chromosome (about 250 MB for human chr1) plus the caller's b
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from seqcnn.alphabet import UNKNOWN, encode
+from seqcnn.alphabet import UNKNOWN, lookup_table
 
 FAI_COLUMNS = ["chrom", "length", "offset", "linebases", "linewidth"]
 
@@ -29,6 +30,13 @@ def is_gzipped(path: str | os.PathLike) -> bool:
     """Whether ``path`` starts with the gzip magic bytes (plain gzip or bgzip)."""
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
+
+
+def open_text(path: str | os.PathLike) -> io.TextIOBase:
+    """Open a text file for reading, plain or gzip/bgzip (detected by magic bytes)."""
+    if is_gzipped(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
 
 
 def prepare_fasta(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
@@ -148,7 +156,7 @@ def base_fractions(genome: Genome, regions: pd.DataFrame, chunk: int = 8192
 
     Regions may have any length; all must lie within their chromosome.
     """
-    lut = encode(np.arange(256, dtype=np.uint8), "dna")
+    lut = lookup_table("dna")
     n = len(regions)
     gc = np.zeros(n, dtype=np.float64)
     nfrac = np.zeros(n, dtype=np.float64)

@@ -8,7 +8,6 @@ error messages), and after labelling one ``uint8`` column per task.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from collections import Counter
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcnn.genome import Genome, base_fractions
+from seqcnn.genome import Genome, base_fractions, open_text
 
 #: Drop reasons, in the order they are applied.
 DROP_REASONS = ("unknown_chrom", "off_chrom_end", "blacklist", "too_many_n")
@@ -30,14 +29,6 @@ class BedFormatError(ValueError):
 
 class RegionDropError(ValueError):
     """Raised instead of dropping a region when ``strict`` is on."""
-
-
-def _open_text(path: str | os.PathLike) -> io.TextIOBase:
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
 
 
 def _is_skipped(line: str) -> bool:
@@ -58,7 +49,7 @@ def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None) -> pd.Data
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"BED file not found: {path}")
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         lines = fh.read().splitlines()
     keep = [i for i, line in enumerate(lines) if not _is_skipped(line)]
     data = [lines[i] for i in keep]

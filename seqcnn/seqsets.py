@@ -62,7 +62,6 @@ positions.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -76,7 +75,7 @@ import torch
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.cache import NpyWriter
-from seqcnn.genome import is_gzipped
+from seqcnn.genome import open_text
 
 SPLITS = ("train", "valid", "test")
 PADDING_MODES = ("zeros", "zeros+mask", "uniform")
@@ -102,12 +101,6 @@ def _first(items: Iterable[Any], n: int = EXAMPLES) -> str:
     return shown + (f" … (+{len(items) - n} more)" if len(items) > n else "")
 
 
-def _open_text(path: str | os.PathLike) -> io.TextIOBase:
-    if is_gzipped(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def _check_exists(path: Path, what: str) -> None:
     if not path.exists():
         raise FileNotFoundError(f"{what} not found: {path}")
@@ -130,7 +123,7 @@ def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
     lines: list[int] = []
     seqs: list[str] = []
     parts: list[str] = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for no, raw in enumerate(fh, start=1):
             if raw.startswith(">"):
                 if ids:
@@ -269,7 +262,7 @@ def read_labels(path: str | os.PathLike, id_column: str = "id") -> pd.DataFrame:
     header: list[str] | None = None
     rows: list[list[str]] = []
     line_no: list[int] = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for no, raw in enumerate(fh, start=1):
             text = raw.rstrip("\r\n")
             if not text.strip() or text.startswith("#"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,16 @@ def write_fasta(path: Path, chroms: dict[str, str], width: int = 60) -> Path:
             fh.write(f">{name}\n")
             for i in range(0, len(seq), width):
                 fh.write(seq[i:i + width] + "\n")
+    return path
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> Path:
+    """Write ``text`` to ``path``, gzipped when ``gz``."""
+    if gz:
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
     return path
 
 

@@ -1,27 +1,18 @@
-import gzip
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_text
 from seqcnn import regions as rg
 from seqcnn.regions import BedFormatError, RegionDropError
-
-
-def _write(path, text, gz=False):
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_reads_bed_skipping_headers(tmp_path, gz):
     text = ("track name=x\nbrowser position chr1:1-100\n# comment\n\n"
             "chr1\t10\t20\tr1\t0\t+\nchr2\t5\t9\tr2\t0\t-\n")
-    df = rg.read_bed(_write(tmp_path / ("a.bed.gz" if gz else "a.bed"), text, gz))
+    df = rg.read_bed(write_text(tmp_path / ("a.bed.gz" if gz else "a.bed"), text, gz))
     assert list(df["chrom"]) == ["chr1", "chr2"]
     assert list(df["start"]) == [10, 5] and list(df["end"]) == [20, 9]
     assert list(df["strand"]) == ["+", "-"]
@@ -30,7 +21,7 @@ def test_reads_bed_skipping_headers(tmp_path, gz):
 
 
 def test_reads_narrowpeak_summit(tmp_path):
-    p = _write(tmp_path / "x.narrowPeak", "chr1\t100\t300\tp\t0\t.\t1\t1\t1\t50\n")
+    p = write_text(tmp_path / "x.narrowPeak", "chr1\t100\t300\tp\t0\t.\t1\t1\t1\t50\n")
     df = rg.read_bed(p)
     assert df["summit"].tolist() == [50]
     out = rg.resize(df, 20)
@@ -58,7 +49,7 @@ def test_bed3_centre_resize():
     ],
 )
 def test_bad_input_names_file_and_line(tmp_path, line, message):
-    p = _write(tmp_path / "bad.bed", "chr1\t0\t5\n" + line + "\n")
+    p = write_text(tmp_path / "bad.bed", "chr1\t0\t5\n" + line + "\n")
     with pytest.raises(BedFormatError) as err:
         rg.read_bed(p)
     assert str(p) in str(err.value)
@@ -66,10 +57,10 @@ def test_bad_input_names_file_and_line(tmp_path, line, message):
 
 
 def test_bad_narrowpeak_summit_and_columns(tmp_path):
-    p = _write(tmp_path / "a.narrowPeak", "chr1\t0\t100\tp\t0\t.\t1\t1\t1\t100\n")
+    p = write_text(tmp_path / "a.narrowPeak", "chr1\t0\t100\tp\t0\t.\t1\t1\t1\t100\n")
     with pytest.raises(BedFormatError, match=r"a.narrowPeak, line 1: summit .* \[0, 100\)"):
         rg.read_bed(p)
-    p = _write(tmp_path / "b.narrowPeak", "chr1\t0\t100\tp\n")
+    p = write_text(tmp_path / "b.narrowPeak", "chr1\t0\t100\tp\n")
     with pytest.raises(BedFormatError, match="line 1: narrowPeak needs 10 columns"):
         rg.read_bed(p)
 
@@ -82,7 +73,7 @@ def test_missing_file():
 def test_paths_with_spaces(tmp_path):
     d = tmp_path / "my peaks"
     d.mkdir()
-    p = _write(d / "peaks of A.bed", "chr1\t10\t20\n")
+    p = write_text(d / "peaks of A.bed", "chr1\t10\t20\n")
     assert len(rg.read_bed(p)) == 1
 
 
@@ -105,7 +96,7 @@ def test_strand_aware_resize_gives_reverse_complements(small_genome):
 
 def test_filter_drops_with_counts_and_strict_error(small_genome, tmp_path):
     genome, _ = small_genome
-    bed = _write(tmp_path / "p.bed", "\n".join([
+    bed = write_text(tmp_path / "p.bed", "\n".join([
         "chr1\t100\t200",          # kept
         "chrX\t100\t200",          # unknown chromosome
         "chr1\t4990\t5000",        # runs off the end after resizing to 100

@@ -1,4 +1,3 @@
-import gzip
 import hashlib
 import json
 
@@ -6,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import write_text
 from seqcnn.alphabet import decode, one_hot
 from seqcnn.seqsets import (
     IGNORE,
@@ -26,26 +26,17 @@ from seqcnn.seqsets import (
 )
 
 
-def _write(path, text, gz=False):
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
-
-
 def _fasta(path, records, width=7, gz=False):
     text = ""
     for name, seq in records.items():
         text += f">{name} some description\n"
         text += "".join(seq[i:i + width] + "\n" for i in range(0, len(seq), width)) or "\n"
-    return _write(path, text, gz)
+    return write_text(path, text, gz)
 
 
 def _tsv(path, header, rows, gz=False):
     text = "\t".join(header) + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows)
-    return _write(path, text, gz)
+    return write_text(path, text, gz)
 
 
 def _random_seqs(rng, n, letters="ACGT", lo=20, hi=60):
@@ -92,7 +83,7 @@ def test_bad_letter_names_file_record_and_position(tmp_path):
 )
 def test_fasta_errors(tmp_path, fasta_text, pattern):
     with pytest.raises(SeqSetError, match=pattern):
-        read_fasta(_write(tmp_path / "x.fa", fasta_text))
+        read_fasta(write_text(tmp_path / "x.fa", fasta_text))
 
 
 def test_ids_without_labels_and_labels_without_sequences(tmp_path):
