@@ -1,11 +1,40 @@
 # Rule scripts import the seqcnn library. Snakemake puts scripts/ on their sys.path, and
 # scripts/seqcnn links to ../seqcnn, so this works inside --sdm conda environments too.
 
+import re
+import sys
+
+sys.path.insert(
+    0, workflow.basedir
+)  # the Snakefile reads seqcnn.sweeps (standard library only)
+from seqcnn.sweeps import expand_model_list, expand_sweeps
+
 RESULTS = config["results"]
 EVAL_FIGURES = ["curves", "scores", "by_chrom"]
+SEQSET_EVAL_FIGURES = ["curves", "scores"]
 REPORT_TEMPLATE = f"{workflow.basedir}/report/dataset.html.j2"
+SEQSET_REPORT_TEMPLATE = f"{workflow.basedir}/report/seqset.html.j2"
 SPLITS = ["train", "valid", "test"]
 SIMULATED = "resources/simulated"
+
+# Sweeps expand into named model variants; a dataset listing a sweep trains all of them.
+config["models"], SWEEPS = expand_sweeps(config["models"], config["sweeps"])
+for _ds in config["datasets"].values():
+    _ds["models"] = expand_model_list(_ds["models"], SWEEPS)
+
+# Two kinds of dataset: intervals on a genome (genome + tasks) and sequence sets
+# (sequences + labels). Rules that differ between them are constrained to one kind.
+SEQSET_DATASETS = [d for d, ds in config["datasets"].items() if "sequences" in ds]
+GENOME_DATASETS = [d for d in config["datasets"] if d not in SEQSET_DATASETS]
+SEQSET_SIMULATIONS = [
+    s for s, c in config["simulations"].items() if c["kind"] != "genome"
+]
+GENOME_SIMULATIONS = [s for s in config["simulations"] if s not in SEQSET_SIMULATIONS]
+
+
+def one_of(names):
+    """A wildcard regex matching exactly these names (and nothing when there are none)."""
+    return "|".join(map(re.escape, names)) if names else "(?!)"
 
 
 wildcard_constraints:
@@ -20,19 +49,59 @@ for _name, _ds in config["datasets"].items():
     for _model in _ds["models"]:
         if _model not in config["models"]:
             raise ValueError(
-                f"datasets.{_name}.models lists {_model!r}, which is not defined under "
-                f"models: (defined: {', '.join(config['models']) or 'none'})"
+                f"datasets.{_name}.models lists {_model!r}, which is neither defined under "
+                f"models: nor a sweep (defined: {', '.join(config['models']) or 'none'}; "
+                f"sweeps: {', '.join(SWEEPS) or 'none'})"
             )
+    if _name in GENOME_DATASETS:
+        if _ds["alphabet"] not in ("auto", "dna"):
+            raise ValueError(
+                f"datasets.{_name}.alphabet is {_ds['alphabet']!r}, but a genome dataset is "
+                "DNA; give RNA or protein data as a sequence set (sequences: + labels:)"
+            )
+        _ds["alphabet"] = "dna"
 
 
 # Keys of a dataset that are not about its data: changing them must not rebuild the cache.
 MODEL_KEYS = ("models", "baseline_motifs", "truth")
 
 
+def is_seqset(dataset):
+    return dataset in SEQSET_DATASETS
+
+
+# Keys that only one kind of dataset reads: the other kind's defaults are left out of its
+# params, so that they never trigger a rerun.
+SEQSET_ONLY_KEYS = (
+    "sequences",
+    "labels",
+    "id_column",
+    "label_columns",
+    "position_label",
+    "position_classes",
+    "fractions",
+    "max_len",
+    "too_long",
+    "dedupe",
+)
+GENOME_ONLY_KEYS = (
+    "genome",
+    "tasks",
+    "negatives",
+    "negative_ratio",
+    "blacklist",
+    "seq_len",
+    "max_n_fraction",
+    "strict",
+    "split",
+)
+
+
 def dataset_config(wildcards):
     """The data part of one dataset's (schema-validated, defaults filled) config."""
     ds = config["datasets"][wildcards.dataset]
-    return {k: v for k, v in ds.items() if k not in MODEL_KEYS}
+    other = GENOME_ONLY_KEYS if is_seqset(wildcards.dataset) else SEQSET_ONLY_KEYS
+    return {k: v for k, v in ds.items() if k not in MODEL_KEYS and k not in other}
 
 
 def baseline_config(wildcards):
@@ -41,11 +110,23 @@ def baseline_config(wildcards):
 
 
 def simulation_config(wildcards):
-    return config["simulations"][wildcards.simulation]
+    """A simulation's settings: a genome's keys, or a sequence set's kind, params and seed."""
+    sim = config["simulations"][wildcards.simulation]
+    if sim["kind"] == "genome":
+        return {k: v for k, v in sim.items() if k not in ("kind", "params")}
+    return {"kind": sim["kind"], "params": sim["params"], "seed": sim["seed"]}
 
 
 def genome_fasta(wildcards):
     return dataset_config(wildcards)["genome"]
+
+
+def seqset_fasta(wildcards):
+    return dataset_config(wildcards)["sequences"]
+
+
+def seqset_labels(wildcards):
+    return dataset_config(wildcards)["labels"]
 
 
 def task_names(wildcards):
@@ -98,8 +179,74 @@ def model_files(dataset, models, pattern):
     return [f"{RESULTS}/{dataset}/{model}/{pattern}" for model in models]
 
 
+def cache_kinds(dataset):
+    """The arrays of one split in the cache: sequence sets add their lengths."""
+    return (
+        ["onehot", "labels", "lengths"] if is_seqset(dataset) else ["onehot", "labels"]
+    )
+
+
+def split_inputs(wildcards, splits):
+    """Named cache arrays of ``splits`` (``train_onehot``, ``train_lengths``, ...) and the
+    manifest."""
+    d = wildcards.dataset
+    out = {
+        f"{split}_{kind}": f"{RESULTS}/{d}/cache/{split}.{kind}.npy"
+        for split in splits
+        for kind in cache_kinds(d)
+    }
+    out["manifest"] = f"{RESULTS}/{d}/cache/manifest.json"
+    return out
+
+
+def train_inputs(wildcards):
+    return split_inputs(wildcards, ["train", "valid"])
+
+
+def interpret_inputs(wildcards):
+    return split_inputs(wildcards, ["valid", "test"])
+
+
+def seqset_eval_inputs(wildcards):
+    out = split_inputs(wildcards, ["test"])
+    out["ids"] = f"{RESULTS}/{wildcards.dataset}/cache/test.ids.tsv"
+    return out
+
+
+def seqset_simulation_files(simulation):
+    return {
+        "sequences": f"{SIMULATED}/{simulation}/sequences.fa.gz",
+        "labels": f"{SIMULATED}/{simulation}/labels.tsv",
+        "truth": f"{SIMULATED}/{simulation}/truth.tsv",
+    }
+
+
+def seqset_report_inputs(wildcards):
+    """Everything the report page of a sequence set reads."""
+    d, models = wildcards.dataset, dataset_models(wildcards)
+    return {
+        "manifest": f"{RESULTS}/{d}/cache/manifest.json",
+        "lengths_plot": f"{RESULTS}/{d}/cache/lengths.png",
+        "summaries": model_files(d, models, "model.json"),
+        "metrics": model_files(d, models, "eval/metrics.tsv"),
+        "accuracy": model_files(d, models, "eval/accuracy.tsv"),
+        "curves": model_files(d, models, "train_curves.png"),
+        "filters": model_files(d, models, "interpret/filters.tsv"),
+        "filters_json": model_files(d, models, "interpret/filters.json"),
+        "filter_logos": model_files(d, models, "interpret/filter_logos.png"),
+        "periods": model_files(d, models, "interpret/periods.png"),
+        # two figures per model, in model order
+        "eval_figures": [
+            f"{RESULTS}/{d}/{m}/eval/{fig}.png"
+            for m in models
+            for fig in SEQSET_EVAL_FIGURES
+        ],
+        "template": SEQSET_REPORT_TEMPLATE,
+    }
+
+
 def report_inputs(wildcards):
-    """Everything the per-dataset report page reads."""
+    """Everything the report page of a genome dataset reads."""
     d, models = wildcards.dataset, dataset_models(wildcards)
     return {
         "manifest": f"{RESULTS}/{d}/cache/manifest.json",
@@ -119,6 +266,7 @@ def report_inputs(wildcards):
         "eval_figures": [
             f"{RESULTS}/{d}/{m}/eval/{fig}.png" for m in models for fig in EVAL_FIGURES
         ],
+        "template": REPORT_TEMPLATE,
     }
 
 
@@ -126,7 +274,7 @@ def cache_files(dataset):
     return expand(
         f"{RESULTS}/{dataset}/cache/{{split}}.{{kind}}.npy",
         split=SPLITS,
-        kind=["onehot", "labels"],
+        kind=cache_kinds(dataset),
     ) + [f"{RESULTS}/{dataset}/cache/manifest.json"]
 
 
@@ -134,10 +282,13 @@ def all_outputs():
     """Every public output of every dataset in the config."""
     out = []
     for dataset in config["datasets"]:
-        out += expand(f"{RESULTS}/{dataset}/regions/{{split}}.bed", split=SPLITS)
-        out += cache_files(dataset)
         models = config["datasets"][dataset]["models"]
+        out += cache_files(dataset)
         out += model_files(dataset, models, "eval/metrics.tsv")
-        out += model_files(dataset, models, "interpret/motifs.tsv")
+        if is_seqset(dataset):
+            out += model_files(dataset, models, "interpret/filters.tsv")
+        else:
+            out += expand(f"{RESULTS}/{dataset}/regions/{{split}}.bed", split=SPLITS)
+            out += model_files(dataset, models, "interpret/motifs.tsv")
         out.append(f"{RESULTS}/{dataset}/report.html")
     return out

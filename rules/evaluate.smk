@@ -14,6 +14,8 @@ rule train_baselines:
         f"{RESULTS}/logs/{{dataset}}/baselines/baselines.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/baselines/baselines.tsv"
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/evaluate.yaml"
     threads: 2
@@ -66,6 +68,8 @@ rule evaluate_model:
         f"{RESULTS}/logs/{{dataset}}/{{model}}/eval.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/eval.tsv"
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/evaluate.yaml"
     threads: 2
@@ -77,3 +81,52 @@ rule evaluate_model:
         device=config["train"]["device"],
     script:
         "../scripts/evaluate_model.py"
+
+
+rule evaluate_seqset_model:
+    input:
+        unpack(seqset_eval_inputs),
+        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
+    output:
+        metrics=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics.tsv",
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/seqset_metrics.rst",
+        ),
+        accuracy=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/eval/accuracy.tsv",
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/accuracy.rst",
+        ),
+        predictions=f"{RESULTS}/{{dataset}}/{{model}}/eval/predictions.tsv.gz",
+        curves=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/eval/curves.png",
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/seqset_curves.rst",
+        ),
+        scores=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/eval/scores.png",
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/seqset_scores.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/{{model}}/eval.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/eval.tsv"
+    wildcard_constraints:
+        dataset=one_of(SEQSET_DATASETS),
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        cfg=evaluate_config,
+        device=config["train"]["device"],
+    script:
+        "../scripts/evaluate_seqset_model.py"

@@ -1,11 +1,7 @@
 rule interpret_filters:
     input:
+        unpack(interpret_inputs),
         model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
-        test_onehot=f"{RESULTS}/{{dataset}}/cache/test.onehot.npy",
-        test_labels=f"{RESULTS}/{{dataset}}/cache/test.labels.npy",
-        valid_onehot=f"{RESULTS}/{{dataset}}/cache/valid.onehot.npy",
-        valid_labels=f"{RESULTS}/{{dataset}}/cache/valid.labels.npy",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
     output:
         meme=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.meme",
         tomtom=f"{RESULTS}/{{dataset}}/{{model}}/interpret/tomtom.tsv",
@@ -20,6 +16,12 @@ rule interpret_filters:
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/filter_logos.rst",
+        ),
+        periods=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/interpret/periods.png",
+            category="Interpretation",
+            subcategory="{dataset}",
+            caption="../report/periods.rst",
         ),
         summary=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.json",
     log:
@@ -58,6 +60,8 @@ rule attribute_sequences:
         f"{RESULTS}/logs/{{dataset}}/{{model}}/interpret/attributions.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/interpret/attributions.tsv"
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/interpret.yaml"
     threads: 2
@@ -97,6 +101,8 @@ rule discover_motifs:
         f"{RESULTS}/logs/{{dataset}}/{{model}}/interpret/motifs.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/interpret/motifs.tsv"
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/interpret.yaml"
     threads: 2

@@ -20,7 +20,6 @@ rule plot_training:
 rule write_report:
     input:
         unpack(report_inputs),
-        template=REPORT_TEMPLATE,
     output:
         html=report(
             f"{RESULTS}/{{dataset}}/report.html",
@@ -30,9 +29,33 @@ rule write_report:
         ),
     log:
         f"{RESULTS}/logs/{{dataset}}/report.log",
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/evaluate.yaml"
     params:
         models=dataset_models,
     script:
         "../scripts/write_report.py"
+
+
+rule write_seqset_report:
+    input:
+        unpack(seqset_report_inputs),
+    output:
+        html=report(
+            f"{RESULTS}/{{dataset}}/report.html",
+            category="Report",
+            subcategory="{dataset}",
+            caption="../report/report.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report.log",
+    wildcard_constraints:
+        dataset=one_of(SEQSET_DATASETS),
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        models=dataset_models,
+    script:
+        "../scripts/write_seqset_report.py"

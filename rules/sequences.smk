@@ -11,6 +11,8 @@ rule build_cache:
         f"{RESULTS}/logs/{{dataset}}/cache/{{split}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{dataset}}/cache/{{split}}.tsv"
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/sequences.yaml"
     resources:
@@ -34,9 +36,50 @@ rule write_manifest:
         manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
     log:
         f"{RESULTS}/logs/{{dataset}}/cache/manifest.log",
+    wildcard_constraints:
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/sequences.yaml"
     params:
         cfg=dataset_config,
     script:
         "../scripts/write_manifest.py"
+
+
+rule build_seqset_cache:
+    input:
+        sequences=seqset_fasta,
+        labels=seqset_labels,
+    output:
+        onehot=expand(
+            f"{RESULTS}/{{{{dataset}}}}/cache/{{split}}.onehot.npy", split=SPLITS
+        ),
+        labels=expand(
+            f"{RESULTS}/{{{{dataset}}}}/cache/{{split}}.labels.npy", split=SPLITS
+        ),
+        lengths=expand(
+            f"{RESULTS}/{{{{dataset}}}}/cache/{{split}}.lengths.npy", split=SPLITS
+        ),
+        ids=expand(f"{RESULTS}/{{{{dataset}}}}/cache/{{split}}.ids.tsv", split=SPLITS),
+        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+        lengths_plot=report(
+            f"{RESULTS}/{{dataset}}/cache/lengths.png",
+            category="Data",
+            subcategory="{dataset}",
+            caption="../report/lengths.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/cache/seqset.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{dataset}}/cache/seqset.tsv"
+    wildcard_constraints:
+        dataset=one_of(SEQSET_DATASETS),
+    conda:
+        "../envs/sequences.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        cfg=dataset_config,
+    script:
+        "../scripts/build_seqset_cache.py"

@@ -6,11 +6,7 @@ wildcard_constraints:
 # checkpoints/last.pt is what the restarted job resumes from.
 rule train_model:
     input:
-        train_onehot=f"{RESULTS}/{{dataset}}/cache/train.onehot.npy",
-        train_labels=f"{RESULTS}/{{dataset}}/cache/train.labels.npy",
-        valid_onehot=f"{RESULTS}/{{dataset}}/cache/valid.onehot.npy",
-        valid_labels=f"{RESULTS}/{{dataset}}/cache/valid.labels.npy",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+        unpack(train_inputs),
     output:
         model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
         summary=f"{RESULTS}/{{dataset}}/{{model}}/model.json",

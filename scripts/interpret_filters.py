@@ -7,9 +7,11 @@ import pandas as pd
 import torch
 
 from seqcnn import interpret as it
+from seqcnn import plots
 from seqcnn.cache import load_cache
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import from_checkpoint
+from seqcnn.seqsets import length_mask
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
@@ -17,14 +19,18 @@ log = get_logger("interpret_filters", sm.log[0])
 torch.set_num_threads(max(1, sm.threads))
 ckpt = torch.load(sm.input.model, weights_only=True)
 model = from_checkpoint(ckpt)
-alphabet = json.load(open(sm.input.manifest))["alphabet"]
+manifest = json.load(open(sm.input.manifest))
+alphabet = manifest["alphabet"]
+seqset = manifest.get("kind") == "seqset"
 x_test = np.asarray(load_cache(sm.input.test_onehot, sm.input.test_labels)[0])
 x_valid, y_valid = (np.asarray(a) for a in load_cache(sm.input.valid_onehot,
                                                       sm.input.valid_labels))
+# sequence sets: windows in the padding never count (mask from the lengths)
+mask = length_mask(np.load(sm.input.test_lengths), x_test.shape[-1]) if seqset else None
 n_filters = it.filter_weights(model).shape[0]
 
 fm = it.filter_motifs(model, x_test, cfg["threshold"], cfg["min_ic"], cfg["min_sites"],
-                      use_weights=bool(model.config.get("pwm_constrained")))
+                      mask=mask, use_weights=bool(model.config.get("pwm_constrained")))
 log.info("%d of %d filters have >= %d sites above %.2f of their maximum on %d test "
          "sequences", len(fm.motifs), n_filters, cfg["min_sites"], cfg["threshold"],
          len(x_test))
@@ -44,12 +50,24 @@ log.info("fraction of all %d filters matching a %s %s motif at E < 0.1: %.2f", n
 
 rng = np.random.default_rng(cfg["seed"])
 keep = np.sort(rng.choice(len(x_valid), min(len(x_valid), cfg["influence_max"]), replace=False))
-influence = it.filter_influence(model, x_valid[keep], y_valid[keep])
-log.info("filter influence on %d validation sequences: largest auPR drops %s", len(keep),
-         ", ".join(f"filter{i} {influence[i]:.3f}" for i in np.argsort(-influence)[:5]))
+if seqset:  # influence is the auPR drop on binary per-sequence labels
+    influence = np.full(n_filters, np.nan)
+    log.info("filter influence: not computed for sequence sets")
+else:
+    influence = it.filter_influence(model, x_valid[keep], y_valid[keep])
+    log.info("filter influence on %d validation sequences: largest auPR drops %s", len(keep),
+             ", ".join(f"filter{i} {influence[i]:.3f}" for i in np.argsort(-influence)[:5]))
 
 best = it.best_matches(table).set_index("query") if len(table) else pd.DataFrame()
-periods = it.filter_periods(it.filter_weights(model), alphabet)
+weights = it.filter_weights(model)
+periods = it.filter_periods(weights, alphabet)
+grid, power = it.spectrum(it.position_profile(weights, alphabet))
+marks = {"α-helix": 3.6, "β-strand": 2.0} if alphabet == "protein" else {"helical turn": 10.5}
+plots.periodicity(grid, power, periods, sm.output.periods, marks,
+                  title=f"{sm.wildcards.model}: first-layer filter periodicity")
+log.info("dominant filter periods: median %.2f; within 3.3-3.9: %d, within 1.9-2.1: %d of %d",
+         np.nanmedian(periods), int(np.sum((periods > 3.3) & (periods < 3.9))),
+         int(np.sum((periods > 1.9) & (periods < 2.1))), n_filters)
 rows = []
 for i, name in enumerate(names):
     b = best.loc[name] if name in best.index else None
@@ -62,12 +80,13 @@ for i, name in enumerate(names):
         "q": float(b["q"]) if b is not None else np.nan,
         "influence": float(influence[i]), "period": float(periods[i]),
     })
-summary = pd.DataFrame(rows).sort_values("influence", ascending=False)
+summary = pd.DataFrame(rows).sort_values(["influence", "n_sites"], ascending=False)
 summary.to_csv(sm.output.filters, sep="\t", index=False, float_format="%.4g")
 
 # logos: best JASPAR matches first, then the most influential unmatched filters
-order = summary.assign(q_sort=summary["q"].fillna(np.inf)).sort_values(
-    ["q_sort", "influence"], ascending=[True, False])
+order = summary.assign(q_sort=summary["q"].fillna(np.inf), i_sort=summary["influence"]
+                       .fillna(0), n_sort=summary["n_sites"]).sort_values(
+    ["q_sort", "i_sort", "n_sort"], ascending=[True, False, False])
 shown = [f for f in order["filter"] if f in fm.motifs][: cfg["logos"]]
 targets = None
 if len(table):
@@ -78,4 +97,6 @@ it.plot_logo_grid(sm.output.logos, {f: fm.motifs[f] for f in shown},
 with open(sm.output.summary, "w") as fh:
     json.dump({"n_filters": n_filters, "n_with_sites": len(fm.motifs),
                "fraction_matched_E0.1": fraction, "influence_sequences": int(len(keep)),
-               "logos": shown}, fh, indent=2)
+               "logos": shown, "median_period": float(np.nanmedian(periods)),
+               "periods": {n: float(v) for n, v in zip(names, periods, strict=True)}},
+              fh, indent=2)

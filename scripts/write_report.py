@@ -7,7 +7,7 @@ import pandas as pd
 import seqcnn
 from seqcnn.logs import get_logger
 from seqcnn.regions import DROP_REASONS
-from seqcnn.report import render, table_html
+from seqcnn.report import model_comparison, render, table_html
 
 sm = snakemake  # noqa: F821
 log = get_logger("write_report", sm.log[0])
@@ -44,7 +44,7 @@ def interpretation(i: int) -> dict:
     }
 
 
-models = []
+models, summaries, tables = [], [], []
 figures = list(sm.input.eval_figures)
 per_model = len(figures) // max(1, len(sm.params.models))
 for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
@@ -52,6 +52,8 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
     figs = figures[i * per_model:(i + 1) * per_model]
     summary = json.load(open(summary_path))
     table = pd.read_csv(metrics_path, sep="\t")
+    summaries.append(summary)
+    tables.append(table)
     cnn = table[table["model"] == name].set_index("task")["auroc"]
     kmer = table[table["model"] == "kmer_lr"].set_index("task")["auroc"]
     behind = [t for t in tasks if t in kmer and not cnn[t] > kmer[t]]
@@ -74,6 +76,9 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
         **interpretation(i),
     })
 
+comparison = (table_html(model_comparison(sm.params.models, summaries, tables),
+                         table_id="comparison") if len(models) > 1 else None)
+
 render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "seq_len": manifest["seq_len"], "letters": manifest["letters"],
@@ -81,6 +86,6 @@ render({
     "merged_duplicates": positives["merged_duplicates"],
     "counts_table": table_html(counts, table_id="counts"),
     "drops_table": table_html(drops, table_id="drops"),
-    "gc_plot": sm.input.gc_plot, "models": models,
+    "gc_plot": sm.input.gc_plot, "models": models, "comparison": comparison,
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -45,7 +45,7 @@ def training_curves(log: pd.DataFrame, path: str | os.PathLike, best_epoch: int 
     ax1.plot(log["epoch"], log["train_loss"], "o-", ms=3, label="train")
     ax1.plot(log["epoch"], log["valid_loss"], "o-", ms=3, label="valid")
     ax1.set_xlabel("epoch")
-    ax1.set_ylabel("loss (BCE)")
+    ax1.set_ylabel("loss")
     ax1.legend(frameon=False)
     ax2.plot(log["epoch"], log["valid_auroc"], "o-", ms=3, label="valid auROC")
     ax2.plot(log["epoch"], log["valid_auprc"], "o-", ms=3, label="valid auPR")
@@ -56,6 +56,62 @@ def training_curves(log: pd.DataFrame, path: str | os.PathLike, best_epoch: int 
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", ls="--", lw=1)
     fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def length_histogram(lengths: Mapping[str, np.ndarray], path: str | os.PathLike,
+                     seq_len: int | None = None, title: str = "Sequence lengths") -> None:
+    """Overlaid length histograms (residues), one per split; the cache length dashed."""
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    values = [np.asarray(v) for v in lengths.values() if len(v)]
+    hi = max([int(v.max()) for v in values] + [seq_len or 1])
+    lo = min([int(v.min()) for v in values] + [hi])
+    edges = np.linspace(lo, hi + 1, min(60, hi - lo + 2))
+    for name, v in lengths.items():
+        if len(v):
+            ax.hist(v, bins=edges, histtype="step", lw=2,
+                    label=f"{name} (n={len(v):,}, median {np.median(v):.0f})")
+    if seq_len is not None:
+        ax.axvline(seq_len, color="grey", ls="--", lw=1, label=f"cache length {seq_len}")
+    ax.set_xlabel("length (residues)")
+    ax.set_ylabel("sequences")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def periodicity(periods: np.ndarray, power: np.ndarray, dominant: np.ndarray,
+                path: str | os.PathLike, marks: Mapping[str, float] | None = None,
+                title: str = "Filter periodicity") -> None:
+    """Spectra ``power (F, n)`` over ``periods (n,)`` (grey, mean in black, each normalised
+    to its maximum) and a histogram of each filter's ``dominant`` period ``(F,)``; ``marks``
+    (label → period) are drawn as vertical lines on both."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+    p = np.asarray(power, dtype=float)
+    p = p / np.maximum(p.max(axis=1, keepdims=True), 1e-12)
+    for row in p:
+        ax1.plot(periods, row, color="0.8", lw=0.6)
+    if len(p):
+        ax1.plot(periods, p.mean(axis=0), color="black", lw=2, label="mean")
+    d = np.asarray(dominant, dtype=float)
+    d = d[~np.isnan(d)]
+    edges = np.linspace(float(np.min(periods)), float(np.max(periods)), 40)
+    ax2.hist(d, bins=edges, color="#1f77b4")
+    for (label, value), color in zip((marks or {}).items(), ["#d62728", "#2ca02c", "#9467bd"],
+                                     strict=False):
+        for ax in (ax1, ax2):
+            ax.axvline(value, color=color, ls="--", lw=1.2, label=f"{label} {value:g}")
+    ax1.set_xlabel("period (positions)")
+    ax1.set_ylabel("power (normalised)")
+    ax1.legend(frameon=False, fontsize=8)
+    ax2.set_xlabel("dominant period (positions)")
+    ax2.set_ylabel("filters")
+    ax2.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"{title} ({len(p)} filters)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

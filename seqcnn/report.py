@@ -65,3 +65,35 @@ def render(context: Mapping[str, Any], path: str | os.PathLike,
     page = env.get_template(template.name).render(**context)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(page, encoding="utf-8")
+
+
+def model_comparison(
+    names: Sequence[str],
+    summaries: Sequence[Mapping[str, Any]],
+    metrics: Sequence[pd.DataFrame],
+    accuracy: Sequence[pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """One row per model (a sweep's variants side by side): the options in which the models
+    differ, parameters, receptive field, best epoch, and the mean test auROC / auPR over the
+    model's own rows of its metrics table (tasks or classes); with ``accuracy`` tables, the
+    mean accuracy and Q3 too."""
+    configs = [dict(s["model_config"]) for s in summaries]
+    keys = sorted({k for c in configs for k in c})
+    varied = [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
+    rows = []
+    for i, (name, summary, table) in enumerate(zip(names, summaries, metrics, strict=True)):
+        own = table[table["model"] == name]
+        row: dict[str, Any] = {"model": name, "arch": summary["arch"]}
+        row |= {k: str(configs[i].get(k, "")) for k in varied}
+        row |= {"parameters": int(summary.get("parameters", 0)),
+                "receptive_field": int(summary.get("receptive_field", 0)),
+                "best_epoch": int(summary.get("best_epoch", 0)),
+                "test_auroc": float(own["auroc"].mean()),
+                "test_auprc": float(own["auprc"].mean())}
+        if accuracy is not None:
+            acc = accuracy[i]
+            row["accuracy"] = float(acc["accuracy"].mean()) if len(acc) else float("nan")
+            if "q3" in acc:
+                row["q3"] = float(acc["q3"].mean()) if len(acc) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -62,6 +62,7 @@ positions.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -177,8 +178,8 @@ def write_fasta(path: str | os.PathLike, ids: Sequence[str], seqs: Sequence[str]
     """Write records to a FASTA (gzipped when ``path`` ends in ``.gz``), ``width`` per line."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt") as fh:
+    gz = path.suffix == ".gz"  # mtime 0: the same records give the same bytes
+    with (io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0)) if gz else open(path, "w")) as fh:
         for name, seq in zip(ids, seqs, strict=True):
             fh.write(f">{name}\n")
             for i in range(0, len(seq), width):
@@ -1131,7 +1132,8 @@ def write_seqset_files(
     labels = Path(labels_path)
     labels.parent.mkdir(parents=True, exist_ok=True)
     table[["id", *label_columns]].to_csv(labels, sep="\t", index=False,
-                                         compression="gzip" if labels.suffix == ".gz" else None)
+                                         compression={"method": "gzip", "mtime": 0}
+                                         if labels.suffix == ".gz" else None)
     return fasta, labels
 
 
