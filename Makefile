@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup demo test lint format bench clean bedtools chromium slurm
+.PHONY: setup demo preset test lint format bench clean bedtools chromium slurm
 
 setup: $(VENV)/.installed bedtools
 
@@ -42,6 +42,12 @@ chromium:
 
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
+
+# a published or textbook analysis: make preset PRESET=protein_ss (config/presets/*.yaml)
+PRESET ?= protein_ss
+preset: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/presets/$(PRESET).yaml \
+		--replace-workflow-config
 
 test: setup chromium
 	$(BIN)/pytest
