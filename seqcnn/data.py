@@ -26,6 +26,13 @@ number of workers, the batch composition, or a restart from a checkpoint:
 
 Sampling order is a permutation seeded by ``(seed, epoch)``, so epoch ``k`` of a resumed run
 draws the same batches as epoch ``k`` of an uninterrupted one.
+
+Sequence sets (:mod:`seqcnn.seqsets`) add ``lengths`` ``(N,)``: the one-hot is zero past each
+length and labels may be per-position ``(N, L)``. Batches are then ``(x, y, lengths)``, the
+padding mode is applied later on the device (:func:`seqcnn.seqsets.pad_batch`), and shuffled
+batches group similar lengths (:class:`seqcnn.seqsets.LengthGroupedBatchSampler`, seeded by
+``(seed, epoch)`` too) so that a batch can be cropped to its longest sequence. Reverse
+complement and jitter are refused with lengths: both would move the padding to the front.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from seqcnn.cache import load_cache
+from seqcnn.seqsets import LengthGroupedBatchSampler
 
 _U64 = (1 << 64) - 1
 _RC_STREAM = 1
@@ -139,14 +147,17 @@ def _is_whole_npy_memmap(arr: Any) -> bool:
 class CacheDataset(Dataset):
     """One split of the one-hot cache, read lazily from memory-mapped ``.npy`` files.
 
-    ``onehot`` is ``(N, A, L)`` (``uint8``), ``labels`` ``(N, T)``; either numpy arrays or
-    memmaps (use :meth:`from_files` or :func:`seqcnn.cache.load_cache`). Memmaps stay
-    memmaps: pickling the dataset (for ``spawn``/``forkserver`` DataLoader workers) sends the
-    file names, and each worker maps the files again instead of receiving a copy.
+    ``onehot`` is ``(N, A, L)`` (``uint8``), ``labels`` ``(N, T)`` (or per-position
+    ``(N, L)``), ``lengths`` optionally ``(N,)`` (real positions per row, ``0..L``); numpy
+    arrays or memmaps (use :meth:`from_files` or :func:`seqcnn.cache.load_cache`). Memmaps
+    stay memmaps: pickling the dataset (for ``spawn``/``forkserver`` DataLoader workers)
+    sends the file names, and each worker maps the files again instead of receiving a copy.
 
     ``dataset[i]`` is one ``(x (A, L), y (T,))`` pair, augmented as in epoch 0;
     ``dataset[(epoch, indices)]`` is a batch ``(x (n, A, L), y (n, T))`` augmented for
-    ``epoch`` (the form :class:`EpochBatchSampler` requests). Tensors are ``uint8``.
+    ``epoch`` (the form :class:`EpochBatchSampler` requests). Tensors are ``uint8``. With
+    ``lengths`` every item gains a third tensor, the lengths (``int64``); augmentation is
+    refused then.
     """
 
     def __init__(
@@ -154,6 +165,7 @@ class CacheDataset(Dataset):
         onehot: np.ndarray,
         labels: np.ndarray,
         *,
+        lengths: np.ndarray | None = None,
         rc_augment: bool = False,
         jitter: int = 0,
         seed: int = 0,
@@ -163,8 +175,16 @@ class CacheDataset(Dataset):
             raise ValueError(f"one-hot array must be (N, alphabet, seq_len), got {onehot.shape}")
         if labels.ndim != 2 or labels.shape[0] != onehot.shape[0]:
             raise ValueError(
-                f"labels must be (N, tasks) with N = {onehot.shape[0]}, got {labels.shape}"
+                f"labels must be (N, tasks) or (N, seq_len) with N = {onehot.shape[0]}, got "
+                f"{labels.shape}"
             )
+        if lengths is not None:
+            _check_lengths(lengths, onehot.shape[0], onehot.shape[-1])
+            if rc_augment or jitter:
+                raise ValueError(
+                    "rc_augment and jitter are not supported with lengths (padded sequences): "
+                    "reverse complement and shifts would move the padding to the front; "
+                    "turn them off")
         if rc_augment and alphabet not in ("dna", "rna"):
             raise ValueError(f"rc_augment needs a nucleic-acid alphabet, not {alphabet!r}")
         if isinstance(jitter, bool) or not isinstance(jitter, (int, np.integer)) or jitter < 0:
@@ -173,6 +193,7 @@ class CacheDataset(Dataset):
             raise ValueError(f"jitter={jitter} must be smaller than seq_len={onehot.shape[-1]}")
         self.onehot = onehot
         self.labels = labels
+        self.lengths = lengths
         self.rc_augment = bool(rc_augment)
         self.jitter = int(jitter)
         self.seed = int(seed)
@@ -180,9 +201,13 @@ class CacheDataset(Dataset):
 
     @classmethod
     def from_files(
-        cls, onehot_path: str | os.PathLike, labels_path: str | os.PathLike, **kwargs: Any
+        cls, onehot_path: str | os.PathLike, labels_path: str | os.PathLike,
+        lengths_path: str | os.PathLike | None = None, **kwargs: Any
     ) -> CacheDataset:
-        """Memory-map a cache split (``{split}.onehot.npy``, ``{split}.labels.npy``)."""
+        """Memory-map a cache split (``{split}.onehot.npy``, ``{split}.labels.npy``, and
+        ``{split}.lengths.npy`` of a sequence set)."""
+        if lengths_path is not None:
+            kwargs["lengths"] = np.load(lengths_path, mmap_mode="r")
         return cls(*load_cache(onehot_path, labels_path), **kwargs)
 
     @property
@@ -201,38 +226,85 @@ class CacheDataset(Dataset):
         return int(self.onehot.shape[0])
 
     def get_batch(self, indices: Sequence[int] | np.ndarray, epoch: int = 0
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows ``indices`` as ``uint8`` tensors ``(n, A, L)`` and ``(n, T)``, augmented."""
+                  ) -> tuple[torch.Tensor, ...]:
+        """Rows ``indices`` as ``uint8`` tensors ``(n, A, L)`` and ``(n, T)``, augmented;
+        with lengths also the lengths ``int64`` ``(n,)``."""
         idx = np.asarray(indices, dtype=np.int64)
         x = self.onehot[idx]
         y = np.asarray(self.labels[idx], dtype=np.uint8)
         if self.rc_augment or self.jitter:
             x = augment_batch(x, idx, epoch, self.seed, self.rc_augment, self.jitter)
         x = np.ascontiguousarray(x, dtype=np.uint8)
-        return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(y))
+        batch = (torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(y)))
+        if self.lengths is None:
+            return batch
+        return (*batch, torch.from_numpy(np.asarray(self.lengths[idx], dtype=np.int64)))
 
-    def __getitem__(self, key: int | BatchKey) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: int | BatchKey) -> tuple[torch.Tensor, ...]:
         if isinstance(key, tuple):
             epoch, indices = key
             return self.get_batch(indices, epoch)
-        x, y = self.get_batch([int(key)])
-        return x[0], y[0]
+        return tuple(t[0] for t in self.get_batch([int(key)]))
 
     # Pickle memmaps by file name, so that workers map the file instead of copying it.
+    _MEMMAPS = ("onehot", "labels", "lengths")
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for name in ("onehot", "labels"):
-            arr = state[name]
-            if _is_whole_npy_memmap(arr):
+        for name in self._MEMMAPS:
+            arr = state.get(name)
+            if arr is not None and _is_whole_npy_memmap(arr):
                 state[name] = ("__npy_memmap__", os.fspath(arr.filename))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name in ("onehot", "labels"):
+        state.setdefault("lengths", None)
+        for name in self._MEMMAPS:
             value = state[name]
             if isinstance(value, tuple) and value and value[0] == "__npy_memmap__":
                 state[name] = np.load(value[1], mmap_mode="r")
         self.__dict__.update(state)
+
+
+def _check_lengths(lengths: np.ndarray, n: int, seq_len: int) -> None:
+    """``lengths`` must be integers ``(n,)`` in ``0..seq_len``."""
+    lens = np.asarray(lengths)
+    if lens.shape != (n,) or not np.issubdtype(lens.dtype, np.integer):
+        raise ValueError(f"lengths must be integers (N,) with N = {n}, got {lens.dtype} "
+                         f"{lens.shape}")
+    if n and (int(lens.min()) < 0 or int(lens.max()) > seq_len):
+        raise ValueError(f"lengths must lie in 0..{seq_len} (seq_len), got "
+                         f"{int(lens.min())}..{int(lens.max())}")
+
+
+class SortedBatchSampler(Sampler):
+    """Yields ``(epoch, indices)``: rows in increasing length (stable), cut into batches.
+
+    For evaluation of padded sequences: each batch holds similar lengths, so cropping it to
+    its longest sequence saves most of the padding. The order does not depend on the epoch;
+    :meth:`order` gives it, to put outputs back in row order.
+    """
+
+    def __init__(self, lengths: Sequence[int] | np.ndarray, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = int(batch_size)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def order(self) -> np.ndarray:
+        return np.argsort(self.lengths, kind="stable").astype(np.int64)
+
+    def __iter__(self) -> Iterator[BatchKey]:
+        order = self.order()
+        for start in range(0, len(order), self.batch_size):
+            yield self.epoch, order[start:start + self.batch_size]
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
 
 
 class EpochBatchSampler(Sampler):
@@ -318,6 +390,8 @@ def make_loader(
     pin_memory: bool = False,
     rank: int = 0,
     world_size: int = 1,
+    sort_by_length: bool = False,
+    pool: int = 50,
 ) -> DataLoader:
     """A DataLoader of whole batches from ``dataset`` (one memmap read per batch).
 
@@ -327,11 +401,25 @@ def make_loader(
     own generator is seeded, so creating an iterator never touches the global torch RNG.
     ``rank``/``world_size``: this process's shard of every global batch (see
     :class:`EpochBatchSampler`).
+
+    For a dataset with lengths, in one process: ``shuffle`` gives a
+    :class:`seqcnn.seqsets.LengthGroupedBatchSampler` (batches of similar lengths, seeded by
+    ``(seed, epoch)``, ``pool`` batches sorted together), and ``sort_by_length`` without
+    ``shuffle`` a :class:`SortedBatchSampler` (rows in increasing length; outputs come back
+    in ``loader.sampler.order()``). Data-parallel loaders keep :class:`EpochBatchSampler`.
     """
-    sampler = EpochBatchSampler(
-        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last,
-        rank=rank, world_size=world_size,
-    )
+    lengths = getattr(dataset, "lengths", None)
+    sampler: Sampler | LengthGroupedBatchSampler
+    if lengths is not None and world_size == 1 and shuffle:
+        sampler = LengthGroupedBatchSampler(lengths, batch_size, seed=seed, pool=pool,
+                                            drop_last=drop_last)
+    elif lengths is not None and world_size == 1 and sort_by_length:
+        sampler = SortedBatchSampler(lengths, batch_size)
+    else:
+        sampler = EpochBatchSampler(
+            len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last,
+            rank=rank, world_size=world_size,
+        )
     return DataLoader(
         dataset,
         batch_size=None,
@@ -348,6 +436,7 @@ __all__ = [
     "BatchKey",
     "CacheDataset",
     "EpochBatchSampler",
+    "SortedBatchSampler",
     "augment_batch",
     "make_loader",
     "random_bits",

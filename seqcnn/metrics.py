@@ -16,8 +16,10 @@ intervals are paired. Resamples that draw a single class are skipped and counted
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,9 +27,23 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqcnn.alphabet import reverse_complement
 
+if TYPE_CHECKING:  # metrics stays free of torch at import time
+    from seqcnn.targets import Targets
+
 #: Column order of :func:`task_metrics`.
 COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo", "auprc_hi",
            "n_pos", "n_neg", "n_boot"]
+
+#: Column order of :func:`class_metrics`.
+CLASS_COLUMNS = ["model", "task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc",
+                 "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_boot"]
+#: Column order of :func:`accuracy_metrics`.
+ACCURACY_COLUMNS = ["model", "task", "accuracy", "q3", "majority", "n"]
+#: Column order of :func:`class_precision_recall`.
+PRECISION_COLUMNS = ["model", "task", "class", "precision", "recall", "f1", "support",
+                     "predicted"]
+#: The classes for which :func:`accuracy_metrics` reports Q3 (secondary structure).
+Q3_CLASSES = frozenset({"H", "E", "C"})
 
 #: Bootstrap weights held in memory at once (resamples × regions).
 _BOOT_CELLS = 4_000_000
@@ -120,13 +136,23 @@ def bootstrap_weights(n: int, n_boot: int, seed: int, chunk: int | None = None):
 
 
 def _bootstrap(labels: np.ndarray, scores: np.ndarray, columns: Sequence[int], n_boot: int,
-               seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap auROC and auPR: two ``(n_boot, tasks)`` arrays (NaN for skipped resamples)."""
+               seed: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap auROC and auPR: two ``(n_boot, tasks)`` arrays (NaN for skipped resamples).
+
+    ``groups`` ``(N,)`` (codes ``0..G-1``): resample whole groups (e.g. the positions of one
+    sequence) instead of rows; each row takes its group's weight.
+    """
     n, t = labels.shape
     roc = np.full((n_boot, t), np.nan)
     pr = np.full((n_boot, t), np.nan)
     row = 0
-    for w in bootstrap_weights(n, n_boot, seed):
+    if groups is None:
+        draws = bootstrap_weights(n, n_boot, seed)
+    else:
+        n_groups = int(groups.max()) + 1 if len(groups) else 0
+        chunk = max(1, _BOOT_CELLS // max(n, 1))
+        draws = (w[:, groups] for w in bootstrap_weights(n_groups, n_boot, seed, chunk))
+    for w in draws:
         for j in columns:
             roc[row:row + len(w), j], pr[row:row + len(w), j] = weighted_auroc_auprc(
                 labels[:, j], scores[:, j], w)
@@ -135,7 +161,8 @@ def _bootstrap(labels: np.ndarray, scores: np.ndarray, columns: Sequence[int], n
 
 
 def _rows(labels: np.ndarray, scores: np.ndarray, tasks: list[str], model: str, n_boot: int,
-          ci: float, seed: int) -> tuple[pd.DataFrame, list[str]]:
+          ci: float, seed: int, groups: np.ndarray | None = None
+          ) -> tuple[pd.DataFrame, list[str]]:
     """Metric rows for checked inputs, and the tasks with a single class (NaN rows)."""
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci}")
@@ -150,7 +177,7 @@ def _rows(labels: np.ndarray, scores: np.ndarray, tasks: list[str], model: str, 
     lo_roc, hi_roc, lo_pr, hi_pr = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     used = np.zeros(len(tasks), dtype=int)
     if n_boot > 0 and len(two):
-        roc, pr = _bootstrap(labels, scores, two, n_boot, seed)
+        roc, pr = _bootstrap(labels, scores, two, n_boot, seed, groups)
         q = [100 * (1 - ci) / 2, 100 * (1 + ci) / 2]
         for j in two:
             ok = ~np.isnan(roc[:, j])
@@ -217,6 +244,106 @@ def per_chromosome_metrics(labels: np.ndarray, scores: np.ndarray, chrom: Sequen
             f"{', '.join(single[:20])}{' …' if len(single) > 20 else ''}",
             SingleClassWarning, stacklevel=2)
     return pd.concat(frames, ignore_index=True)
+
+
+def class_metrics(labels: np.ndarray, probs: np.ndarray, targets: Targets,
+                  model: str = "model", n_boot: int = 1000, ci: float = 0.95, seed: int = 0
+                  ) -> pd.DataFrame:
+    """One-vs-rest auROC and auPR per output column, with bootstrap percentile intervals.
+
+    ``labels`` are class codes (per-sequence ``(N, T)`` or per-position ``(N, L)``, 255 at
+    padding) and ``probs`` the model's probabilities (``(N, n_outputs)`` or
+    ``(N, K, L)``), laid out as ``targets`` says (:meth:`Targets.one_vs_rest`). Padded
+    positions never count. Per-position intervals resample whole sequences (their positions
+    are not independent); per-sequence ones resample sequences, as :func:`task_metrics`.
+
+    Returns one row per output column with :data:`CLASS_COLUMNS`: ``model, task, class``
+    (empty for a binary task), the metrics of :func:`task_metrics` and ``n_pos, n_neg``
+    (rows: sequences, or real positions), ``n_boot``. A column with one class gets NaN and
+    a :class:`SingleClassWarning`.
+    """
+    y, p = targets.one_vs_rest(labels, probs)
+    names = targets.output_names
+    y, p, names = _check(y, p, names)
+    groups = None
+    if targets.per_position:
+        _, groups = np.unique(targets.position_rows(labels), return_inverse=True)
+        groups = groups.reshape(-1)
+    df, single = _rows(y, p, names, model, n_boot, ci, seed, groups)
+    pairs = targets.output_tasks
+    df.insert(2, "class", [c for _, c in pairs])
+    df["task"] = [t for t, _ in pairs]
+    if single:
+        warnings.warn(
+            f"{model}: output(s) {', '.join(single)} have a single class among {len(y)} "
+            "rows; their auROC and auPR are NaN", SingleClassWarning, stacklevel=2)
+    return df[CLASS_COLUMNS]
+
+
+def _class_tasks(labels: np.ndarray, probs: np.ndarray, targets: Targets
+                 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(task, true codes (M,), predicted codes (M,))`` per multiclass/per-position task,
+    real positions only."""
+    labels = np.asarray(labels)
+    y, _ = targets.one_vs_rest(labels, probs)  # checks shapes and codes
+    pred = targets.predicted_class(probs)
+    out = []
+    for j, t in enumerate(targets.tasks):
+        kind = targets.kinds[t]
+        if kind == "binary":
+            continue
+        if kind == "per_position":
+            real = labels != targets.ignore_index
+            out.append((t, labels[real].astype(np.int64), pred[t][real]))
+        else:
+            out.append((t, labels[:, j].astype(np.int64), pred[t]))
+    return out
+
+
+def accuracy_metrics(labels: np.ndarray, probs: np.ndarray, targets: Targets,
+                     model: str = "model") -> pd.DataFrame:
+    """Accuracy of the most probable class, per multiclass or per-position task.
+
+    Returns one row per such task with :data:`ACCURACY_COLUMNS`: ``model, task, accuracy``
+    (fraction of sequences, or of real positions, whose argmax class is right), ``q3``
+    (the same per-residue accuracy when the task's classes are exactly H, E, C; NaN
+    otherwise), ``majority`` (accuracy of always predicting the most frequent true class:
+    the baseline to beat) and ``n`` (sequences or real positions). Padded positions never
+    count. Binary tasks have no row (see :func:`class_metrics`).
+    """
+    rows = []
+    for t, true, pred in _class_tasks(labels, probs, targets):
+        n = len(true)
+        acc = float((true == pred).mean()) if n else math.nan
+        major = float(np.bincount(true).max() / n) if n else math.nan
+        q3 = acc if set(targets.classes[t]) == Q3_CLASSES else math.nan
+        rows.append({"model": model, "task": t, "accuracy": acc, "q3": q3,
+                     "majority": major, "n": n})
+    return pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
+
+
+def class_precision_recall(labels: np.ndarray, probs: np.ndarray, targets: Targets,
+                           model: str = "model") -> pd.DataFrame:
+    """Precision, recall and F1 of the argmax class, per class of each multiclass or
+    per-position task (:data:`PRECISION_COLUMNS`; ``support``: true members, ``predicted``:
+    rows predicted as the class; NaN where a denominator is 0). Padded positions never
+    count."""
+    rows = []
+    for t, true, pred in _class_tasks(labels, probs, targets):
+        k = targets.n_classes(t)
+        support = np.bincount(true, minlength=k)
+        predicted = np.bincount(pred, minlength=k)
+        hits = np.bincount(true[true == pred], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(predicted > 0, hits / np.maximum(predicted, 1), np.nan)
+            recall = np.where(support > 0, hits / np.maximum(support, 1), np.nan)
+            both = support + predicted
+            f1 = np.where(both > 0, 2 * hits / np.maximum(both, 1), np.nan)
+        for c, name in enumerate(targets.classes[t]):
+            rows.append({"model": model, "task": t, "class": name,
+                         "precision": precision[c], "recall": recall[c], "f1": f1[c],
+                         "support": int(support[c]), "predicted": int(predicted[c])})
+    return pd.DataFrame(rows, columns=PRECISION_COLUMNS)
 
 
 def average_rc(predict: Callable, X, batch_size: int | None = None):

@@ -25,6 +25,15 @@ tasks with both classes) → ``ReduceLROnPlateau`` on validation auPR → early 
 validation auPR has not improved for ``patience`` epochs; the best epoch's weights are kept.
 A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
 
+Beyond binary tasks, ``targets`` (:class:`seqcnn.targets.Targets`) sets what is predicted:
+multiclass tasks (softmax over K columns, cross-entropy) and per-position labels (a
+``per_position`` dilated model, cross-entropy over the real positions). Sequence sets come
+with ``lengths``: batches then group similar lengths, the padding mode
+(:func:`seqcnn.seqsets.pad_batch`: ``zeros``, ``zeros+mask``, ``uniform``) is applied on
+the device, the model gets the mask, and a batch is cropped to its longest sequence when
+the mask is used and the model accepts any length. Validation auROC/auPR are then the means
+over the one-vs-rest output columns (every class of every task) that have both classes.
+
 ``device: auto`` picks CUDA, then MPS, then the CPU; ``precision: auto`` is bf16 autocast on
 CUDA and fp32 elsewhere. On CUDA batches come from pinned memory and DataLoader workers; on
 the CPU from the main process, so a seed fixes every random choice and two runs give
@@ -64,6 +73,8 @@ from tqdm.auto import tqdm
 from seqcnn import distributed
 from seqcnn.data import CacheDataset, make_loader
 from seqcnn.models import SequenceModel, build_model, checkpoint, count_parameters
+from seqcnn.seqsets import PADDING_MODES, pad_batch
+from seqcnn.targets import Targets
 
 #: Columns of ``train_log.tsv``, in order.
 LOG_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc", "lr", "seconds")
@@ -219,7 +230,11 @@ class TrainPaths:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns. ``model`` holds the best weights, on the CPU, in eval mode."""
+    """What :func:`train` returns. ``model`` holds the best weights, on the CPU, in eval mode.
+
+    ``valid_auroc_per_task`` / ``valid_auprc_per_task`` hold one value per output column
+    (``meta["output_names"]``: the tasks themselves when all are binary).
+    """
 
     model: SequenceModel
     history: list[dict[str, float]]
@@ -366,29 +381,38 @@ def _nanmean(values: np.ndarray) -> float:
     return float(np.mean(values[~np.isnan(values)])) if (~np.isnan(values)).any() else math.nan
 
 
-def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(onehot, labels)`` from arrays, or from ``.npy`` paths (memory-mapped)."""
+def _load(a: Any) -> np.ndarray:
+    if isinstance(a, (str, os.PathLike)):
+        return np.load(a, mmap_mode="r")
+    return a if isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(onehot, labels, lengths or None)`` from ``(onehot, labels[, lengths])`` arrays or
+    ``.npy`` paths (memory-mapped), or a :class:`~seqcnn.data.CacheDataset`."""
     if isinstance(data, CacheDataset):
-        return data.onehot, data.labels
-    if not isinstance(data, Sequence) or len(data) != 2:
-        raise ValueError(f"{name} must be (onehot, labels): arrays or .npy paths")
-    x, y = data
-    if isinstance(x, (str, os.PathLike)):
-        x = np.load(x, mmap_mode="r")
-    if isinstance(y, (str, os.PathLike)):
-        y = np.load(y, mmap_mode="r")
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
+        return data.onehot, data.labels, data.lengths
+    if not isinstance(data, Sequence) or len(data) not in (2, 3):
+        raise ValueError(f"{name} must be (onehot, labels) or (onehot, labels, lengths): "
+                         "arrays or .npy paths")
+    x, y = _load(data[0]), _load(data[1])
+    lengths = _load(data[2]) if len(data) == 3 and data[2] is not None else None
     if x.ndim != 3 or y.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(
-            f"{name}: expected onehot (N, alphabet, seq_len) and labels (N, tasks) with the same "
-            f"N, got {x.shape} and {y.shape}"
+            f"{name}: expected onehot (N, alphabet, seq_len) and labels (N, tasks) or "
+            f"(N, seq_len) with the same N, got {x.shape} and {y.shape}"
         )
     if x.shape[0] == 0:
         raise ValueError(f"{name} is empty")
-    return x, y
+    if lengths is not None:
+        lens = np.asarray(lengths)
+        if lens.shape != (x.shape[0],) or not np.issubdtype(lens.dtype, np.integer):
+            raise ValueError(f"{name}: lengths must be integers (N,) with N = {x.shape[0]}, "
+                             f"got {lens.dtype} {lens.shape}")
+        if int(lens.min()) < 1 or int(lens.max()) > x.shape[2]:
+            raise ValueError(f"{name}: lengths must lie in 1..{x.shape[2]} (seq_len), got "
+                             f"{int(lens.min())}..{int(lens.max())}")
+    return x, y, lengths
 
 
 def _data_fingerprint(x: np.ndarray, y: np.ndarray, rows: int = 256) -> str:
@@ -400,6 +424,41 @@ def _data_fingerprint(x: np.ndarray, y: np.ndarray, rows: int = 256) -> str:
     pick = np.unique(np.linspace(0, x.shape[0] - 1, min(rows, x.shape[0])).astype(np.int64))
     h.update(np.ascontiguousarray(x[pick]).tobytes())
     return h.hexdigest()
+
+
+def _lengths_fingerprint(lengths: np.ndarray | None) -> str | None:
+    if lengths is None:
+        return None
+    return hashlib.sha256(np.ascontiguousarray(lengths, dtype=np.int64).tobytes()).hexdigest()
+
+
+def accepts_any_length(model: nn.Module) -> bool:
+    """True when ``model``'s output does not need inputs of ``seq_len`` positions (global
+    pooling, or per-position output): a masked batch may then be cropped to its longest
+    sequence."""
+    config = getattr(model, "config", {})
+    return bool(config.get("per_position")) or config.get("pool") in ("global_max",
+                                                                      "global_avg")
+
+
+def forward_batch(model: nn.Module, batch: Sequence[torch.Tensor], device: torch.device,
+                  precision: str = "fp32", padding: str = "zeros+mask", trim: bool = False
+                  ) -> torch.Tensor:
+    """Logits of one batch ``(x, [y, [lengths]])`` on ``device``.
+
+    Without lengths ``model(x)`` (``x`` ``uint8``); with lengths the padding mode is applied
+    (:func:`seqcnn.seqsets.pad_batch`, cropped to the batch's longest sequence when
+    ``trim``) and ``model(x, mask)`` is called. Logits ``(n, outputs)`` or, per position,
+    ``(n, outputs, L')``.
+    """
+    x = batch[0].to(device, non_blocking=True)
+    lengths = batch[2] if len(batch) > 2 else None
+    if lengths is None:
+        with autocast(device, precision):
+            return model(x)
+    x, mask = pad_batch(x, lengths.to(device, non_blocking=True), padding, trim=trim)
+    with autocast(device, precision):
+        return model(x, mask)
 
 
 # --------------------------------------------------------------------------- steps
@@ -419,10 +478,14 @@ def train_epoch(
     progress: bool = False,
     check_every: int | None = None,
     on_batch_end: Callable[[int, int], None] | None = None,
+    padding: str = "zeros+mask",
+    trim: bool = False,
 ) -> tuple[float, int]:
     """One pass of optimizer steps over ``batches`` of ``(x, y)``; → (mean loss, sequences).
 
-    ``x`` may be ``uint8`` one-hot (converted by the model), ``y`` any numeric dtype. The
+    ``x`` may be ``uint8`` one-hot (converted by the model), ``y`` any numeric dtype.
+    Batches ``(x, y, lengths)`` are padded with ``padding`` and cropped when ``trim`` (see
+    :func:`forward_batch`); per-position labels ``(n, L)`` are cropped like the logits. The
     loss is checked for NaN/Inf every ``check_every`` batches (default: every batch on the
     CPU, every 32 on accelerators, to avoid a device sync per step); a non-finite loss
     raises :class:`NonFiniteLossError` naming ``epoch`` and the first bad batch.
@@ -454,14 +517,14 @@ def train_epoch(
             )
 
     b = 0
-    for b, (x, y) in enumerate(batches, start=1):
+    for b, batch in enumerate(batches, start=1):
         if max_batches is not None and b > max_batches:
             b -= 1
             break
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True).float()
-        with autocast(device, precision):
-            logits = model(x)
+        logits = forward_batch(model, batch, device, precision, padding, trim)
+        y = batch[1].to(device, non_blocking=True).float()
+        if logits.dim() == 3 and y.shape[-1] > logits.shape[-1]:
+            y = y[..., :logits.shape[-1]]  # per-position labels of a cropped batch
         loss = criterion(logits.float(), y)
         pending.append(loss.detach())
         if len(pending) >= check_every:
@@ -492,15 +555,19 @@ def predict_batches(
     batches: Iterable[tuple[torch.Tensor, ...]],
     device: torch.device,
     precision: str = "fp32",
+    *,
+    padding: str = "zeros+mask",
+    trim: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits ``(N, T)`` (float32, numpy) over ``batches`` of ``(x, [y])``, and the stacked
-    labels if the batches carry them. The model is put in eval mode."""
+    """Logits ``(N, T)`` (float32, numpy) over ``batches`` of ``(x, [y, [lengths]])``, and the
+    stacked labels if the batches carry them. The model is put in eval mode. Per-position
+    logits ``(N, T, L)`` of cropped batches are zero-padded back to the input length ``L``."""
     model.eval()
     logits, labels = [], []
     for batch in batches:
-        x = batch[0].to(device, non_blocking=True)
-        with autocast(device, precision):
-            out = model(x)
+        out = forward_batch(model, batch, device, precision, padding, trim)
+        if out.dim() == 3 and out.shape[-1] < batch[0].shape[-1]:
+            out = torch.nn.functional.pad(out, (0, batch[0].shape[-1] - out.shape[-1]))
         logits.append(out.float().cpu())
         if len(batch) > 1:
             labels.append(batch[1])
@@ -512,27 +579,55 @@ def predict(
     model: nn.Module,
     onehot: np.ndarray | str | os.PathLike,
     *,
+    lengths: np.ndarray | str | os.PathLike | None = None,
+    padding: str = "zeros+mask",
+    targets: Targets | None = None,
     batch_size: int = 512,
     device: str | torch.device = "auto",
     precision: str = "auto",
     rc_average: bool = False,
 ) -> np.ndarray:
-    """Probabilities ``sigmoid(logits)`` ``(N, T)`` for one-hot ``(N, A, L)`` (array, memmap or
-    ``.npy`` path, read batch by batch). ``rc_average`` averages the logits of each sequence
-    and its reverse complement (DNA/RNA)."""
-    if isinstance(onehot, (str, os.PathLike)):
-        onehot = np.load(onehot, mmap_mode="r")
+    """Probabilities for one-hot ``(N, A, L)`` (array, memmap or ``.npy`` path, read batch by
+    batch): ``targets.probabilities(logits)``, by default ``sigmoid(logits)`` ``(N, T)``.
+
+    With ``lengths`` ``(N,)`` (array or ``.npy`` path) the sequences are padded with
+    ``padding`` (use the mode the model was trained with, ``meta["padding"]``), read in
+    batches of similar length and, with ``zeros+mask`` and a model that accepts any length,
+    cropped to each batch's longest sequence; rows come back in input order. Per-position
+    models give ``(N, K, L)``, zero past each length. ``rc_average`` averages the logits of
+    each sequence and its reverse complement (DNA/RNA, not with ``lengths``).
+    """
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {', '.join(PADDING_MODES)}, got {padding!r}")
+    if lengths is not None and rc_average:
+        raise ValueError("rc_average is not supported with lengths: the reverse complement "
+                         "would put the padding in front")
+    onehot = _load(onehot)
+    lengths = None if lengths is None else _load(lengths)
     dev = resolve_device(device) if isinstance(device, str) else device
     prec = resolve_precision(precision, dev)
     model = model.to(dev)
-    ds = CacheDataset(onehot, np.zeros((len(onehot), 0), dtype=np.uint8))
-    loader = make_loader(ds, batch_size, pin_memory=dev.type == "cuda")
-    logits, _ = predict_batches(model, loader, dev, prec)
+    ds = CacheDataset(onehot, np.zeros((len(onehot), 0), dtype=np.uint8), lengths=lengths)
+    loader = make_loader(ds, batch_size, pin_memory=dev.type == "cuda",
+                         sort_by_length=lengths is not None)
+    trim = padding == "zeros+mask" and accepts_any_length(model)
+    logits, _ = predict_batches(model, loader, dev, prec, padding=padding, trim=trim)
+    if lengths is not None:
+        order = loader.sampler.order()
+        restored = np.empty_like(logits)
+        restored[order] = logits
+        logits = restored
     if rc_average:
         flipped = ((x.flip(dims=(-2, -1)),) for x, _ in loader)
         rc_logits, _ = predict_batches(model, flipped, dev, prec)
         logits = (logits + rc_logits) / 2
-    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    if targets is None:
+        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    else:
+        probs = targets.probabilities(logits)
+    if probs.ndim == 3 and lengths is not None:
+        probs *= (np.arange(probs.shape[-1])[None, :] < np.asarray(lengths)[:, None])[:, None]
+    return probs
 
 
 # --------------------------------------------------------------------------- state
@@ -615,19 +710,80 @@ def write_log(history: Sequence[Mapping[str, float]], path: str | os.PathLike) -
 # --------------------------------------------------------------------------- training
 
 
+def _resolve_targets(targets: Targets | Mapping[str, Any] | None,
+                     tasks: Sequence[str] | None, train_y: np.ndarray, valid_y: np.ndarray,
+                     seq_len: int) -> Targets:
+    """``targets`` (default: every label column a binary task), checked against the labels."""
+    if targets is None:
+        n = int(train_y.shape[1])
+        names = list(tasks) if tasks is not None else [f"task{i}" for i in range(n)]
+        if len(names) != n:
+            raise ValueError(f"{len(names)} task names given for {n} label columns")
+        targets = Targets.binary(names)
+    else:
+        targets = Targets.from_dict(targets)
+        if tasks is not None and list(tasks) != list(targets.tasks):
+            raise ValueError(f"tasks {list(tasks)} differ from the targets' tasks "
+                             f"{list(targets.tasks)}; give one of them")
+    for name, y in (("train labels", train_y), ("valid labels", valid_y)):
+        targets.check_labels(y, seq_len if targets.per_position else None, name)
+    return targets
+
+
+def _model_config_for(model_config: Mapping[str, Any], targets: Targets) -> dict[str, Any]:
+    """``model_config`` with ``per_position: true`` for per-position targets (dilated only)."""
+    config = dict(model_config)
+    arch = config.get("arch", "dilated")
+    if targets.per_position:
+        if arch != "dilated":
+            raise ValueError(f"per-position targets ({targets.tasks[0]!r}) need arch "
+                             f"'dilated', the only one with per-position output; got {arch!r}")
+        config["per_position"] = True
+    elif config.get("per_position"):
+        raise ValueError("model per_position: true needs per-position labels (targets of "
+                         f"kind per_position); got {', '.join(set(targets.kinds.values()))}")
+    return config
+
+
+def _pos_weight(train_y: np.ndarray, targets: Targets, mode: str) -> np.ndarray:
+    """``pos_weight`` ``float32`` per binary task: ``n_neg / n_pos`` (``balanced``) or 1."""
+    idx = targets.binary_tasks
+    if mode != "balanced":
+        return np.ones(len(idx), dtype=np.float32)
+    if len(idx) == len(targets.tasks):
+        return class_weights(train_y)
+    if not idx:
+        return np.ones(0, dtype=np.float32)
+    return class_weights(np.asarray(train_y)[:, idx])
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What the validation step needs besides model and data."""
+
+    targets: Targets
+    padding: str = "zeros+mask"
+    trim: bool = False
+
+
 def _validate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device,
-              precision: str) -> tuple[float, np.ndarray, np.ndarray]:
-    """Validation loss and per-task auROC, auPR of ``model`` over ``loader``."""
-    logits, labels = predict_batches(model, loader, device, precision)
+              precision: str, step: _Step) -> tuple[float, np.ndarray, np.ndarray]:
+    """Validation loss and per-output-column auROC, auPR of ``model`` over ``loader``."""
+    logits, labels = predict_batches(model, loader, device, precision, padding=step.padding,
+                                     trim=step.trim)
     valid_loss = float(criterion(torch.from_numpy(logits).to(device),
                                  torch.from_numpy(labels).to(device).float()).item())
-    auroc, auprc = task_metrics(labels, logits)
+    if step.targets.all_binary:
+        auroc, auprc = task_metrics(labels, logits)
+    else:
+        auroc, auprc = task_metrics(*step.targets.one_vs_rest(
+            labels, step.targets.probabilities(logits)))
     return valid_loss, auroc, auprc
 
 
 def _sync_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module,
                 device: torch.device, precision: str, info: distributed.DistInfo,
-                train_loss: float, seen: int
+                train_loss: float, seen: int, step: _Step
                 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Data-parallel end of epoch: the train loss averaged over all processes' sequences;
     validation on rank 0 (the bare model, not DDP: no collectives), broadcast to all."""
@@ -638,7 +794,7 @@ def _sync_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module,
     train_loss = float(totals[0].item() / totals[1].item())
     box: list[Any] = [None]
     if info.is_main:
-        valid_loss, auroc, auprc = _validate(model, loader, criterion, device, precision)
+        valid_loss, auroc, auprc = _validate(model, loader, criterion, device, precision, step)
         box = [(valid_loss, auroc.tolist(), auprc.tolist())]
     dist.broadcast_object_list(box, src=0)
     valid_loss, auroc, auprc = box[0]
@@ -661,12 +817,20 @@ def train(
     logger: logging.Logger | None = None,
     on_batch_end: Callable[[int, int], None] | None = None,
     on_epoch_end: Callable[[int, Mapping[str, float]], None] | None = None,
+    targets: Targets | Mapping[str, Any] | None = None,
+    padding: str = "zeros+mask",
 ) -> TrainResult:
     """Train ``build_model(model_config)`` on ``train_data``, select on ``valid_data``.
 
     ``train_data`` and ``valid_data`` are ``(onehot, labels)`` pairs of arrays, memmaps or
-    ``.npy`` paths (a :class:`~seqcnn.data.CacheDataset` is accepted too). The alphabet
-    size, number of tasks and ``seq_len`` come from the arrays. ``config`` is a
+    ``.npy`` paths (a :class:`~seqcnn.data.CacheDataset` is accepted too), or
+    ``(onehot, labels, lengths)`` triples for sequence sets. The alphabet size, number of
+    tasks and ``seq_len`` come from the arrays. ``targets`` (a
+    :class:`~seqcnn.targets.Targets` or its ``to_dict()``) says what the labels are; by
+    default every label column is a binary task named by ``tasks``. A per-position target
+    builds the model with ``per_position: true`` (``dilated`` only). ``padding`` is the
+    padding mode of sequences with lengths (:data:`seqcnn.seqsets.PADDING_MODES`); reverse
+    complement and jitter are turned off for them (with a warning). ``config`` is a
     :class:`TrainConfig` or mapping (defaults for missing keys). Outputs go to ``paths`` or
     ``TrainPaths.in_dir(out_dir)``; with neither, nothing is written and nothing resumed.
     ``threads`` sizes ``num_workers: auto`` (it does not set torch's thread count).
@@ -699,7 +863,8 @@ def train(
         return _train(model_config, train_data, valid_data, cfg, info, device, log,
                       out_dir=out_dir, paths=paths, tasks=tasks, alphabet=alphabet,
                       threads=threads, resume=resume, progress=progress and info.is_main,
-                      on_batch_end=on_batch_end, on_epoch_end=on_epoch_end)
+                      on_batch_end=on_batch_end, on_epoch_end=on_epoch_end,
+                      targets=targets, padding=padding)
     finally:
         if owns_group:
             torch.distributed.destroy_process_group()
@@ -723,7 +888,11 @@ def _train(
     progress: bool,
     on_batch_end: Callable[[int, int], None] | None,
     on_epoch_end: Callable[[int, Mapping[str, float]], None] | None,
+    targets: Targets | Mapping[str, Any] | None,
+    padding: str,
 ) -> TrainResult:
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {', '.join(PADDING_MODES)}, got {padding!r}")
     if paths is None and out_dir is not None:
         paths = TrainPaths.in_dir(out_dir)
     paths = paths or TrainPaths()
@@ -737,33 +906,40 @@ def _train(
         threads = max(1, threads // world)
     workers = resolve_num_workers(cfg.num_workers, device, threads)
 
-    train_x, train_y = _as_split(train_data, "train_data")
-    valid_x, valid_y = _as_split(valid_data, "valid_data")
+    train_x, train_y, train_len = _as_split(train_data, "train_data")
+    valid_x, valid_y, valid_len = _as_split(valid_data, "valid_data")
     if train_x.shape[1:] != valid_x.shape[1:] or train_y.shape[1] != valid_y.shape[1]:
         raise ValueError(
             f"train and valid splits do not match: {train_x.shape}/{train_y.shape} vs "
             f"{valid_x.shape}/{valid_y.shape}"
         )
+    if (train_len is None) != (valid_len is None):
+        raise ValueError("give lengths for both train_data and valid_data, or for neither")
     alphabet_size, seq_len = int(train_x.shape[1]), int(train_x.shape[2])
-    n_tasks = int(train_y.shape[1])
-    tasks = list(tasks) if tasks is not None else [f"task{i}" for i in range(n_tasks)]
-    if len(tasks) != n_tasks:
-        raise ValueError(f"{len(tasks)} task names given for {n_tasks} label columns")
-    valid_pos = (np.asarray(valid_y) > 0).sum(axis=0)
-    scored = [t for t, p in zip(tasks, valid_pos, strict=True) if 0 < p < len(valid_y)]
+    targets = _resolve_targets(targets, tasks, train_y, valid_y, seq_len)
+    tasks = list(targets.tasks)
+    outputs = targets.output_names
+    n_tasks = targets.n_outputs  # logit columns
+    model_config = _model_config_for(model_config, targets)
+    valid_pos, valid_rows = targets.column_counts(valid_y)
+    scored = [o for o, p in zip(outputs, valid_pos, strict=True) if 0 < p < valid_rows]
     if not scored:
-        raise ValueError("no task has both positives and negatives in the validation split: "
+        raise ValueError("no output has both positives and negatives in the validation split: "
                          "early stopping on validation auPR is impossible; change the split")
+    if train_len is not None and (cfg.rc_augment or cfg.jitter):
+        log.warning("rc_augment and jitter are turned off for sequences with lengths (they "
+                    "would move the padding to the front)")
+    augment = train_len is None
     if world > 1 and cfg.batch_size % world:
         raise ValueError(f"train.batch_size ({cfg.batch_size}) must be divisible by the "
                          f"number of processes ({world})")
     if world > 1 and len(train_x) < cfg.batch_size:
         raise ValueError(f"{len(train_x)} training sequences are fewer than one batch of "
                          f"{cfg.batch_size}: lower train.batch_size")
-    for t, p in zip(tasks, valid_pos, strict=True):
+    for t, p in zip(outputs, valid_pos, strict=True):
         if t not in scored:
-            log.warning("task %s has %d positives of %d in validation: left out of the "
-                        "validation mean", t, int(p), len(valid_y))
+            log.warning("output %s has %d positives of %d in validation: left out of the "
+                        "validation mean", t, int(p), valid_rows)
 
     # model, loss, optimizer (seeded: the initial weights depend on seed only)
     seed_everything(cfg.seed)
@@ -779,9 +955,11 @@ def _train(
                         "not synchronised", world)
         net = nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == "cuda" else None)
-    pos_weight = (class_weights(train_y) if cfg.pos_weight == "balanced"
-                  else np.ones(n_tasks, dtype=np.float32))
-    criterion = nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pos_weight).to(device))
+    binary = [tasks[j] for j in targets.binary_tasks]
+    pos_weight = _pos_weight(train_y, targets, cfg.pos_weight)
+    criterion = targets.loss(pos_weight).to(device)
+    trim = train_len is not None and padding == "zeros+mask" and accepts_any_length(model)
+    step = _Step(targets, padding, trim)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience,
@@ -791,8 +969,11 @@ def _train(
             if k not in ("device", "precision", "num_workers", "gpus")}
     fingerprint = hashlib.sha256(json.dumps({
         "model": dict(model.config), "train": what, "tasks": tasks,
+        "targets": targets.to_dict(), "padding": padding,
         "train_data": _data_fingerprint(train_x, train_y),
         "valid_data": _data_fingerprint(valid_x, valid_y),
+        "train_lengths": _lengths_fingerprint(train_len),
+        "valid_lengths": _lengths_fingerprint(valid_len),
         "version": CHECKPOINT_VERSION,
     }, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -823,24 +1004,31 @@ def _train(
                      ckpt_path, done, es["best_epoch"], es["best_score"])
 
     log.info(
-        "training %s (%d parameters, receptive field %d) on %d sequences x %d bp, %d task(s); "
-        "valid %d; device %s, precision %s, %d worker(s)",
-        model.config["arch"], n_params, rf, len(train_x), seq_len, n_tasks, len(valid_x),
-        device, precision, workers,
+        "training %s (%d parameters, receptive field %d) on %d sequences x %d bp, %d task(s), "
+        "%d output(s); valid %d; device %s, precision %s, %d worker(s)",
+        model.config["arch"], n_params, rf, len(train_x), seq_len, len(tasks), n_tasks,
+        len(valid_x), device, precision, workers,
     )
-    log.info("pos_weight: %s", ", ".join(f"{t} {w:.3g}" for t, w in zip(tasks, pos_weight,
-                                                                        strict=True)))
+    if binary:
+        log.info("pos_weight: %s", ", ".join(f"{t} {w:.3g}" for t, w in zip(binary, pos_weight,
+                                                                            strict=True)))
+    if train_len is not None:
+        log.info("padding %s%s", padding, ", batches cropped to their longest sequence"
+                 if trim else "")
 
     pin = device.type == "cuda"
-    train_ds = CacheDataset(train_x, train_y, rc_augment=cfg.rc_augment, jitter=cfg.jitter,
-                            seed=cfg.seed, alphabet=alphabet)
-    valid_ds = CacheDataset(valid_x, valid_y, alphabet=alphabet)
+    train_ds = CacheDataset(train_x, train_y, lengths=train_len,
+                            rc_augment=cfg.rc_augment and augment,
+                            jitter=cfg.jitter if augment else 0, seed=cfg.seed,
+                            alphabet=alphabet)
+    valid_ds = CacheDataset(valid_x, valid_y, lengths=valid_len, alphabet=alphabet)
     train_loader = make_loader(train_ds, cfg.batch_size, shuffle=True, drop_last=True,
                                seed=cfg.seed, num_workers=workers, pin_memory=pin,
                                rank=info.rank, world_size=world)
     valid_loader = make_loader(valid_ds, max(cfg.batch_size, 256), seed=cfg.seed,
-                               num_workers=min(workers, 2), pin_memory=pin)
-    scored_idx = [i for i, t in enumerate(tasks) if t in scored]
+                               num_workers=min(workers, 2), pin_memory=pin,
+                               sort_by_length=True)
+    scored_idx = [i for i, t in enumerate(outputs) if t in scored]
 
     def save_checkpoint() -> None:
         if ckpt_path is None or not info.is_main:
@@ -869,13 +1057,15 @@ def _train(
         train_loss, seen = train_epoch(
             net, train_loader, optimizer, criterion, device, precision, epoch=epoch,
             total=len(train_loader), progress=progress, on_batch_end=on_batch_end,
+            padding=padding, trim=trim,
         )
         if world > 1:
             train_loss, valid_loss, auroc, auprc = _sync_epoch(
-                model, valid_loader, criterion, device, precision, info, train_loss, seen)
+                model, valid_loader, criterion, device, precision, info, train_loss, seen,
+                step)
         else:
             valid_loss, auroc, auprc = _validate(model, valid_loader, criterion, device,
-                                                 precision)
+                                                 precision, step)
         if not math.isfinite(valid_loss):
             raise NonFiniteLossError(
                 f"training diverged: the validation loss is {valid_loss} after epoch {epoch}; "
@@ -932,11 +1122,15 @@ def _train(
         "stopped_early": bool(es["stopped"]),
         "best_valid_auprc": float(es["best_score"]),
         "best_valid_auroc": float(es["best_auroc"]),
-        "valid_auroc_per_task": {t: float(v) for t, v in zip(tasks, es["best_auroc_per_task"],
+        "valid_auroc_per_task": {t: float(v) for t, v in zip(outputs, es["best_auroc_per_task"],
                                                              strict=True)},
-        "valid_auprc_per_task": {t: float(v) for t, v in zip(tasks, es["best_auprc_per_task"],
+        "valid_auprc_per_task": {t: float(v) for t, v in zip(outputs, es["best_auprc_per_task"],
                                                              strict=True)},
-        "pos_weight": {t: float(w) for t, w in zip(tasks, pos_weight, strict=True)},
+        "pos_weight": {t: float(w) for t, w in zip(binary, pos_weight, strict=True)},
+        "targets": targets.to_dict(),
+        "output_names": list(outputs),
+        "padding": padding,
+        "lengths": train_len is not None,
         "n_train": int(len(train_x)),
         "n_valid": int(len(valid_x)),
         "train": cfg.to_dict(),

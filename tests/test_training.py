@@ -347,3 +347,146 @@ def test_predict_reads_paths_and_averages_strands(tiny_cache):
 def test_train_paths_layout(tmp_path):
     p = TrainPaths.in_dir(tmp_path)
     assert p.model == tmp_path / "model.pt" and p.checkpoint == tmp_path / "checkpoints/last.pt"
+
+
+# --------------------------------------------------------------------------- lengths
+
+
+def padded_planted(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray,
+                                                            np.ndarray]:
+    """:func:`planted` sequences cut to random lengths (length/2 .. length), zero past the end;
+    the motifs are planted again inside each length so the labels stay true."""
+    rng = np.random.default_rng(seed)
+    x, y = planted(n, length, seed)
+    lengths = rng.integers(length // 2, length + 1, size=n).astype(np.int32)
+    x = x * (np.arange(length)[None, :] < lengths[:, None])[:, None, :]
+    motifs = [np.array([3, 2, 0, 1, 3, 1, 0, 2]), np.array([1, 1, 2, 1, 2, 2, 2, 0])]
+    for t, motif in enumerate(motifs):
+        for i in np.flatnonzero(y[:, t]):
+            at = rng.integers(0, lengths[i] - len(motif) + 1)
+            x[i, :, at:at + len(motif)] = one_hot_codes(motif[None, :], 4)[0]
+    return x.astype(np.uint8), y, lengths
+
+
+@pytest.fixture(scope="module")
+def length_cache(tmp_path_factory):
+    """A tiny cache with lengths on disk: 192 train, 64 valid sequences of up to 40 bp."""
+    d = tmp_path_factory.mktemp("lengths")
+    x, y, lengths = padded_planted(256, 40, seed=2)
+    out = {}
+    for split, rows in (("train", slice(0, 192)), ("valid", slice(192, None))):
+        np.save(d / f"{split}.lengths.npy", lengths[rows])
+        out[split] = (*write_cache(d, split, x[rows], y[rows]), d / f"{split}.lengths.npy")
+    return out
+
+
+def test_dataset_with_lengths_returns_them_and_pickles_by_name(length_cache):
+    ds = CacheDataset.from_files(*length_cache["train"])
+    assert isinstance(ds.lengths, np.memmap)
+    x, y, lengths = ds.get_batch([4, 1])
+    ref = np.load(length_cache["train"][2])
+    assert lengths.dtype == torch.int64 and lengths.tolist() == ref[[4, 1]].tolist()
+    assert x.shape == (2, 4, 40) and y.shape == (2, 2)
+    clone = pickle.loads(pickle.dumps(ds))
+    assert isinstance(clone.lengths, np.memmap) and np.array_equal(clone.lengths, ref)
+    assert len(pickle.dumps(ds)) < ref.nbytes
+    one = ds[3]
+    assert len(one) == 3 and int(one[2]) == ref[3]
+    # without lengths a dataset is unchanged: (x, y) pairs
+    assert len(CacheDataset.from_files(*length_cache["train"][:2]).get_batch([0])) == 2
+    for bad in ({"rc_augment": True}, {"jitter": 2}):
+        with pytest.raises(ValueError, match="padding to the front"):
+            CacheDataset.from_files(*length_cache["train"], **bad)
+    with pytest.raises(ValueError, match="lengths must lie in 0..40"):
+        CacheDataset(ds.onehot, ds.labels, lengths=np.full(192, 41))
+
+
+def test_loader_with_lengths_groups_lengths_in_seeded_batches(length_cache):
+    from seqcnn.data import SortedBatchSampler
+    from seqcnn.seqsets import LengthGroupedBatchSampler
+
+    ds = CacheDataset.from_files(*length_cache["train"])
+    loader = make_loader(ds, 16, shuffle=True, drop_last=True, seed=5, pool=4)
+    assert isinstance(loader.sampler, LengthGroupedBatchSampler) and len(loader) == 12
+
+    def epoch(e):
+        loader.sampler.set_epoch(e)
+        return [lens.clone() for _, _, lens in loader]
+
+    first = epoch(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, epoch(1), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, epoch(2), strict=True))
+    spread = np.mean([int(b.max() - b.min()) for b in first])
+    assert spread < 8  # lengths 20..40: random batches of 16 would span about 18
+    assert sorted(torch.cat(first).tolist()) == sorted(np.asarray(ds.lengths).tolist())
+    shard = make_loader(ds, 16, shuffle=True, seed=5, rank=1, world_size=2)
+    assert isinstance(shard.sampler, EpochBatchSampler)
+    ordered = make_loader(ds, 50, sort_by_length=True)
+    assert isinstance(ordered.sampler, SortedBatchSampler)
+    lens = torch.cat([b[2] for b in ordered])
+    assert (lens[1:] >= lens[:-1]).all()
+    assert np.array_equal(np.asarray(ds.lengths)[ordered.sampler.order()], lens.numpy())
+
+
+def test_genome_meta_records_binary_targets(tiny_cache, tmp_path):
+    from seqcnn.targets import Targets
+
+    train(TINY, tiny_cache["train"], tiny_cache["valid"], {**FAST, "epochs": 1},
+          out_dir=tmp_path, tasks=["a", "b"], progress=False)
+    meta = torch.load(tmp_path / "model.pt", weights_only=True)["meta"]
+    assert Targets.from_dict(meta["targets"]) == Targets.binary(["a", "b"])
+    assert meta["output_names"] == ["a", "b"] and meta["lengths"] is False
+    assert set(meta["pos_weight"]) == {"a", "b"}
+
+
+def test_training_with_lengths_learns_and_turns_augmentation_off(length_cache, caplog):
+    model = {"arch": "dilated", "filters": 8, "first_kernel": 9, "layers": 1}
+    cfg = {**FAST, "epochs": 6, "lr": 0.01, "rc_augment": True, "jitter": 3}
+    with caplog.at_level("WARNING", logger="seqcnn.training"):
+        res = train(model, length_cache["train"], length_cache["valid"], cfg, progress=False)
+    assert any("turned off" in r.message for r in caplog.records)
+    assert res.meta["padding"] == "zeros+mask" and res.meta["lengths"] is True
+    assert res.best_valid_auroc > 0.7, res.history
+
+
+@pytest.mark.parametrize("target", ["binary", "per_position"])
+def test_resume_with_lengths_gives_identical_final_weights(length_cache, tmp_path, target):
+    from seqcnn.targets import Targets
+
+    cfg = {**FAST, "epochs": 4, "lr_patience": 0, "rc_augment": False}
+    model = {**TINY, "dropout": 0.3}
+    if target == "binary":
+        data, targets = length_cache, None
+    else:  # per-position labels: class 1 where the sequence reads G or T, 255 past the end
+        data, targets = {}, Targets(("gt",), {"gt": "per_position"}, {"gt": ("AC", "GT")})
+        for split, (x_path, _, l_path) in length_cache.items():
+            x, lengths = np.load(x_path), np.load(l_path)
+            y = (x[:, 2] + x[:, 3]).astype(np.uint8)
+            y[np.arange(40)[None, :] >= lengths[:, None]] = 255
+            data[split] = (x, y, lengths)
+        model = {k: v for k, v in model.items() if k != "dropout"}
+    full = train(model, data["train"], data["valid"], cfg, out_dir=tmp_path / "full",
+                 targets=targets, progress=False)
+
+    def kill(epoch, row):
+        if epoch == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(model, data["train"], data["valid"], cfg, out_dir=tmp_path / "cut",
+              targets=targets, progress=False, on_epoch_end=kill)
+    again = train(model, data["train"], data["valid"], cfg, out_dir=tmp_path / "cut",
+                  targets=targets, progress=False)
+    assert again.resumed_from == 2
+    assert_same_weights(weights(tmp_path / "full/model.pt"), weights(tmp_path / "cut/model.pt"))
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in full.history]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in again.history]
+    # other lengths or another padding mode: the checkpoint is not reused
+    x_path, y_path, l_path = length_cache["train"]
+    other = np.load(l_path).copy()
+    other[0] = 40
+    moved = (np.load(x_path), np.load(y_path), other) if target == "binary" else \
+        (*data["train"][:2], other)
+    res = train(model, moved, data["valid"], {**cfg, "epochs": 2}, out_dir=tmp_path / "cut",
+                targets=targets, progress=False)
+    assert res.resumed_from is None

@@ -1,0 +1,427 @@
+"""Targets: what a model predicts and how it is scored.
+
+A :class:`Targets` describes the label columns of a dataset and the output columns of the
+model trained on it:
+
+- ``binary`` task: labels ``0``/``1``, **one** logit column, sigmoid, binary cross-entropy
+  (the genome path: every task binary);
+- ``multiclass`` task: labels ``0 .. K-1``, **K** logit columns, softmax within them,
+  cross-entropy;
+- ``per_position`` task (the only task then): labels ``(N, L)`` with codes ``0 .. K-1`` and
+  ``ignore_index`` (255) at padding, logits ``(N, K, L)``, softmax over the class axis,
+  cross-entropy over the real positions.
+
+Per-sequence labels are ``(N, T)`` class codes, one column per task (binary and multiclass
+tasks may be mixed); the logits are ``(N, n_outputs)``, the tasks' columns side by side in
+task order (:attr:`Targets.slices`). Scoring is one-vs-rest: every output column is a binary
+problem (:meth:`Targets.one_vs_rest`), so auROC/auPR apply to every kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqcnn.seqsets import IGNORE
+
+KINDS = ("binary", "multiclass", "per_position")
+#: Class names of a binary task.
+BINARY_CLASSES = ("0", "1")
+#: Label rows checked at once (memmaps are read chunk by chunk).
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, eq=True)
+class Targets:
+    """Tasks, their kinds and classes; the layout of the model's output columns.
+
+    ``kinds[t]`` is ``binary``, ``multiclass`` or ``per_position``; ``classes[t]`` the class
+    names (code ``i`` is ``classes[t][i]``; binary tasks default to ``("0", "1")``). A
+    ``per_position`` task must be the only task. ``ignore_index`` marks padded positions of
+    per-position labels.
+    """
+
+    tasks: tuple[str, ...]
+    kinds: Mapping[str, str]
+    classes: Mapping[str, tuple[str, ...]]
+    ignore_index: int = IGNORE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tasks, str):
+            raise ValueError(f"tasks must be a list of names, got the string {self.tasks!r}")
+        tasks = tuple(str(t) for t in self.tasks)
+        if not tasks:
+            raise ValueError("targets need at least one task")
+        dupes = sorted({t for t in tasks if tasks.count(t) > 1})
+        if dupes:
+            raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        kinds, classes = dict(self.kinds), dict(self.classes or {})
+        extra = sorted(set(kinds) - set(tasks)) + sorted(set(classes) - set(tasks))
+        if extra:
+            raise ValueError(f"kinds/classes name unknown task(s): {', '.join(extra)}")
+        ignore = self.ignore_index
+        if isinstance(ignore, bool) or not isinstance(ignore, (int, np.integer)) or ignore < 0:
+            raise ValueError(f"ignore_index must be an integer >= 0, got {ignore!r}")
+        out_kinds: dict[str, str] = {}
+        out_classes: dict[str, tuple[str, ...]] = {}
+        for t in tasks:
+            out_kinds[t], out_classes[t] = _check_task(t, kinds.get(t), classes.get(t),
+                                                       int(ignore))
+        per_pos = [t for t in tasks if out_kinds[t] == "per_position"]
+        if per_pos and len(tasks) > 1:
+            raise ValueError(f"per_position task {per_pos[0]!r} must be the only task, got "
+                             f"tasks {', '.join(tasks)}")
+        object.__setattr__(self, "tasks", tasks)
+        object.__setattr__(self, "kinds", out_kinds)
+        object.__setattr__(self, "classes", out_classes)
+        object.__setattr__(self, "ignore_index", int(ignore))
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    def binary(cls, tasks: Iterable[str]) -> Targets:
+        """All tasks binary (the genome path)."""
+        tasks = tuple(tasks)
+        return cls(tasks, {t: "binary" for t in tasks}, {t: BINARY_CLASSES for t in tasks})
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> Targets:
+        """From a cache manifest: a sequence-set manifest's ``tasks``, ``task_kinds``,
+        ``classes``, ``ignore_index``; a genome manifest (no ``task_kinds``) → all binary."""
+        if "tasks" not in manifest:
+            raise ValueError("the manifest has no 'tasks'")
+        if "task_kinds" not in manifest:
+            return cls.binary(manifest["tasks"])
+        classes = manifest.get("classes") or {}
+        return cls(tuple(manifest["tasks"]), dict(manifest["task_kinds"]),
+                   {t: tuple(c) for t, c in classes.items()},
+                   int(manifest.get("ignore_index", IGNORE)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | Targets) -> Targets:
+        """Inverse of :meth:`to_dict`."""
+        if isinstance(data, Targets):
+            return data
+        return cls(tuple(data["tasks"]), dict(data["kinds"]),
+                   {t: tuple(c) for t, c in (data.get("classes") or {}).items()},
+                   int(data.get("ignore_index", IGNORE)))
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Targets:
+        """From a trained model's ``meta``: its ``targets``, else all ``tasks`` binary."""
+        if meta.get("targets"):
+            return cls.from_dict(meta["targets"])
+        return cls.binary(meta["tasks"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: ``{"tasks", "kinds", "classes", "ignore_index"}``."""
+        return {"tasks": list(self.tasks), "kinds": dict(self.kinds),
+                "classes": {t: list(c) for t, c in self.classes.items()},
+                "ignore_index": self.ignore_index}
+
+    # ----------------------------------------------------------------- layout
+
+    @property
+    def per_position(self) -> bool:
+        """True for one ``per_position`` task: labels ``(N, L)``, logits ``(N, K, L)``."""
+        return self.kinds[self.tasks[0]] == "per_position"
+
+    @property
+    def all_binary(self) -> bool:
+        return all(k == "binary" for k in self.kinds.values())
+
+    def n_classes(self, task: str) -> int:
+        return len(self.classes[task])
+
+    @cached_property
+    def slices(self) -> dict[str, slice]:
+        """Output columns of each task: one for binary, ``K`` for multiclass/per-position."""
+        out, start = {}, 0
+        for t in self.tasks:
+            width = 1 if self.kinds[t] == "binary" else self.n_classes(t)
+            out[t] = slice(start, start + width)
+            start += width
+        return out
+
+    @property
+    def n_outputs(self) -> int:
+        """Logit columns (the model's ``n_tasks``)."""
+        return self.slices[self.tasks[-1]].stop
+
+    @cached_property
+    def output_names(self) -> list[str]:
+        """One name per output column: ``task`` (binary) or ``task:class``."""
+        return [t if self.kinds[t] == "binary" else f"{t}:{c}"
+                for t in self.tasks for c in (self.classes[t][1:2] if self.kinds[t] ==
+                                              "binary" else self.classes[t])]
+
+    @cached_property
+    def output_tasks(self) -> list[tuple[str, str]]:
+        """``(task, class)`` per output column; class ``""`` for binary columns."""
+        return [(t, "" if self.kinds[t] == "binary" else c)
+                for t in self.tasks for c in (self.classes[t][1:2] if self.kinds[t] ==
+                                              "binary" else self.classes[t])]
+
+    @property
+    def binary_tasks(self) -> list[int]:
+        """Label-column indices of the binary tasks."""
+        return [j for j, t in enumerate(self.tasks) if self.kinds[t] == "binary"]
+
+    @property
+    def binary_columns(self) -> list[int]:
+        """Output-column indices of the binary tasks (same order as :attr:`binary_tasks`)."""
+        return [self.slices[t].start for t in self.tasks if self.kinds[t] == "binary"]
+
+    # ----------------------------------------------------------------- labels
+
+    def check_labels(self, labels: np.ndarray, seq_len: int | None = None,
+                     name: str = "labels") -> None:
+        """Raise ``ValueError`` (naming the task) for a wrong shape or a code outside the
+        task's classes. ``labels``: per-sequence ``(N, T)`` or per-position ``(N, L)``
+        (``L == seq_len`` when given); read in row chunks (fine on memmaps)."""
+        labels = np.asarray(labels)
+        if self.per_position:
+            if labels.ndim != 2 or (seq_len is not None and labels.shape[1] != seq_len):
+                raise ValueError(f"{name}: per-position task {self.tasks[0]!r} needs labels "
+                                 f"(N, {seq_len or 'seq_len'}), got shape {labels.shape}")
+        elif labels.ndim != 2 or labels.shape[1] != len(self.tasks):
+            raise ValueError(f"{name}: expected labels (N, {len(self.tasks)}) for tasks "
+                             f"{', '.join(self.tasks)}, got shape {labels.shape}")
+        columns = [labels] if self.per_position else [labels[:, j] for j in
+                                                      range(len(self.tasks))]
+        for t, col in zip(self.tasks, columns, strict=True):
+            allowed = list(range(self.n_classes(t)))
+            if self.per_position:
+                allowed.append(self.ignore_index)
+            for start in range(0, len(col), _CHUNK):
+                chunk = np.asarray(col[start:start + _CHUNK])
+                bad = ~np.isin(chunk, allowed)
+                if bad.any():
+                    raise ValueError(self._bad_code(t, chunk[bad], name))
+
+    def _bad_code(self, task: str, bad: np.ndarray, name: str) -> str:
+        shown = ", ".join(str(v.item()) for v in np.unique(bad)[:5])
+        k = self.n_classes(task)
+        extra = f" or {self.ignore_index} (padding)" if self.per_position else ""
+        hint = (" (a binary task takes 0 or 1; multiclass or per-position labels need "
+                "targets from the manifest: Targets.from_manifest)"
+                if self.kinds[task] == "binary" else "")
+        return (f"{name}: task {task!r} ({self.kinds[task]}, classes "
+                f"{list(self.classes[task])}) has label code(s) {shown}; codes must be "
+                f"0..{k - 1}{extra}{hint}")
+
+    def indicator(self, labels: np.ndarray) -> np.ndarray:
+        """One-vs-rest labels ``uint8`` ``(M, n_outputs)`` in {0, 1}: per-sequence ``M = N``;
+        per-position ``M`` = real positions (label != ignore), sequence by sequence."""
+        labels = np.asarray(labels)
+        self.check_labels(labels)
+        if self.per_position:
+            codes = labels[labels != self.ignore_index]
+            return (codes[:, None] == np.arange(self.n_outputs)[None, :]).astype(np.uint8)
+        out = np.empty((len(labels), self.n_outputs), dtype=np.uint8)
+        for j, t in enumerate(self.tasks):
+            sl = self.slices[t]
+            if self.kinds[t] == "binary":
+                out[:, sl.start] = labels[:, j]
+            else:
+                out[:, sl] = labels[:, j][:, None] == np.arange(sl.stop - sl.start)[None, :]
+        return out
+
+    def column_counts(self, labels: np.ndarray) -> tuple[np.ndarray, int]:
+        """Positives per output column ``int64`` ``(n_outputs,)`` and the number of rows
+        ``M`` of :meth:`indicator` (sequences, or real positions), read in row chunks."""
+        labels = np.asarray(labels)
+        pos = np.zeros(self.n_outputs, dtype=np.int64)
+        rows = 0
+        for start in range(0, len(labels), _CHUNK):
+            ind = self.indicator(labels[start:start + _CHUNK])
+            pos += ind.sum(axis=0, dtype=np.int64)
+            rows += len(ind)
+        return pos, rows
+
+    def position_rows(self, labels: np.ndarray) -> np.ndarray:
+        """Sequence index ``(M,)`` of each row of :meth:`indicator` (per-position: the
+        sequence of each real position; per-sequence: ``0..N-1``)."""
+        labels = np.asarray(labels)
+        if not self.per_position:
+            return np.arange(len(labels))
+        return np.nonzero(labels != self.ignore_index)[0]
+
+    # ----------------------------------------------------------------- scores
+
+    def _check_outputs(self, a: np.ndarray | Tensor, what: str) -> None:
+        shape = tuple(a.shape)
+        if self.per_position:
+            ok = len(shape) == 3 and shape[1] == self.n_outputs
+            want = f"(N, {self.n_outputs}, L)"
+        else:
+            ok = len(shape) == 2 and shape[1] == self.n_outputs
+            want = f"(N, {self.n_outputs})"
+        if not ok:
+            raise ValueError(f"{what} must be {want} for outputs "
+                             f"{', '.join(self.output_names)}; got shape {shape}")
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Logits → probabilities ``float64``, same shape: sigmoid on binary columns, softmax
+        within each multiclass task's columns, softmax over the class axis (axis 1) of
+        per-position logits ``(N, K, L)``."""
+        logits = np.asarray(logits)
+        self._check_outputs(logits, "logits")
+        z = logits.astype(np.float64)
+        if self.all_binary:
+            return 1.0 / (1.0 + np.exp(-z))
+        if self.per_position:
+            return _softmax(z, axis=1)
+        out = np.empty_like(z)
+        for t in self.tasks:
+            sl = self.slices[t]
+            if self.kinds[t] == "binary":
+                out[:, sl] = 1.0 / (1.0 + np.exp(-z[:, sl]))
+            else:
+                out[:, sl] = _softmax(z[:, sl], axis=1)
+        return out
+
+    def one_vs_rest(self, labels: np.ndarray, probs: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(Y, P)``: one-vs-rest labels ``uint8`` ``(M, n_outputs)`` and scores
+        ``(M, n_outputs)``. Per-sequence ``M = N`` and ``P = probs``; per-position the rows
+        are the real positions (label != ignore), flattened sequence by sequence, and
+        ``probs`` is ``(N, K, L)`` with the labels' ``L``."""
+        labels, probs = np.asarray(labels), np.asarray(probs)
+        self._check_outputs(probs, "probs")
+        if self.per_position:
+            if labels.shape != (probs.shape[0], probs.shape[2]):
+                raise ValueError(f"labels {labels.shape} do not match probs {probs.shape} "
+                                 "(expected labels (N, L) for probs (N, K, L))")
+            real = labels != self.ignore_index
+            return self.indicator(labels), np.moveaxis(probs, 1, 2)[real]
+        if len(labels) != len(probs):
+            raise ValueError(f"labels have {len(labels)} rows, probs {len(probs)}")
+        return self.indicator(labels), probs
+
+    def predicted_class(self, probs: np.ndarray) -> dict[str, np.ndarray]:
+        """Predicted class code per task: argmax of a multiclass task's columns ``(N,)``,
+        of the class axis for per-position ``(N, L)``; binary: ``probs >= 0.5`` ``(N,)``."""
+        probs = np.asarray(probs)
+        self._check_outputs(probs, "probs")
+        if self.per_position:
+            return {self.tasks[0]: probs.argmax(axis=1)}
+        out = {}
+        for t in self.tasks:
+            sl = self.slices[t]
+            out[t] = ((probs[:, sl.start] >= 0.5).astype(np.int64)
+                      if self.kinds[t] == "binary" else probs[:, sl].argmax(axis=1))
+        return out
+
+    # ----------------------------------------------------------------- loss
+
+    def loss(self, pos_weight: np.ndarray | Sequence[float] | None = None) -> TargetsLoss:
+        """The training loss ``(logits, labels) -> scalar`` (see :class:`TargetsLoss`);
+        ``pos_weight``: one weight per binary task (in task order), or ``None``."""
+        return TargetsLoss(self, pos_weight)
+
+
+def _check_task(task: str, kind: Any, classes: Any, ignore: int
+                ) -> tuple[str, tuple[str, ...]]:
+    if kind not in KINDS:
+        raise ValueError(f"task {task!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if classes is None:
+        if kind != "binary":
+            raise ValueError(f"task {task!r} ({kind}) needs its class names")
+        classes = BINARY_CLASSES
+    if isinstance(classes, str):
+        classes = tuple(classes)
+    classes = tuple(str(c) for c in classes)
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"task {task!r}: class names must be distinct, got {list(classes)}")
+    if kind == "binary" and len(classes) != 2:
+        raise ValueError(f"binary task {task!r} needs 2 classes, got {list(classes)}")
+    if len(classes) < 2:
+        raise ValueError(f"{kind} task {task!r} needs at least 2 classes, got {list(classes)}")
+    if kind == "per_position" and len(classes) > ignore:
+        raise ValueError(f"task {task!r}: {len(classes)} classes collide with ignore_index "
+                         f"{ignore}")
+    return kind, classes
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class TargetsLoss(nn.Module):
+    """Loss of :class:`Targets`: ``forward(logits, labels) -> scalar``.
+
+    - all binary: ``BCEWithLogits`` (mean over every label, ``pos_weight`` per task): exactly
+      ``nn.BCEWithLogitsLoss(pos_weight)``;
+    - per-sequence, mixed: mean over tasks of per-task mean losses (BCE with ``pos_weight``
+      on a binary task's column, cross-entropy on a multiclass task's columns); the all-binary
+      case is the special case of this;
+    - per-position: cross-entropy over the class axis of logits ``(N, K, L)`` against labels
+      ``(N, L)``, averaged over the positions whose label is not ``ignore_index``.
+
+    ``labels`` may be any numeric dtype holding class codes (floats are converted).
+    """
+
+    def __init__(self, targets: Targets,
+                 pos_weight: np.ndarray | Sequence[float] | None = None) -> None:
+        super().__init__()
+        self.targets = targets
+        n_bin = len(targets.binary_tasks)
+        if pos_weight is not None:
+            pw = torch.as_tensor(np.asarray(pos_weight, dtype=np.float32))
+            if pw.shape != (n_bin,):
+                raise ValueError(f"pos_weight needs one value per binary task ({n_bin}), got "
+                                 f"shape {tuple(pw.shape)}")
+            self.register_buffer("pos_weight", pw)
+        else:
+            self.pos_weight = None
+        self.register_buffer("_bin_cols", torch.tensor(targets.binary_columns,
+                                                       dtype=torch.long), persistent=False)
+        self.register_buffer("_bin_tasks", torch.tensor(targets.binary_tasks,
+                                                        dtype=torch.long), persistent=False)
+
+    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+        t = self.targets
+        t._check_outputs(logits, "logits")
+        if t.per_position:
+            if labels.shape != (logits.shape[0], logits.shape[2]):
+                raise ValueError(f"per-position labels must be (N, L) = "
+                                 f"{(logits.shape[0], logits.shape[2])}, got "
+                                 f"{tuple(labels.shape)}")
+            codes = labels.long()
+            total = F.cross_entropy(logits, codes, ignore_index=t.ignore_index,
+                                    reduction="sum")
+            count = (codes != t.ignore_index).sum().clamp(min=1)
+            return total / count
+        if labels.shape != (logits.shape[0], len(t.tasks)):
+            raise ValueError(f"labels must be (N, {len(t.tasks)}) = "
+                             f"{(logits.shape[0], len(t.tasks))}, got {tuple(labels.shape)}")
+        if t.all_binary:
+            return F.binary_cross_entropy_with_logits(logits, labels.float(),
+                                                      pos_weight=self.pos_weight)
+        parts = []
+        if len(t.binary_tasks):
+            # mean over the binary columns × their number = the sum of their per-task means
+            bce = F.binary_cross_entropy_with_logits(
+                logits[:, self._bin_cols], labels[:, self._bin_tasks].float(),
+                pos_weight=self.pos_weight)
+            parts.append(bce * len(t.binary_tasks))
+        for j, task in enumerate(t.tasks):
+            if t.kinds[task] == "multiclass":
+                parts.append(F.cross_entropy(logits[:, t.slices[task]], labels[:, j].long()))
+        return torch.stack(parts).sum() / len(t.tasks)
+
+
+__all__ = ["BINARY_CLASSES", "KINDS", "Targets", "TargetsLoss"]
