@@ -42,7 +42,11 @@ def draw_logo(
                       index=np.arange(start, start + heights.shape[1]))
     scheme = "classic" if len(letters) == 4 else "chemistry"
     logomaker.Logo(df, ax=ax, color_scheme=scheme, show_spines=False)
-    ax.set_ylim(0, np.log2(len(letters)))
+    # DNA/RNA on the full 2-bit scale; protein filters rarely approach log2(20) bits, so
+    # their axis stops a little above the tallest column (the axis still reads in bits)
+    top = np.log2(len(letters)) if len(letters) == 4 else min(
+        np.log2(len(letters)), max(0.5, 1.15 * float(heights.sum(axis=0).max(initial=0))))
+    ax.set_ylim(0, top)
     ax.set_ylabel("bits", fontsize=7)
     ax.tick_params(labelsize=6)
     if title:
@@ -112,10 +116,14 @@ def plot_logo_grid(
     best = {} if matches is None else {r.query: r for r in matches.itertuples(index=False)}
     ncols = max(1, min(ncols, len(names)))
     nrows = max(1, -(-len(names) // ncols))
-    fig = Figure(figsize=(3.6 * ncols, 2.4 * nrows), dpi=dpi)
-    grid = fig.add_gridspec(nrows * 2, ncols, hspace=0.9, wspace=0.3)
+    pairs = targets is not None  # no match row when there is nothing to match against
+    fig = Figure(figsize=(3.6 * ncols, (2.4 if pairs else 1.4) * nrows), dpi=dpi)
+    grid = fig.add_gridspec(nrows * (2 if pairs else 1), ncols, hspace=0.9, wspace=0.3)
     for k, name in enumerate(names):
         r, c = divmod(k, ncols)
+        if not pairs:
+            draw_logo(fig.add_subplot(grid[r, c]), motifs[name], alphabet, 0, name)
+            continue
         axes = (fig.add_subplot(grid[2 * r, c]), fig.add_subplot(grid[2 * r + 1, c]))
         row = best.get(name)
         match = None
