@@ -63,7 +63,7 @@ for _name, _ds in config["datasets"].items():
 
 
 # Keys of a dataset that are not about its data: changing them must not rebuild the cache.
-MODEL_KEYS = ("models", "baseline_motifs", "truth")
+MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference")
 
 
 def is_seqset(dataset):
@@ -221,6 +221,34 @@ def seqset_simulation_files(simulation):
     }
 
 
+def reference_config(wildcards):
+    return config["datasets"][wildcards.dataset].get("reference")
+
+
+def reference_inputs(wildcards):
+    """What a preset's published-versus-measured table reads, per model."""
+    d, models = wildcards.dataset, dataset_models(wildcards)
+    out = {
+        "summaries": model_files(d, models, "model.json"),
+        "metrics": model_files(d, models, "eval/metrics.tsv"),
+        "filters_json": model_files(d, models, "interpret/filters.json"),
+        "tomtom": model_files(d, models, "interpret/tomtom.tsv"),
+    }
+    if is_seqset(d):
+        out["accuracy"] = model_files(d, models, "eval/accuracy.tsv")
+    return out
+
+
+def reference_outputs(dataset):
+    """The reference table and figure, for datasets that carry a ``reference:``."""
+    if not config["datasets"][dataset].get("reference"):
+        return {}
+    return {
+        "reference_table": f"{RESULTS}/{dataset}/reference/comparison.tsv",
+        "reference_figure": f"{RESULTS}/{dataset}/reference/comparison.png",
+    }
+
+
 def seqset_report_inputs(wildcards):
     """Everything the report page of a sequence set reads."""
     d, models = wildcards.dataset, dataset_models(wildcards)
@@ -242,6 +270,7 @@ def seqset_report_inputs(wildcards):
             for fig in SEQSET_EVAL_FIGURES
         ],
         "template": SEQSET_REPORT_TEMPLATE,
+        **reference_outputs(d),
     }
 
 
@@ -267,6 +296,7 @@ def report_inputs(wildcards):
             f"{RESULTS}/{d}/{m}/eval/{fig}.png" for m in models for fig in EVAL_FIGURES
         ],
         "template": REPORT_TEMPLATE,
+        **reference_outputs(d),
     }
 
 

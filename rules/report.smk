@@ -35,6 +35,7 @@ rule write_report:
         "../envs/evaluate.yaml"
     params:
         models=dataset_models,
+        reference=reference_config,
     script:
         "../scripts/write_report.py"
 
@@ -57,5 +58,34 @@ rule write_seqset_report:
         "../envs/evaluate.yaml"
     params:
         models=dataset_models,
+        reference=reference_config,
     script:
         "../scripts/write_seqset_report.py"
+
+
+rule compare_to_reference:
+    input:
+        unpack(reference_inputs),
+    output:
+        table=report(
+            f"{RESULTS}/{{dataset}}/reference/comparison.tsv",
+            category="Reference",
+            subcategory="{dataset}",
+            caption="../report/reference.rst",
+        ),
+        measured=f"{RESULTS}/{{dataset}}/reference/measured.tsv",
+        figure=report(
+            f"{RESULTS}/{{dataset}}/reference/comparison.png",
+            category="Reference",
+            subcategory="{dataset}",
+            caption="../report/reference.rst",
+        ),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/reference.log",
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        reference=reference_config,
+        models=dataset_models,
+    script:
+        "../scripts/compare_to_reference.py"

@@ -79,6 +79,18 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
 comparison = (table_html(model_comparison(sm.params.models, summaries, tables),
                          table_id="comparison") if len(models) > 1 else None)
 
+reference = None
+if "reference_table" in sm.input.keys():
+    ref = pd.read_csv(sm.input.reference_table, sep="\t", dtype={"expected": str})
+    ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})
+    reference = {
+        "source": sm.params.reference["source"], "figure": sm.input.reference_figure,
+        "met": int((ref["agrees"] == "yes").sum()), "total": len(ref),
+        "tolerance": sm.params.reference["tolerance"],
+        "table": table_html(ref[["model", "metric", "expected", "measured", "difference",
+                                 "agrees"]], table_id="reference"),
+    }
+
 render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "seq_len": manifest["seq_len"], "letters": manifest["letters"],
@@ -86,6 +98,6 @@ render({
     "merged_duplicates": positives["merged_duplicates"],
     "counts_table": table_html(counts, table_id="counts"),
     "drops_table": table_html(drops, table_id="drops"),
-    "gc_plot": sm.input.gc_plot, "models": models, "comparison": comparison,
+    "gc_plot": sm.input.gc_plot, "models": models, "comparison": comparison, "reference": reference,
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -63,6 +63,18 @@ for i, name in enumerate(sm.params.models):
 comparison = (table_html(model_comparison(sm.params.models, summaries, tables, accuracies),
                          table_id="comparison") if len(models) > 1 else None)
 
+reference = None
+if "reference_table" in sm.input.keys():
+    ref = pd.read_csv(sm.input.reference_table, sep="\t", dtype={"expected": str})
+    ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})
+    reference = {
+        "source": sm.params.reference["source"], "figure": sm.input.reference_figure,
+        "met": int((ref["agrees"] == "yes").sum()), "total": len(ref),
+        "tolerance": sm.params.reference["tolerance"],
+        "table": table_html(ref[["model", "metric", "expected", "measured", "difference",
+                                 "agrees"]], table_id="reference"),
+    }
+
 render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "alphabet": manifest["alphabet"], "letters": manifest["letters"],
@@ -73,5 +85,6 @@ render({
     "too_long": manifest["too_long"], "duplicates": dups,
     "warnings": manifest["warnings"], "counts_table": table_html(counts, table_id="counts"),
     "lengths_plot": sm.input.lengths_plot, "models": models, "comparison": comparison,
+    "reference": reference,
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -115,3 +115,29 @@ def periodicity(periods: np.ndarray, power: np.ndarray, dominant: np.ndarray,
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def reference_comparison(table: pd.DataFrame, path: str | os.PathLike,
+                         title: str = "Published versus measured") -> None:
+    """One panel per metric of :func:`seqcnn.reference.compare` output: the expected value or
+    range (grey bar) and seqcnn's measurement (green when it agrees, red otherwise) per
+    model, models in table order."""
+    metrics = list(dict.fromkeys(table["metric"]))
+    fig, axes = plt.subplots(1, max(1, len(metrics)), dpi=100, squeeze=False,
+                             figsize=(max(4.0, 0.55 * table["model"].nunique() + 2) *
+                                      max(1, len(metrics)) * 0.8, 3.8))
+    for ax, metric in zip(axes[0], metrics, strict=False):
+        sub = table[table["metric"] == metric].reset_index(drop=True)
+        x = np.arange(len(sub))
+        lo, hi = sub["low"].to_numpy(float), sub["high"].to_numpy(float)
+        ax.bar(x, np.maximum(hi - lo, 0.01 * max(1.0, np.nanmax(hi))), bottom=lo, width=0.6,
+               color="0.8", label="published / expected")
+        colors = np.where(sub["agrees"], "#2ca02c", "#d62728")
+        ax.scatter(x, sub["measured"], color=colors, zorder=3, s=36, label="seqcnn")
+        ax.set_xticks(x, sub["model"], rotation=45, ha="right", fontsize=8)
+        ax.set_title(metric, fontsize=10)
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
