@@ -19,15 +19,25 @@ What differs: BatchNorm statistics are synchronised across GPUs (``SyncBatchNorm
 only; on the CPU each process normalises with its own slice. Dropout masks are drawn per
 process (seeded by seed, epoch and rank). Floating-point sums are taken in another order, so
 the loss curve matches one process within rounding, not bit for bit.
+
+From Python, :func:`run_distributed` writes ``train()``'s arguments to a JSON file and starts
+``torchrun ... -m seqcnn.train_cli --args FILE`` (see :mod:`seqcnn.train_cli`), holding free
+GPUs while it runs (:mod:`seqcnn.gpus`) and appending its output to a log.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -76,9 +86,11 @@ def init(info: DistInfo, device: torch.device) -> bool:
 
 def launch_command(script_args: Sequence[str], nproc: int,
                    python: str | None = None) -> list[str]:
-    """The command line that runs ``script_args`` (a script and its arguments) in ``nproc``
-    processes on this machine: ``python -m torch.distributed.run --standalone
-    --nproc_per_node nproc ...`` (the same as ``torchrun``); ``nproc <= 1`` runs it plainly."""
+    """The command line that runs ``script_args`` (a script and its arguments, or ``-m``,
+    a module and its arguments) in ``nproc`` processes on this machine: ``python -m
+    torch.distributed.run --standalone --nproc_per_node nproc ...`` (the same as
+    ``torchrun``, whose ``-m`` runs a module like ``python -m``); ``nproc <= 1`` runs it
+    plainly."""
     python = python or sys.executable
     if nproc <= 1:
         return [python, *map(str, script_args)]
@@ -91,4 +103,88 @@ def launch_shell(script_args: Sequence[str], nproc: int) -> str:
     return shlex.join(launch_command(script_args, nproc))
 
 
-__all__ = ["DistInfo", "from_env", "init", "launch_command", "launch_shell"]
+#: Variables of an enclosing torchrun job, removed from the environment of a new one.
+_TORCHRUN_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+                 "ROLE_RANK", "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                 "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT",
+                 "TORCHELASTIC_MAX_RESTARTS")
+
+
+class DistributedTrainingError(RuntimeError):
+    """A training job started by :func:`run_distributed` exited with an error."""
+
+
+def _jsonable(value: Any) -> Any:
+    """Paths as strings, dataclasses (``TrainPaths``) and mappings as objects, tuples as
+    lists: what :mod:`seqcnn.train_cli` reads back."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    """The last ``chars`` characters of a text file ('' if it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - chars))
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _child_env() -> dict[str, str]:
+    """This environment without an enclosing torchrun job's variables, with the directory
+    holding the ``seqcnn`` package first on ``PYTHONPATH`` (conda envs do not install it)."""
+    env = {k: v for k, v in os.environ.items() if k not in _TORCHRUN_ENV}
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathLike, *,
+                    args_path: str | os.PathLike | None = None, claim_gpus: bool = True,
+                    python: str | None = None) -> None:
+    """Train in ``nproc`` processes: ``python -m torch.distributed.run --standalone
+    --nproc_per_node nproc -m seqcnn.train_cli --args ARGS`` (one plain process when
+    ``nproc <= 1``).
+
+    ``job`` holds :func:`seqcnn.training.train`'s arguments as :mod:`seqcnn.train_cli`
+    reads them (paths, not arrays); it is written to ``args_path`` (default: ``log_path``
+    + ``.args.json``) without its ``log`` key: the processes' output (log lines,
+    warnings, tracebacks, torchrun's messages) is appended to ``log_path`` instead. With
+    ``claim_gpus`` and a train device other than ``cpu``/``mps``, ``nproc`` free GPUs are
+    held while it runs (:func:`seqcnn.gpus.claim_gpus`; a no-op without GPUs or with
+    ``CUDA_VISIBLE_DEVICES`` set). A non-zero exit raises :class:`DistributedTrainingError`
+    with the command and the tail of the log.
+    """
+    from seqcnn.gpus import claim_gpus as claim
+
+    log = Path(log_path)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    args_file = Path(args_path) if args_path is not None else Path(f"{log}.args.json")
+    spec = {k: v for k, v in _jsonable(job).items() if k != "log"}
+    args_file.parent.mkdir(parents=True, exist_ok=True)
+    args_file.write_text(json.dumps(spec, indent=2) + "\n")
+    cmd = launch_command(["-m", "seqcnn.train_cli", "--args", args_file], nproc, python)
+    device = str((spec.get("config") or {}).get("device", "auto"))
+    gpus = (claim(max(1, nproc)) if claim_gpus and device not in ("cpu", "mps")
+            else contextlib.nullcontext([]))
+    with gpus, open(log, "a") as out:
+        out.write(f"$ {shlex.join(cmd)}\n")
+        out.flush()
+        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT,
+                              env=_child_env()).returncode
+    if code:
+        raise DistributedTrainingError(
+            f"training failed (exit status {code}): {shlex.join(cmd)}\n"
+            f"--- last lines of {log} ---\n{_tail(log)}")
+
+
+__all__ = ["DistInfo", "DistributedTrainingError", "from_env", "init", "launch_command",
+           "launch_shell", "run_distributed"]

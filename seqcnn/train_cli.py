@@ -1,0 +1,140 @@
+"""Command-line entry point to :func:`seqcnn.training.train`, with its arguments in JSON.
+
+    python -m seqcnn.train_cli --args job.json
+    python -m torch.distributed.run --standalone --nproc_per_node 2 \\
+        -m seqcnn.train_cli --args job.json          # data-parallel (see seqcnn.distributed)
+
+The JSON object's keys are :func:`~seqcnn.training.train`'s own parameter names:
+
+- ``model_config`` (object), ``train_data`` and ``valid_data`` (lists of ``.npy`` paths:
+  ``[onehot, labels]``, or any form ``train`` accepts), ``config`` (the train settings);
+- optional ``out_dir``, ``paths`` (an object with ``model``, ``summary``, ``log``,
+  ``checkpoint``: :class:`~seqcnn.training.TrainPaths`), ``tasks``, ``alphabet``,
+  ``threads``, ``resume``, ``progress`` (default false here), and any other keyword ``train``
+  accepts whose value is plain JSON;
+- ``kwargs``: an object passed to ``train`` as keyword arguments as it is (for keywords
+  this module does not know about);
+- ``log``: a file the log lines are appended to (besides stderr);
+- ``claim_gpus`` (default true): in a process not started by torchrun and not told to use
+  the CPU, hold one free GPU while training (:func:`seqcnn.gpus.claim_gpus`).
+
+``threads`` also sets torch's CPU threads, divided among the torchrun processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: Keys of the JSON that are not keywords of ``train``.
+OWN_KEYS = ("log", "kwargs", "claim_gpus")
+
+
+def read_job(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object in ``path``; raises ``ValueError`` naming the file if it is not one."""
+    with open(path) as fh:
+        job = json.load(fh)
+    if not isinstance(job, dict):
+        raise ValueError(f"{path}: expected a JSON object of train() arguments")
+    return job
+
+
+def train_arguments(job: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """``(args, kwargs)`` for :func:`seqcnn.training.train` from a job mapping.
+
+    Unknown keys raise ``ValueError`` naming the valid ones (keys under ``kwargs`` are
+    passed through unchecked); ``paths`` becomes a :class:`~seqcnn.training.TrainPaths`.
+    """
+    from seqcnn.training import TrainPaths, train
+
+    params = inspect.signature(train).parameters
+    positional = [n for n, p in params.items()
+                  if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty]
+    unknown = sorted(set(job) - set(params) - set(OWN_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; valid keys: "
+                         f"{', '.join(sorted(set(params) | set(OWN_KEYS)))}")
+    missing = [n for n in positional if n not in job]
+    if missing:
+        raise ValueError(f"missing key(s) {', '.join(missing)}")
+    kwargs = {k: v for k, v in job.items() if k not in positional and k not in OWN_KEYS}
+    if isinstance(kwargs.get("paths"), Mapping):
+        kwargs["paths"] = TrainPaths(**kwargs["paths"])
+    kwargs.setdefault("progress", False)
+    kwargs.update(job.get("kwargs") or {})
+    return [job[n] for n in positional], kwargs
+
+
+def make_logger(log_file: str | os.PathLike | None) -> logging.Logger:
+    """Logger ``seqcnn.train_cli`` writing ``time level message`` to stderr and, if given,
+    appending to ``log_file`` (appending: every torchrun process writes to it)."""
+    logger = logging.getLogger("seqcnn.train_cli")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for h in list(logger.handlers):
+        logger.removeHandler(h)
+        h.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="a"))
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    for h in handlers:
+        h.setFormatter(fmt)
+        logger.addHandler(h)
+    return logger
+
+
+def _gpu_claim(job: Mapping[str, Any], world_size: int) -> contextlib.AbstractContextManager:
+    """One GPU for a lone process that may use CUDA; a no-op otherwise."""
+    from seqcnn.gpus import claim_gpus
+
+    device = str((job.get("config") or {}).get("device", "auto"))
+    if world_size > 1 or not job.get("claim_gpus", True) or device in ("cpu", "mps"):
+        return contextlib.nullcontext([])
+    return claim_gpus(1)
+
+
+def run(job: Mapping[str, Any]) -> Any:
+    """Train as ``job`` says (see the module docstring); the :class:`TrainResult`."""
+    import torch
+
+    from seqcnn import distributed
+    from seqcnn.training import train
+
+    args, kwargs = train_arguments(job)
+    log = make_logger(job.get("log"))
+    kwargs.setdefault("logger", log)
+    info = distributed.from_env()
+    world = info.world_size
+    if kwargs.get("threads"):
+        torch.set_num_threads(max(1, int(kwargs["threads"]) // world))
+    with _gpu_claim(job, world) as ids:
+        if ids:
+            log.info("claimed GPU %s (CUDA_VISIBLE_DEVICES)", ",".join(map(str, ids)))
+        result = train(*args, **kwargs)
+    if info.is_main:
+        log.info("done: best epoch %d of %d, valid auPR %.4f", result.best_epoch,
+                 len(result.history), result.best_valid_auprc)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m seqcnn.train_cli",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--args", required=True, help="JSON file of train() arguments")
+    opts = ap.parse_args(argv)
+    run(read_job(opts.args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
