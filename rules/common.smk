@@ -148,6 +148,92 @@ def user_negative_file(wildcards):
     return [] if neg in ("gc_matched", "dinuc_shuffle") else [neg]
 
 
+def _rows(path):
+    """Rows of a cache array, from its .npy header (no data read)."""
+    import numpy as np
+
+    return int(np.load(path, mmap_mode="r").shape[0])
+
+
+def _shape(path):
+    import numpy as np
+
+    return tuple(np.load(path, mmap_mode="r").shape)
+
+
+def _mem(rule, n, seq_len, floor_mb, **kwargs):
+    """seqcnn.resources' estimate with a 1.5x margin; the floor where it cannot run (a
+    Snakemake without numpy/torch on a cluster head node)."""
+    try:
+        from seqcnn.resources import estimate_mem_mb
+
+        return max(floor_mb, int(1.5 * estimate_mem_mb(rule, n, seq_len, **kwargs)))
+    except ImportError:
+        return floor_mb
+
+
+def cache_mem_mb(wildcards, input):
+    """build_cache streams: memory is flat in the number of regions (one chunk, one
+    chromosome)."""
+    from seqcnn.genome import read_fai
+
+    ds = dataset_config(wildcards)
+    largest = int(read_fai(input.fai)["length"].max())
+    return _mem(
+        "build_cache", 0, ds["seq_len"], 1000, chunk_size=ds["chunk_size"],
+        largest_chrom=largest, n_tasks=len(ds["tasks"]),
+    )
+
+
+def cache_disk_mb(wildcards, input):
+    """The one-hot and labels arrays of one split, MB."""
+    from seqcnn.resources import cache_bytes, count_lines
+
+    ds = dataset_config(wildcards)
+    n = count_lines(input.regions, data_only=True)
+    return 1 + cache_bytes(n, ds["seq_len"], 4, len(ds["tasks"]), headers=True) // 10**6
+
+
+def train_mem_mb(wildcards, input):
+    n, alphabet, seq_len = _shape(input.train_onehot)
+    cfg = {k: v for k, v in model_config(wildcards).items() if k != "padding"}
+    return _mem(
+        "train_model", n, seq_len, 2000, alphabet_size=alphabet, model_config=cfg,
+        batch_size=config["train"]["batch_size"], n_valid=_rows(input.valid_onehot),
+        n_tasks=_shape(input.train_labels)[1],
+    )
+
+
+def train_runtime(wildcards, input):
+    """Minutes: every epoch at a pessimistic CPU rate (1e5 positions per second), at least
+    one hour; a cluster's GPU is far faster, so this is a limit, not a forecast."""
+    n, _, seq_len = _shape(input.train_onehot)
+    seconds = config["train"]["epochs"] * n * seq_len / 1e5
+    return max(60, int(seconds / 60) + 30)
+
+
+def train_gpus(wildcards):
+    """GPUs of one training job: train.gpus processes under torchrun, else one."""
+    return max(1, config["train"]["gpus"])
+
+
+def eval_mem_mb(wildcards, input):
+    n, alphabet, seq_len = _shape(input.test_onehot)
+    return _mem(
+        "evaluate_model", n, seq_len, 2000, alphabet_size=alphabet,
+        n_tasks=_shape(input.test_labels)[1],
+    )
+
+
+def interpret_mem_mb(wildcards, input):
+    n, alphabet, seq_len = _shape(input.test_onehot)
+    return _mem(
+        "interpret", n, seq_len, 2000, alphabet_size=alphabet,
+        n_tasks=_shape(input.test_labels)[1], n_top=config["interpret"]["n_top"],
+        n_shuffles=config["interpret"]["n_shuffles"],
+    )
+
+
 def model_config(wildcards):
     """The config of one model of the zoo (``models.<name>``)."""
     return config["models"][wildcards.model]

@@ -74,7 +74,7 @@ rule evaluate_model:
         "../envs/evaluate.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=eval_mem_mb,
         runtime=60,
     params:
         cfg=evaluate_config,
@@ -123,7 +123,7 @@ rule evaluate_seqset_model:
         "../envs/evaluate.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=eval_mem_mb,
         runtime=60,
     params:
         cfg=evaluate_config,

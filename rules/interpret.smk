@@ -32,7 +32,7 @@ rule interpret_filters:
         "../envs/interpret.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=eval_mem_mb,
         runtime=60,
     params:
         cfg=interpret_config,
@@ -66,7 +66,7 @@ rule attribute_sequences:
         "../envs/interpret.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=interpret_mem_mb,
         runtime=120,
         gpu=1,
     params:

@@ -16,7 +16,8 @@ rule build_cache:
     conda:
         "../envs/sequences.yaml"
     resources:
-        mem_mb=4000,
+        mem_mb=cache_mem_mb,
+        disk_mb=cache_disk_mb,
         runtime=120,
     params:
         cfg=dataset_config,

@@ -19,9 +19,9 @@ rule train_model:
         "../envs/train.yaml"
     threads: 4
     resources:
-        mem_mb=8000,
-        runtime=720,
-        gpu=1,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=train_gpus,
     params:
         model=model_config,
         train=train_config,

@@ -1,12 +1,22 @@
-"""Train one model of the zoo on one dataset's cache; write weights, summary and log."""
+"""Train one model of the zoo on one dataset's cache; write weights, summary and log.
 
+With ``train.gpus: N > 1`` the training runs in N processes under torchrun inside this job
+(DistributedDataParallel); otherwise in this process, holding one free GPU when there are
+GPUs (distinct ``CUDA_VISIBLE_DEVICES`` for concurrent jobs on one machine).
+"""
+
+import contextlib
 import json
 
+import numpy as np
 import torch
 
+from seqcnn.distributed import run_distributed
+from seqcnn.gpus import claim_gpus
 from seqcnn.logs import get_logger
+from seqcnn.resources import epoch_seconds, format_estimate
 from seqcnn.targets import Targets
-from seqcnn.training import TrainPaths, train
+from seqcnn.training import TrainPaths, resolve_device, train
 
 sm = snakemake  # noqa: F821
 log = get_logger("train_model", sm.log[0])
@@ -16,29 +26,50 @@ with open(sm.input.manifest) as fh:
 model = dict(sm.params.model)
 padding = model.pop("padding", "zeros+mask")  # a training choice, not an architecture option
 cfg = dict(sm.params.train)
+targets = Targets.from_manifest(manifest)
 seqset = manifest.get("kind") == "seqset"
-splits = [(sm.input.train_onehot, sm.input.train_labels),
-          (sm.input.valid_onehot, sm.input.valid_labels)]
+splits = [[sm.input.train_onehot, sm.input.train_labels],
+          [sm.input.valid_onehot, sm.input.valid_labels]]
 if seqset:
-    splits = [(*splits[0], sm.input.train_lengths), (*splits[1], sm.input.valid_lengths)]
+    splits = [[*splits[0], sm.input.train_lengths], [*splits[1], sm.input.valid_lengths]]
     if cfg.get("rc_augment") or cfg.get("jitter"):
         log.info("sequence set: rc_augment and jitter are off (they would move the padding)")
     cfg |= {"rc_augment": False, "jitter": 0}
 log.info("dataset %s, model %s: %s; padding %s; train: %s", sm.wildcards.dataset,
          sm.wildcards.model, json.dumps(model, sort_keys=True), padding,
          json.dumps(cfg, sort_keys=True))
-result = train(
-    model,
-    *splits,
-    cfg,
-    paths=TrainPaths(model=sm.output.model, summary=sm.output.summary,
-                     log=sm.output.train_log, checkpoint=sm.params.checkpoint),
-    tasks=manifest["tasks"],
-    targets=Targets.from_manifest(manifest),
-    padding=padding,
-    alphabet=manifest["alphabet"],
-    threads=sm.threads,
-    logger=log,
-)
+
+# one process: hold a free GPU first (CUDA reads CUDA_VISIBLE_DEVICES once, when first used)
+one_gpu = cfg["gpus"] <= 1 and cfg["device"] not in ("cpu", "mps")
+with claim_gpus(1) if one_gpu else contextlib.nullcontext([]) as claimed:
+    if claimed:
+        log.info("holding GPU %s (CUDA_VISIBLE_DEVICES)", ",".join(map(str, claimed)))
+    # the estimate before a long run: memory per rule, and a timed probe on this device
+    x = np.load(sm.input.train_onehot, mmap_mode="r")
+    n_train, alphabet_size, seq_len = x.shape
+    device = resolve_device(cfg["device"])
+    probe = epoch_seconds(n_train, seq_len, model, device, alphabet_size=alphabet_size,
+                          n_tasks=1 if targets.per_position else targets.n_outputs,
+                          batch_size=cfg["batch_size"], rc_augment=False)
+    log.info("estimate for %d training sequences: %s", n_train,
+             format_estimate(n_train, seq_len, alphabet_size=alphabet_size,
+                             n_tasks=targets.n_outputs, model_config=model,
+                             batch_size=cfg["batch_size"], epoch_s=probe, device=str(device)))
+    paths = {"model": sm.output.model, "summary": sm.output.summary,
+             "log": sm.output.train_log, "checkpoint": sm.params.checkpoint}
+    if cfg["gpus"] > 1:
+        log.info("train.gpus = %d: DistributedDataParallel in %d processes (torchrun); their "
+                 "output goes to %s.torchrun", cfg["gpus"], cfg["gpus"], sm.log[0])
+        run_distributed({"model_config": model, "train_data": splits[0],
+                         "valid_data": splits[1], "config": cfg, "paths": paths,
+                         "tasks": manifest["tasks"], "alphabet": manifest["alphabet"],
+                         "threads": sm.threads,
+                         "kwargs": {"targets": targets.to_dict(), "padding": padding}},
+                        cfg["gpus"], f"{sm.log[0]}.torchrun")
+    else:
+        train(model, *splits, cfg, paths=TrainPaths(**paths), tasks=manifest["tasks"],
+              targets=targets, padding=padding, alphabet=manifest["alphabet"],
+              threads=sm.threads, logger=log)
+summary = json.load(open(sm.output.summary))
 log.info("wrote %s (best epoch %d of %d, receptive field %d)", sm.output.model,
-         result.best_epoch, len(result.history), result.receptive_field)
+         summary["best_epoch"], summary["epochs_run"], summary["receptive_field"])

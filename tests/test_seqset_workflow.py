@@ -168,3 +168,19 @@ def test_seqset_and_sweep_config_errors(tmp_path, edit, message):
     proc = run_snakemake(tmp_path, config, "-n", check=False)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
+
+
+def test_train_gpus_2_runs_torchrun_inside_the_rule(tmp_path):
+    """train: {gpus: 2} launches DistributedDataParallel in two processes from the
+    train_model rule itself (gloo on this CPU machine), and the job's log says so."""
+    config = json.loads(json.dumps(PROTEIN))
+    config["train"] |= {"gpus": 2, "device": "cpu", "epochs": 2}
+    config["sweeps"] = {}
+    config["datasets"]["prot"]["models"] = ["pp"]
+    run_snakemake(tmp_path, config, "results/prot/pp/model.pt")
+    summary = json.loads((tmp_path / "results/prot/pp/model.json").read_text())
+    assert summary["processes"] == 2 and summary["epochs_run"] == 2
+    log = (tmp_path / "results/logs/prot/pp/train.log").read_text()
+    assert "DistributedDataParallel in 2 processes" in log and "estimate for" in log
+    torchrun = (tmp_path / "results/logs/prot/pp/train.log.torchrun").read_text()
+    assert "torch.distributed.run" in torchrun and "--nproc_per_node=2" in torchrun
