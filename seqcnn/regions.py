@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +36,19 @@ def _is_skipped(line: str) -> bool:
     return not s or s.startswith(("#", "track", "browser"))
 
 
-def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None) -> pd.DataFrame:
+def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None,
+             chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
     """Read BED3+, BED6 or narrowPeak (plain or gzipped) into a region table.
 
     ``track``, ``browser``, ``#`` and blank lines are skipped. ``narrowpeak`` (default:
     guessed from a ``.narrowPeak``/``.np`` suffix, or 10 columns) takes the summit from
     column 10 (``-1`` means none). A strand column (6) of ``+``/``-``/``.`` is kept.
+
+    With ``chunksize``, return an iterator of tables of at most ``chunksize`` regions each
+    (in file order; none for a file without regions) instead, reading the file as it goes:
+    memory is bounded by the chunk, not the file. The tables are the pieces of the one
+    table read at once (same values, same ``line`` numbers); validation is per chunk, so
+    a file with several errors reports the first one of the first bad chunk.
 
     Raises :class:`BedFormatError` naming the file and line for too few columns,
     non-integer or negative coordinates, ``start >= end``, a bad strand or summit.
@@ -49,15 +56,85 @@ def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None) -> pd.Data
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"BED file not found: {path}")
+    name = path.name.lower()
+    if narrowpeak is None:
+        narrowpeak = name.endswith((".narrowpeak", ".narrowpeak.gz", ".np", ".np.gz"))
+    if chunksize is not None:
+        if chunksize < 1:
+            raise ValueError(f"chunksize must be positive, got {chunksize}")
+        return _read_bed_chunks(path, narrowpeak, chunksize)
     with open_text(path) as fh:
         lines = fh.read().splitlines()
     keep = [i for i, line in enumerate(lines) if not _is_skipped(line)]
     data = [lines[i] for i in keep]
     line_no = np.asarray(keep, dtype=np.int64) + 1
-    name = path.name.lower()
-    if narrowpeak is None:
-        narrowpeak = name.endswith((".narrowpeak", ".narrowpeak.gz", ".np", ".np.gz"))
+    return _parse_bed(path, data, line_no, narrowpeak)
 
+
+#: What :meth:`str.splitlines` splits on (after universal-newline translation of ``\r``).
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _line_blocks(path: Path, block: int = 1 << 20) -> Iterator[list[str]]:
+    """The lines of a text file, as ``open_text(path).read().splitlines()`` gives them,
+    in lists read ``block`` characters at a time."""
+    carry = ""
+    with open_text(path) as fh:
+        while text := fh.read(block):
+            text = carry + text
+            lines = text.splitlines()
+            carry = "" if text[-1] in _LINE_BREAKS else lines.pop()
+            yield lines
+    if carry:
+        yield [carry]
+
+
+def _data_chunks(path: Path, chunksize: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Non-skipped lines of a BED file and their 1-based line numbers, ``chunksize`` at a
+    time."""
+    data: list[str] = []
+    nums: list[int] = []
+    line_no = 0
+    for lines in _line_blocks(path):
+        for line in lines:
+            line_no += 1
+            if not _is_skipped(line):
+                data.append(line)
+                nums.append(line_no)
+                if len(data) == chunksize:
+                    yield data, np.asarray(nums, dtype=np.int64)
+                    data, nums = [], []
+    if data:
+        yield data, np.asarray(nums, dtype=np.int64)
+
+
+def _max_columns(path: Path, cap: int) -> int:
+    """Most tab-separated columns of a data line of the file, at most ``cap`` (stops early)."""
+    width = 0
+    for lines in _line_blocks(path):
+        for line in lines:
+            if not _is_skipped(line):
+                width = max(width, line.count("\t") + 1)
+                if width >= cap:
+                    return cap
+    return width
+
+
+def _read_bed_chunks(path: Path, narrowpeak: bool, chunksize: int) -> Iterator[pd.DataFrame]:
+    # Which columns a table has (name if any line has 4+ columns, strand if 6+) depends
+    # on the widest line of the whole file: known from the first chunk when it has 6+
+    # columns (BED6, narrowPeak), else from one extra pass over the file.
+    floor = None
+    for data, line_no in _data_chunks(path, chunksize):
+        if floor is None:
+            floor = 6 if max(d.count("\t") for d in data) + 1 >= 6 else _max_columns(path, 6)
+        yield _parse_bed(path, data, line_no, narrowpeak, floor)
+
+
+def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: bool,
+               min_width: int = 0) -> pd.DataFrame:
+    """Validate and parse the data lines of a BED file (see :func:`read_bed`); the table
+    has the columns of a file whose widest line has ``min_width`` columns or more."""
     if not data:
         return _empty_table()
     ncols = np.fromiter((d.count("\t") + 1 for d in data), dtype=np.int64, count=len(data))
@@ -76,7 +153,7 @@ def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None) -> pd.Data
                 f"{path}, line {line_no[i]}: narrowPeak needs 10 columns (summit in column "
                 f"10), found {ncols[i]}; give the file a .bed suffix to read it as plain BED"
             )
-    width = int(ncols.max())
+    width = max(int(ncols.max()), min_width)
     table = pd.read_csv(
         io.StringIO("\n".join(data)), sep="\t", header=None, names=range(width),
         dtype=str, keep_default_na=False, na_filter=False, quoting=3, engine="c",
@@ -218,7 +295,21 @@ def filter_regions(
     With ``strict`` the first drop raises :class:`RegionDropError` naming the file, line
     and reason instead.
     """
-    sizes = genome.sizes
+    reasons, length = _drop_reasons(regions, genome.sizes, blacklist)
+    n_fraction = _drop_n_rich(regions, genome, reasons, max_n_fraction)
+    dropped = reasons != ""
+    if strict and dropped.any():
+        i = int(np.flatnonzero(dropped)[0])
+        raise _drop_error(regions.iloc[i], reasons[i], length[i], n_fraction[i],
+                          max_n_fraction)
+    counts = Counter({r: int((reasons == r).sum()) for r in DROP_REASONS})
+    return regions.loc[~dropped].reset_index(drop=True), counts
+
+
+def _drop_reasons(regions: pd.DataFrame, sizes: Mapping[str, int],
+                  blacklist: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """The drop reasons that need no sequence (``""``: kept so far) and the chromosome
+    lengths (0 when unknown), per region."""
     reasons = np.full(len(regions), "", dtype=object)
     known = regions["chrom"].isin(list(sizes)).to_numpy()
     reasons[~known] = "unknown_chrom"
@@ -228,30 +319,37 @@ def filter_regions(
     if blacklist is not None and len(blacklist):
         black = overlaps(regions, blacklist)
         reasons[black & (reasons == "")] = "blacklist"
+    return reasons, length
+
+
+def _drop_n_rich(regions: pd.DataFrame, genome: Genome, reasons: np.ndarray,
+                 max_n_fraction: float) -> np.ndarray:
+    """Mark ``too_many_n`` (in place) among the regions kept so far; their N fractions
+    (0 for the others)."""
     n_fraction = np.zeros(len(regions))
     inside = reasons == ""
     if inside.any():
         n_fraction[inside] = base_fractions(genome, regions.loc[inside])[1]
     reasons[(n_fraction > max_n_fraction) & (reasons == "")] = "too_many_n"
-    dropped = reasons != ""
-    if strict and dropped.any():
-        i = int(np.flatnonzero(dropped)[0])
-        row = regions.iloc[i]
-        detail = {
-            "unknown_chrom": f"chromosome {row['chrom']!r} is not in the genome",
-            "off_chrom_end": f"after resizing to {row['end'] - row['start']} bp the region "
-                             f"{row['chrom']}:{row['start']}-{row['end']} runs off the "
-                             f"chromosome (length {length[i]})",
-            "blacklist": "it overlaps the blacklist",
-            "too_many_n": f"its N fraction {n_fraction[i]:.3f} exceeds "
-                          f"max_n_fraction={max_n_fraction}",
-        }[reasons[i]]
-        raise RegionDropError(
-            f"{row['file']}, line {row['line']}: region dropped ({reasons[i]}): {detail}. "
-            "Set strict: false to drop such regions with a count in the log instead."
-        )
-    counts = Counter({r: int((reasons == r).sum()) for r in DROP_REASONS})
-    return regions.loc[~dropped].reset_index(drop=True), counts
+    return n_fraction
+
+
+def _drop_error(row: Mapping, reason: str, chrom_length: int, n_fraction: float,
+                max_n_fraction: float) -> RegionDropError:
+    """The :class:`RegionDropError` of ``strict`` for one dropped region (a table row)."""
+    detail = {
+        "unknown_chrom": f"chromosome {row['chrom']!r} is not in the genome",
+        "off_chrom_end": f"after resizing to {row['end'] - row['start']} bp the region "
+                         f"{row['chrom']}:{row['start']}-{row['end']} runs off the "
+                         f"chromosome (length {chrom_length})",
+        "blacklist": "it overlaps the blacklist",
+        "too_many_n": f"its N fraction {n_fraction:.3f} exceeds "
+                      f"max_n_fraction={max_n_fraction}",
+    }[reason]
+    return RegionDropError(
+        f"{row['file']}, line {row['line']}: region dropped ({reason}): {detail}. "
+        "Set strict: false to drop such regions with a count in the log instead."
+    )
 
 
 def label_and_merge(per_task: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
@@ -300,15 +398,24 @@ def write_regions(regions: pd.DataFrame, path: str | os.PathLike, tasks: list[st
     ``source`` is ``peak``, ``background`` (genomic negative), ``shuffle`` (dinucleotide
     shuffle of the region's sequence) or ``user`` (user-given negative).
     """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        _write_header(fh, tasks)
+        _write_rows(fh, regions, tasks)
+
+
+def _write_header(fh: io.TextIOBase, tasks: list[str]) -> None:
+    fh.write("#" + "\t".join(BED_COLUMNS + list(tasks) + ["source"]) + "\n")
+
+
+def _write_rows(fh: io.TextIOBase, regions: pd.DataFrame, tasks: list[str]) -> None:
+    """Append rows of a labelled region table in :func:`write_regions`' format."""
     df = regions.copy()
     df["score"] = 0
     if "source" not in df:
         df["source"] = "peak"
-    cols = BED_COLUMNS + list(tasks) + ["source"]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fh.write("#" + "\t".join(cols) + "\n")
-        df[cols].to_csv(fh, sep="\t", header=False, index=False)
+    df[BED_COLUMNS + list(tasks) + ["source"]].to_csv(fh, sep="\t", header=False,
+                                                       index=False)
 
 
 def read_regions(path: str | os.PathLike, chunksize: int | None = None):
