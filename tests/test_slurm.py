@@ -1,5 +1,8 @@
-"""The data stages of the DAG through a real SLURM (single node, started by the fixture),
-with profiles/slurm and snakemake-executor-plugin-slurm.
+"""The whole tiny DAG, training included, through a real SLURM (single node, started by the
+fixture), with profiles/slurm and snakemake-executor-plugin-slurm. The node declares two
+GPUs as a generic resource (device files /dev/null and /dev/zero, see
+tests/slurm/start_slurm.sh): jobs asking for --gpus=1 are scheduled, SLURM sets their
+CUDA_VISIBLE_DEVICES, and the training itself runs on the CPU (no CUDA here).
 
 Needs root and apt-get (tests/slurm/start_slurm.sh installs slurm-wlm and munge, writes
 slurm.conf and starts the daemons). It fails, not skips, when it cannot: set
@@ -21,11 +24,14 @@ from test_workflow import TINY
 
 START = ROOT / "tests" / "slurm" / "start_slurm.sh"
 PROFILE = ROOT / "profiles" / "slurm"
-TARGET = "results/tiny/cache/manifest.json"
-# rules in the DAG of TARGET; none asks for a GPU
-DATA_RULES = {"simulate_dataset", "write_simulated_peaks", "prepare_genome",
-              "prepare_positives", "make_negatives", "split_regions", "build_cache",
-              "write_manifest"}
+TARGET = "results/tiny/report.html"
+# the rules of the whole DAG; train_model and attribute_sequences ask for a GPU
+DAG_RULES = {"simulate_dataset", "write_simulated_peaks", "prepare_genome",
+             "prepare_positives", "make_negatives", "split_regions", "build_cache",
+             "write_manifest", "train_model", "train_baselines", "evaluate_model",
+             "plot_training", "interpret_filters", "attribute_sequences", "discover_motifs",
+             "write_report"}
+GPU_RULES = {"train_model", "attribute_sequences"}
 
 
 @pytest.fixture(scope="module")
@@ -53,29 +59,32 @@ def scontrol_job(jobid: str) -> dict[str, str]:
     return dict(re.findall(r"(\w+)=(\S*)", out))
 
 
-def test_data_stages_run_through_slurm(slurm_partition, tmp_path):
+def test_whole_dag_runs_through_slurm(slurm_partition, tmp_path):
     work = tmp_path / "slurm run"
     work.mkdir()
     cfg = work / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(TINY, sort_keys=False))
-    cmd = [snakemake_bin(), "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+    cmd = [snakemake_bin(), TARGET, "-s", str(ROOT / "Snakefile"), "--directory", str(work),
            "--configfile", str(cfg), "--profile", str(PROFILE),
            "--jobs", "4", "--retries", "0", "--latency-wait", "10",
            "--default-resources", f"slurm_partition={slurm_partition}", "mem_mb=1000",
            "runtime=30",
            # no accounting on the test node: squeue answers (slurm.conf has MinJobAge=3600)
            "--slurm-status-command", "squeue",
-           # poll every few seconds instead of the plugin's 40 s: the DAG is 6 levels deep
+           # poll every few seconds instead of the plugin's 40 s: the DAG is 9 levels deep
            "--slurm-init-seconds-before-status-checks", "5",
-           TARGET]
+           # the node has 2 CPUs: the profile's cpus_per_gpu (4) cannot be met here
+           "--set-resources", "train_model:gpu=1", "train_model:cpus_per_gpu=1",
+           "attribute_sequences:gpu=1", "attribute_sequences:cpus_per_gpu=1"]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1200)
     took = time.monotonic() - t0
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"snakemake --executor slurm failed:\n{log[-6000:]}"
     assert (work / TARGET).exists()
-    for split in ("train", "valid", "test"):
-        assert (work / "results" / "tiny" / "cache" / f"{split}.onehot.npy").exists()
+    for rel in ("cache/test.onehot.npy", "small/model.pt", "small/eval/metrics.tsv",
+                "small/interpret/motifs.tsv"):
+        assert (work / "results" / "tiny" / rel).exists(), rel
 
     # every job went through sbatch, ran on the node and finished there
     jobids = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
@@ -87,8 +96,13 @@ def test_data_stages_run_through_slurm(slurm_partition, tmp_path):
         info = scontrol_job(jobid)
         assert info.get("JobState") == "COMPLETED", (jobid, info)
         assert info.get("ExitCode") == "0:0" and info.get("Partition") == slurm_partition
-        rules.add(re.sub(r"^rule_|_wildcards_.*$", "", info.get("Comment", "")))
+        rule = re.sub(r"^rule_|_wildcards_.*$", "", info.get("Comment", ""))
+        rules.add(rule)
+        tres = info.get("TresPerJob", "") + info.get("TresPerNode", "")
+        assert ("gpu" in tres) == (rule in GPU_RULES), (rule, info)  # GPU jobs got one
         print(f"SLURM job {jobid}: {info.get('Comment')} {info.get('JobState')} "
-              f"on {info.get('NodeList')}")
-    assert rules == DATA_RULES, rules
+              f"on {info.get('NodeList')} {tres}")
+    assert rules == DAG_RULES, rules
+    held = (work / "results" / "logs" / "tiny" / "small" / "train.log").read_text()
+    assert "estimate for" in held and "on cpu" in held  # no CUDA: the GPU job trained on CPU
     print(f"{n_jobs[0]} through SLURM in {took:.0f} s")

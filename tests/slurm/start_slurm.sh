@@ -104,17 +104,31 @@ ReturnToService=2
 # status command is squeue here (there is no sacct without accounting)
 MinJobAge=3600
 SlurmdTimeout=300
-NodeName=$host CPUs=$cpus RealMemory=$real_mem State=UNKNOWN
+# two GPUs declared as a generic resource without device files: jobs that ask for --gpus
+# are scheduled and run (they see no CUDA device, so training falls back to the CPU)
+GresTypes=gpu
+NodeName=$host CPUs=$cpus RealMemory=$real_mem Gres=gpu:2 State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
+    gres=$(mktemp)
+    # slurmd counts a GPU per device file; /dev/null and /dev/zero stand in for two
+    printf '%s\nNodeName=%s Name=gpu File=/dev/null\nNodeName=%s Name=gpu File=/dev/zero\n' \
+        "$MARK" "$host" "$host" >"$gres"
+    if ! cmp -s "$gres" "${CONF%/*}/gres.conf" 2>/dev/null; then
+        install -m 644 "$gres" "${CONF%/*}/gres.conf"
+    fi
+    rm -f "$gres"
     if [ -e "$CONF" ] && cmp -s "$new" "$CONF"; then
         rm -f "$new"
     else
         say "writing $CONF ($host: $cpus CPUs, RealMemory=$real_mem MB)"
         install -m 644 "$new" "$CONF"
         rm -f "$new"
-        # a changed config reaches daemons that already run through a reconfigure
-        if running slurmctld >/dev/null; then scontrol reconfigure || true; fi
+        # node resources (CPUs, GRES) of a changed config need the daemons restarted
+        for d in slurmd slurmctld; do
+            pid=$(running "$d" | tr "\n" " " || true)
+            [ -n "$pid" ] && kill $pid && say "restarting $d" && sleep 2
+        done
     fi
     install -d -m 755 "$STATE/slurmctld" "$STATE/slurmd" "$LOGDIR"
 
