@@ -2,14 +2,18 @@
 at 100,000 and 1,000,000 regions of 500 bp.
 
 Run: ``python benchmarks/scale.py`` (``--quick`` for a smoke run at 20,000 and 200,000;
-``--sizes`` for others). A random genome (i.i.d. bases, lowercase runs, one 10-kb N run
-per chromosome) and narrowPeak files are generated under a temporary directory (removed
-at the end unless ``--keep``); nothing is downloaded. For each size, each step runs in a
-fresh Python process, which reports its wall time and memory:
+``--sizes`` for others; ``--steps regions cache`` to skip training). A random genome
+(i.i.d. bases, lowercase runs, one 10-kb N run per chromosome) and narrowPeak files are
+generated under a temporary directory (removed at the end unless ``--keep``); nothing is
+downloaded. For each size, each step runs in a fresh Python process, which reports its
+wall time and memory:
 
-- ``regions``: read + validate the narrowPeak (:func:`seqcnn.regions.read_bed`), resize to
-  ``--seq-len``, filter (unknown chromosome, ends, N fraction), sort, write the labelled
-  region table: the path of the ``prepare_positives`` rule (it holds the whole table);
+- ``regions``: :func:`seqcnn.regions.prepare_regions`, the ``prepare_positives`` rule:
+  read + validate the narrowPeak files in chunks, resize to ``--seq-len``, filter (unknown
+  chromosome, ends), external sort (``sort`` in a child process, its peak RSS printed as
+  ``sort RSS``), N-fraction filter, merge, write the labelled region table. The generated
+  peaks are dealt at random to two task files, ``T`` (30 %) and ``U`` (70 %), so that the
+  labels hold both classes (training needs them);
 - ``cache``: count the rows, then stream the region table in chunks
   (:func:`seqcnn.regions.read_regions`) through :func:`seqcnn.cache.write_cache`: the path
   of the ``build_cache`` rule;
@@ -37,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -57,6 +62,8 @@ from prepare import make_genome, make_peaks  # noqa: E402
 MODEL = {"arch": "dilated", "filters": 16, "first_kernel": 19, "layers": 2, "kernel": 3,
          "dilation_base": 2, "pool": "global_max"}
 STEPS = ("regions", "cache", "train")
+#: the tasks of the region table and the share of the generated peaks each gets
+TASKS = {"T": 0.3, "U": 0.7}
 VALID = 5000
 LIMIT = 1.2
 
@@ -100,18 +107,15 @@ class AnonPeak:
 
 
 def step_regions(work: Path, n: int, seq_len: int) -> dict:
-    """prepare_positives' path: read/validate → resize → filter → sort → write the table."""
+    """prepare_positives' path: :func:`seqcnn.regions.prepare_regions` on one task file."""
     from seqcnn import regions as rg
     from seqcnn.genome import Genome
 
     genome = Genome(work / "genome.fa")
-    bed = rg.read_bed(work / f"peaks_{n}.narrowPeak")
-    kept, drops = rg.filter_regions(rg.resize(bed, seq_len), genome, 0.1)
-    kept = rg.sort_regions(kept, genome.sizes)
-    kept["T"] = (np.random.default_rng(n).random(len(kept)) < 0.3).astype(np.uint8)
-    kept["source"] = "peak"
-    rg.write_regions(kept, work / f"regions_{n}.bed", ["T"])
-    return {"read": len(bed), "kept": len(kept), "dropped": dict(drops)}
+    out = rg.prepare_regions({t: _task_peaks(work, n, t) for t in TASKS}, genome, seq_len,
+                             work / f"regions_{n}.bed", 0.1, tmp_dir=work)
+    return {"read": sum(t["read"] for t in out["tasks"].values()), "kept": out["positives"],
+            "sort_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def step_cache(work: Path, n: int, seq_len: int, chunk: int = 4096) -> dict:
@@ -200,8 +204,31 @@ def run_step(step: str, n: int, work: Path, args: argparse.Namespace) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _task_peaks(work: Path, n: int, task: str) -> Path:
+    return work / f"peaks_{n}_{task}.narrowPeak"
+
+
+def make_task_peaks(work: Path, n: int, sizes: dict[str, int], seed: int) -> None:
+    """``n`` peaks (:func:`prepare.make_peaks`) dealt at random to the :data:`TASKS` files."""
+    src = work / f"peaks_{n}.narrowPeak"
+    make_peaks(src, sizes, n, np.random.default_rng(seed))
+    deal = np.random.default_rng(seed + 1).choice(len(TASKS), size=n, p=list(TASKS.values()))
+    outs = [open(_task_peaks(work, n, t), "w") for t in TASKS]
+    try:
+        with open(src) as fh:
+            header = fh.readline()
+            for out in outs:
+                out.write(header)
+            for line, k in zip(fh, deal, strict=True):
+                outs[k].write(line)
+    finally:
+        for out in outs:
+            out.close()
+    src.unlink()
+
+
 def prepare_inputs(work: Path, args: argparse.Namespace) -> None:
-    """Genome, a small validation cache and one narrowPeak file per size (untimed)."""
+    """Genome, a small validation cache and narrowPeak files per size (untimed)."""
     from seqcnn.genome import Genome, prepare_fasta
 
     rng = np.random.default_rng(0)
@@ -209,9 +236,9 @@ def prepare_inputs(work: Path, args: argparse.Namespace) -> None:
     prepare_fasta(work / "src.fa", work / "genome.fa")
     sizes = Genome(work / "genome.fa").sizes
     for n in args.sizes:
-        make_peaks(work / f"peaks_{n}.narrowPeak", sizes, n, np.random.default_rng(n))
+        make_task_peaks(work, n, sizes, n)
     # the validation split: the same two steps, in this (untimed) process
-    make_peaks(work / f"peaks_{VALID}.narrowPeak", sizes, VALID, np.random.default_rng(1))
+    make_task_peaks(work, VALID, sizes, 1)
     step_regions(work, VALID, args.seq_len)
     step_cache(work, VALID, args.seq_len)
     for suffix in ("onehot.npy", "labels.npy"):
@@ -232,7 +259,7 @@ def probe_epoch(n: int, args: argparse.Namespace) -> float:
 def _note(step: str, r: dict, args: argparse.Namespace) -> str:
     """The last column of the table for one step's figures."""
     if step == "regions":
-        return f"kept {r['kept']:,}"
+        return f"kept {r['kept']:,}; sort RSS {r['sort_rss_mb']:.0f} MB"
     if step == "cache":
         return f"{r['rows']:,} rows"
     seen = r["batches"] * args.batch_size
@@ -248,18 +275,19 @@ def print_tables(results: dict[tuple[int, str], dict], sizes: list[int],
     print(f"\n{'regions':>10} {'step':<8}{'seconds':>9}{'peak RSS MB':>13}{'peak anon MB':>14}"
           f"{'cache GB':>10}  notes")
     for n in sizes:
-        cache_gb = results[(n, "cache")]["cache_bytes"] / 1e9
-        for step in STEPS:
+        cache = results.get((n, "cache"))
+        cache_gb = f"{cache['cache_bytes'] / 1e9:.2f}" if cache else "-"
+        for step in args.steps:
             r = results[(n, step)]
             note = _note(step, r, args)
             print(f"{n:>10,} {step:<8}{r['seconds']:>9.1f}{r['peak_rss_mb']:>13.0f}"
-                  f"{r['peak_anon_mb']:>14.0f}{cache_gb:>10.2f}  {note}")
+                  f"{r['peak_anon_mb']:>14.0f}{cache_gb:>10}  {note}")
     if len(sizes) < 2:
         return
     lo, hi = min(sizes), max(sizes)
     print(f"\nratios {hi:,} / {lo:,} regions (x{hi / lo:g}); PASS: peak RSS ratio <= {LIMIT}")
     print(f"{'step':<8}{'seconds':>9}{'peak RSS':>10}{'peak anon':>11}  verdict")
-    for step in STEPS:
+    for step in args.steps:
         a, b = results[(lo, step)], results[(hi, step)]
         rss = b["peak_rss_mb"] / a["peak_rss_mb"]
         verdict = "PASS" if rss <= LIMIT else "FAIL"
@@ -272,6 +300,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                     help="numbers of regions (default: 100000 1000000)")
     ap.add_argument("--quick", action="store_true", help="smoke run: --sizes 20000 200000")
+    ap.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
+                    help="steps to run (default: all; each needs the one before it)")
     ap.add_argument("--seq-len", type=int, default=500)
     ap.add_argument("--genome-mb", type=float, default=100)
     ap.add_argument("--chroms", type=int, default=10)
@@ -289,6 +319,9 @@ def parse_args() -> argparse.Namespace:
     args = ap.parse_args()
     if args.quick:
         args.sizes = [20_000, 200_000]
+    args.steps = [s for s in STEPS if s in args.steps]
+    if not args.child and args.steps != list(STEPS[:len(args.steps)]):
+        ap.error(f"--steps: each step needs the one before it ({' → '.join(STEPS)})")
     return args
 
 
@@ -314,14 +347,15 @@ def main() -> None:
         print(f"generated a {args.genome_mb:g} Mb genome and peaks for {sizes} in "
               f"{time.perf_counter() - t:.0f} s", flush=True)
         for n in sizes:
-            for step in STEPS:
+            for step in args.steps:
                 probe = (probe_epoch(results[(n, "cache")]["rows"], args) if step == "train"
                          else None)
                 results[(n, step)] = r = run_step(step, n, work, args)
                 r["probe_seconds"] = probe
                 print(f"  {n:>10,} {step:<8} {r['seconds']:8.1f} s  peak RSS "
                       f"{r['peak_rss_mb']:6.0f} MB", flush=True)
-            (work / f"peaks_{n}.narrowPeak").unlink()
+            for task in TASKS:
+                _task_peaks(work, n, task).unlink()
         print_tables(results, sizes, args)
         print("load average (1, 5, 15 min) at the end: "
               + ", ".join(f"{v:.1f}" for v in os.getloadavg())

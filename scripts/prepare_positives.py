@@ -1,4 +1,8 @@
-"""Read, validate, resize and filter every task's peaks; merge them into labelled regions."""
+"""Read, validate, resize and filter every task's peaks; merge them into labelled regions.
+
+Streamed (:func:`seqcnn.regions.prepare_regions`): memory does not grow with the number of
+peaks; the temporary files go to the job's ``tmpdir``.
+"""
 
 import json
 
@@ -12,29 +16,23 @@ log = get_logger("prepare_positives", sm.log[0])
 genome = Genome(sm.input.fasta)
 blacklist = rg.read_bed(sm.input.blacklist[0], narrowpeak=False) if sm.input.blacklist else None
 
-per_task, summary = {}, {"tasks": {}, "seq_len": cfg["seq_len"]}
-for task, path in zip(tasks, sm.input.peaks, strict=True):
-    bed = rg.read_bed(path)
-    resized = rg.resize(bed, cfg["seq_len"])
-    kept, drops = rg.filter_regions(resized, genome, cfg["max_n_fraction"], blacklist,
-                                    cfg["strict"])
-    per_task[task] = kept
-    summary["tasks"][task] = {"file": path, "read": len(bed), "kept": len(kept),
-                              "dropped": dict(drops)}
-    log.info("%s: read %d regions from %s; resized to %d bp around the %s; dropped %s; kept %d",
-             task, len(bed), path, cfg["seq_len"],
-             "summit" if (bed["summit"] >= 0).any() else "centre",
-             ", ".join(f"{n} {r}" for r, n in drops.items()), len(kept))
+result = rg.prepare_regions(
+    dict(zip(tasks, sm.input.peaks, strict=True)), genome, cfg["seq_len"], sm.output.bed,
+    cfg["max_n_fraction"], blacklist, cfg["strict"],
+    tmp_dir=getattr(sm.resources, "tmpdir", None))
 
-merged, n_merged = rg.label_and_merge(per_task)
-merged = rg.sort_regions(merged, genome.sizes)
-merged["source"] = "peak"
-rg.write_regions(merged, sm.output.bed, tasks)
-summary["merged_duplicates"] = n_merged
-summary["positives"] = len(merged)
-summary["positives_per_task"] = {t: int(merged[t].sum()) for t in tasks}
+summary = {"tasks": {}, "seq_len": cfg["seq_len"]}
+for task in tasks:
+    s = summary["tasks"][task] = result["tasks"][task]
+    log.info("%s: read %d regions from %s; resized to %d bp around the %s; dropped %s; kept %d",
+             task, s["read"], s["file"], cfg["seq_len"],
+             "summit" if result["summit"][task] else "centre",
+             ", ".join(f"{n} {r}" for r, n in s["dropped"].items()), s["kept"])
+summary["merged_duplicates"] = result["merged_duplicates"]
+summary["positives"] = result["positives"]
+summary["positives_per_task"] = result["positives_per_task"]
 log.info("merged %d duplicate regions (same interval, union of labels); %d positive regions: %s",
-         n_merged, len(merged),
+         summary["merged_duplicates"], summary["positives"],
          ", ".join(f"{t} {n}" for t, n in summary["positives_per_task"].items()))
 with open(sm.output.summary, "w") as fh:
     json.dump(summary, fh, indent=2)

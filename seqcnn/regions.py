@@ -8,8 +8,12 @@ error messages), and after labelling one ``uint8`` column per task.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
+import subprocess
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -24,7 +28,16 @@ DROP_REASONS = ("unknown_chrom", "off_chrom_end", "blacklist", "too_many_n")
 
 
 class BedFormatError(ValueError):
-    """Malformed BED input; the message names the file, the line and the fix."""
+    """Malformed BED input; the message names the file, the line and the fix.
+
+    ``check`` is which check failed, in the order :func:`read_bed` applies them (0: too
+    few columns, 1: narrowPeak columns, 2: start, 3: end, 4: start >= end, 5: strand,
+    6: summit): reading a whole file reports the first line failing the first check.
+    """
+
+    def __init__(self, message: str, check: int = 0) -> None:
+        super().__init__(message)
+        self.check = check
 
 
 class RegionDropError(ValueError):
@@ -47,8 +60,8 @@ def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None,
     With ``chunksize``, return an iterator of tables of at most ``chunksize`` regions each
     (in file order; none for a file without regions) instead, reading the file as it goes:
     memory is bounded by the chunk, not the file. The tables are the pieces of the one
-    table read at once (same values, same ``line`` numbers); validation is per chunk, so
-    a file with several errors reports the first one of the first bad chunk.
+    table read at once (same values, same ``line`` numbers), and the error raised (when
+    the first bad chunk is reached) is the one reading at once raises.
 
     Raises :class:`BedFormatError` naming the file and line for too few columns,
     non-integer or negative coordinates, ``start >= end``, a bad strand or summit.
@@ -124,11 +137,27 @@ def _read_bed_chunks(path: Path, narrowpeak: bool, chunksize: int) -> Iterator[p
     # Which columns a table has (name if any line has 4+ columns, strand if 6+) depends
     # on the widest line of the whole file: known from the first chunk when it has 6+
     # columns (BED6, narrowPeak), else from one extra pass over the file.
+    # On an error, the rest of the file is checked too: reading at once reports the
+    # first line failing the first check, which is the first chunk's failing it.
     floor = None
-    for data, line_no in _data_chunks(path, chunksize):
+    chunks = _data_chunks(path, chunksize)
+    for data, line_no in chunks:
         if floor is None:
             floor = 6 if max(d.count("\t") for d in data) + 1 >= 6 else _max_columns(path, 6)
-        yield _parse_bed(path, data, line_no, narrowpeak, floor)
+        try:
+            table = _parse_bed(path, data, line_no, narrowpeak, floor)
+        except BedFormatError as err:
+            first = err
+            for data, line_no in chunks:
+                if first.check == 0:
+                    break
+                try:
+                    _parse_bed(path, data, line_no, narrowpeak, floor)
+                except BedFormatError as later:
+                    if later.check < first.check:
+                        first = later
+            raise first from None
+        yield table
 
 
 def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: bool,
@@ -143,7 +172,7 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
         i = few[0]
         raise BedFormatError(
             f"{path}, line {line_no[i]}: {ncols[i]} column(s), BED needs at least 3 "
-            f"(chrom, start, end) separated by tabs: {data[i][:80]!r}"
+            f"(chrom, start, end) separated by tabs: {data[i][:80]!r}", 0
         )
     if narrowpeak is None or narrowpeak:
         short = np.flatnonzero(ncols < 10)
@@ -151,7 +180,7 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
             i = short[0]
             raise BedFormatError(
                 f"{path}, line {line_no[i]}: narrowPeak needs 10 columns (summit in column "
-                f"10), found {ncols[i]}; give the file a .bed suffix to read it as plain BED"
+                f"10), found {ncols[i]}; give the file a .bed suffix to read it as plain BED", 1
             )
     width = max(int(ncols.max()), min_width)
     table = pd.read_csv(
@@ -165,7 +194,7 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
         i = bad[0]
         raise BedFormatError(
             f"{path}, line {line_no[i]}: start ({start[i]}) >= end ({end[i]}); BED intervals "
-            "are 0-based half-open, so end must be greater than start"
+            "are 0-based half-open, so end must be greater than start", 4
         )
     n = len(table)
     out = pd.DataFrame({
@@ -183,7 +212,7 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
             i = bad[0]
             raise BedFormatError(
                 f"{path}, line {line_no[i]}: strand (column 6) is {strand.iloc[i]!r}; "
-                "use +, - or ."
+                "use +, - or .", 5
             )
         out["strand"] = strand.to_numpy(dtype=object)
     if narrowpeak:
@@ -197,7 +226,7 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
             i = bad[0]
             raise BedFormatError(
                 f"{path}, line {line_no[i]}: summit (column 10) is {table[9].iloc[i]!r}; it "
-                f"must be an integer offset from start in [0, {length[i]}) or -1 for none"
+                f"must be an integer offset from start in [0, {length[i]}) or -1 for none", 6
             )
         out["summit"] = summit.astype(np.int64)
     out["file"] = str(path)
@@ -215,7 +244,7 @@ def _parse_coord(col: pd.Series, what: str, path: Path, line_no: np.ndarray,
         why = "is negative" if value.startswith("-") else "is not an integer"
         raise BedFormatError(
             f"{path}, line {line_no[i]}: {what} {value!r} {why}; BED coordinates are "
-            f"non-negative integers (0-based): {data[i][:80]!r}"
+            f"non-negative integers (0-based): {data[i][:80]!r}", 2 if what == "start" else 3
         )
     return s.astype(np.int64).to_numpy()
 
@@ -435,3 +464,276 @@ def read_regions(path: str | os.PathLike, chunksize: int | None = None):
 def task_columns(regions: pd.DataFrame) -> list[str]:
     """Task label columns of a table read by :func:`read_regions`."""
     return [c for c in regions.columns if c not in BED_COLUMNS + ["source"]]
+
+
+# --------------------------------------------------------------------------- streaming
+
+#: Columns (and types) of the temporary records of :func:`prepare_regions`: one line per
+#: region kept by the sequence-free filters; chromosome rank (genome order), start, end,
+#: strand, task index, line in the task's file, name.
+_RECORD = {"rank": np.int64, "start": np.int64, "end": np.int64, "strand": str,
+           "task": np.int64, "line": np.int64, "name": str}
+#: ``sort`` keys of the records: genome order, then the identity of a merged region
+#: (strand), then the first occurrence (task, line): the order label_and_merge sees them.
+_SORT_KEYS = ("-k1,1n", "-k2,2n", "-k3,3n", "-k4,4", "-k5,5n", "-k6,6n")
+
+
+def prepare_regions(
+    task_files: Mapping[str, str | os.PathLike],
+    genome: Genome,
+    seq_len: int,
+    out_path: str | os.PathLike,
+    max_n_fraction: float = 0.1,
+    blacklist: pd.DataFrame | None = None,
+    strict: bool = False,
+    chunk_size: int = 50_000,
+    tmp_dir: str | os.PathLike | None = None,
+    sort_buffer: str = "128M",
+) -> dict:
+    """Read, validate, resize, filter, merge, sort and write the peaks of several tasks
+    with memory bounded by ``chunk_size``, whatever the number of regions.
+
+    The output file is byte for byte the one of the in-memory path: :func:`read_bed` →
+    :func:`resize` → :func:`filter_regions` per task, :func:`label_and_merge`,
+    :func:`sort_regions` in genome order, ``source = "peak"``, :func:`write_regions`;
+    the counts and ``strict`` errors are the same as well. How:
+
+    1. each task file is read in chunks (:func:`read_bed` with ``chunksize``), resized,
+       and filtered for what needs no sequence (unknown chromosome, off its end,
+       blacklist); the kept regions go to a temporary file;
+    2. that file is sorted by ``sort`` (coreutils, ``LC_ALL=C``, at most ``sort_buffer``
+       of memory, spilling to ``tmp_dir``) by chromosome rank, start, end, strand, task
+       and line;
+    3. the sorted file is streamed in chunks: the N-fraction filter (one chromosome at a
+       time, as :class:`Genome` caches), then regions with the same interval and strand
+       (now adjacent) merge into one labelled with the union of their tasks, named after
+       the first (task order, then file order), and equal intervals on different strands
+       come in order of first appearance, as the stable sort of the in-memory path does.
+
+    ``task_files`` maps task names (label columns, in order) to BED/narrowPeak paths.
+    ``tmp_dir`` (default: the system's) holds about twice the kept regions as text.
+
+    Returns ``{"tasks": {task: {"file", "read", "kept", "dropped": {reason: n}}},
+    "merged_duplicates", "positives", "positives_per_task": {task: n},
+    "summit": {task: whether any region had a summit}}``.
+
+    With ``strict``, raises what the in-memory path raises first: per task in order, a
+    :class:`BedFormatError` of its file (the first bad chunk's), else a
+    :class:`RegionDropError` for its first dropped line. The output is written under a
+    temporary name and renamed at the end, so a failure leaves no output.
+    """
+    if seq_len <= 0:
+        raise ValueError(f"seq_len must be positive, got {seq_len}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    tasks = list(task_files)
+    sizes = genome.sizes
+    rank = {c: i for i, c in enumerate(sizes)}
+    chroms = np.array(list(sizes), dtype=object)
+    files = [str(Path(p)) for p in task_files.values()]
+    stats = {t: {"file": os.fspath(p), "read": 0, "kept": 0,
+                 "dropped": dict.fromkeys(DROP_REASONS, 0)} for t, p in task_files.items()}
+    summit = dict.fromkeys(tasks, False)
+    drop_at: dict[int, tuple[int, RegionDropError]] = {}  # strict: first drop per task
+    pending, pending_task = None, len(tasks)  # strict: a format error, of that task
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    part = out_path.with_name(f".{out_path.name}.partial")
+    with tempfile.TemporaryDirectory(prefix="seqcnn_regions_", dir=tmp_dir) as tmp:
+        records = Path(tmp) / "records.tsv"
+        with open(records, "w", encoding="utf-8") as fh:
+            for t, (task, path) in enumerate(task_files.items()):
+                st = stats[task]
+                try:
+                    for bed in read_bed(path, chunksize=chunk_size):
+                        st["read"] += len(bed)
+                        summit[task] = summit[task] or bool((bed["summit"] >= 0).any())
+                        bed = resize(bed, seq_len)
+                        reasons, length = _drop_reasons(bed, sizes, blacklist)
+                        dropped = reasons != ""
+                        for r in DROP_REASONS[:-1]:
+                            st["dropped"][r] += int((reasons == r).sum())
+                        if strict and dropped.any() and t not in drop_at:
+                            i = int(np.flatnonzero(dropped)[0])
+                            drop_at[t] = (int(bed["line"].iat[i]), _drop_error(
+                                bed.iloc[i], reasons[i], length[i], 0.0, max_n_fraction))
+                        _write_records(fh, bed.loc[~dropped], rank, t)
+                except (BedFormatError, FileNotFoundError) as err:
+                    if not strict:
+                        raise
+                    # raised unless an earlier task drops a region (maybe for its N)
+                    pending, pending_task = err, t
+                    break
+                if t in drop_at:  # strict: this task fails (the N filter may find an
+                    break         # earlier line); later tasks cannot matter
+        sorted_records = Path(tmp) / "sorted.tsv"
+        _sort_records(records, sorted_records, Path(tmp), sort_buffer)
+        records.unlink()
+        try:
+            kept, positives, n_out = _merge_records(
+                sorted_records, part, genome, chroms, tasks, files, max_n_fraction, stats,
+                drop_at if strict else None, chunk_size)
+            if strict:
+                for t in range(pending_task):
+                    if t in drop_at:
+                        raise drop_at[t][1]
+                if pending is not None:
+                    raise pending
+            os.replace(part, out_path)
+        finally:
+            part.unlink(missing_ok=True)
+    for t, task in enumerate(tasks):
+        stats[task]["kept"] = int(kept[t])
+    return {"tasks": stats, "merged_duplicates": int(kept.sum()) - n_out, "positives": n_out,
+            "positives_per_task": {t: int(n) for t, n in zip(tasks, positives, strict=True)},
+            "summit": summit}
+
+
+def _write_records(fh: io.TextIOBase, regions: pd.DataFrame, rank: Mapping[str, int],
+                   task: int) -> None:
+    """Append regions (on known chromosomes) as :data:`_RECORD` lines."""
+    n = len(regions)
+    if not n:
+        return
+    first = regions["chrom"].map(rank).astype(np.int64).astype(str)
+    others = [regions[c].astype(str).to_numpy(dtype=object)
+              for c in ("start", "end", "strand")]
+    others.append(np.full(n, str(task), dtype=object))
+    others += [regions[c].astype(str).to_numpy(dtype=object) for c in ("line", "name")]
+    fh.write("\n".join(first.str.cat(others, sep="\t")))
+    fh.write("\n")
+
+
+def _sort_records(src: Path, dest: Path, tmp: Path, buffer: str) -> None:
+    """External sort of :data:`_RECORD` lines with ``sort`` (bounded memory)."""
+    exe = shutil.which("sort")
+    if exe is None:
+        raise RuntimeError("preparing regions needs the `sort` command (coreutils)")
+    cmd = [exe, "-t", "\t", *_SORT_KEYS, "-S", buffer, "-T", str(tmp), "-o", str(dest),
+           str(src)]
+    proc = subprocess.run(cmd, env={**os.environ, "LC_ALL": "C"}, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise RuntimeError(f"sorting the regions failed ({' '.join(cmd)}): "
+                           f"{proc.stderr.strip()}")
+
+
+def _merge_records(path: Path, out: Path, genome: Genome, chroms: np.ndarray,
+                   tasks: list[str], files: list[str], max_n_fraction: float, stats: dict,
+                   drop_at: dict | None, chunk_size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Step 3 of :func:`prepare_regions`: N filter, merge, write ``out``. Counts
+    ``too_many_n`` into ``stats``; with ``drop_at`` (strict) keeps there the first drop
+    per task. Returns the kept regions and the positives per task, and the rows written."""
+    n_tasks = len(tasks)
+    kept = np.zeros(n_tasks, dtype=np.int64)
+    n_rich = np.zeros(n_tasks, dtype=np.int64)
+    written = [np.zeros(n_tasks, dtype=np.int64), 0]  # positives per task, rows
+    merger = _Merger(n_tasks)
+    reader = (pd.read_csv(path, sep="\t", header=None, names=list(_RECORD), dtype=_RECORD,
+                          quoting=3, na_filter=False, keep_default_na=False, engine="c",
+                          chunksize=chunk_size)
+              if path.stat().st_size else contextlib.nullcontext(()))
+    with open(out, "w") as fh, reader as chunks:
+        _write_header(fh, tasks)
+        for rec in chunks:
+            rec["chrom"] = chroms[rec["rank"].to_numpy()]
+            reasons = np.full(len(rec), "", dtype=object)
+            n_fraction = _drop_n_rich(rec, genome, reasons, max_n_fraction)
+            drop = reasons != ""
+            n_rich += np.bincount(rec["task"].to_numpy()[drop], minlength=n_tasks)
+            if drop_at is not None and drop.any():
+                _first_n_drops(rec, drop, n_fraction, max_n_fraction, files, genome.sizes,
+                               drop_at)
+            rec = rec.loc[~drop]
+            kept += np.bincount(rec["task"].to_numpy(), minlength=n_tasks)
+            _write_groups(fh, merger.add(rec), chroms, tasks, written)
+        _write_groups(fh, merger.add(None), chroms, tasks, written)
+    for t, task in enumerate(tasks):
+        stats[task]["dropped"]["too_many_n"] += int(n_rich[t])
+    return kept, written[0], written[1]
+
+
+def _write_groups(fh: io.TextIOBase, groups: dict[str, np.ndarray] | None, chroms: np.ndarray,
+                  tasks: list[str], written: list) -> None:
+    """Append merged regions of :class:`_Merger` to the table; count them in ``written``."""
+    if groups is None:
+        return
+    written[0] += groups["labels"].sum(axis=0, dtype=np.int64)
+    written[1] += len(groups["rank"])
+    table = pd.DataFrame({"chrom": chroms[groups["rank"]], "start": groups["start"],
+                          "end": groups["end"], "name": groups["name"],
+                          "strand": groups["strand"]})
+    for j, t in enumerate(tasks):
+        table[t] = groups["labels"][:, j]
+    table["source"] = "peak"
+    _write_rows(fh, table, tasks)
+
+
+def _first_n_drops(rec: pd.DataFrame, drop: np.ndarray, n_fraction: np.ndarray,
+                   max_n_fraction: float, files: list[str], sizes: Mapping[str, int],
+                   drop_at: dict) -> None:
+    """Keep in ``drop_at`` the N-rich region of lowest line per task (strict)."""
+    idx = np.flatnonzero(drop)
+    task = rec["task"].to_numpy()[idx]
+    line = rec["line"].to_numpy()[idx]
+    order = np.lexsort((line, task))
+    first = order[np.r_[True, task[order][1:] != task[order][:-1]]]
+    for k in first:
+        t, i = int(task[k]), int(idx[k])
+        if t in drop_at and drop_at[t][0] < line[k]:
+            continue
+        row = {"file": files[t], "line": int(line[k]), "chrom": rec["chrom"].iat[i],
+               "start": int(rec["start"].iat[i]), "end": int(rec["end"].iat[i])}
+        drop_at[t] = (int(line[k]), _drop_error(row, "too_many_n", sizes[row["chrom"]],
+                                                n_fraction[i], max_n_fraction))
+
+
+class _Merger:
+    """Merge sorted :data:`_RECORD` chunks: one region per (chromosome, start, end, strand)
+    with the union of the tasks' labels and its first record's name; within an interval,
+    strands in order of first appearance (task, line). The groups of the last interval of
+    a chunk are held back (as merged groups, at most three) until the next chunk."""
+
+    KEYS = ("rank", "start", "end", "strand", "task", "line", "name")
+
+    def __init__(self, n_tasks: int) -> None:
+        self.n_tasks = n_tasks
+        self.carry: dict[str, np.ndarray] | None = None
+
+    def add(self, rec: pd.DataFrame | None) -> dict[str, np.ndarray] | None:
+        """Add a chunk (``None``: the end); return the finished groups, if any."""
+        if rec is not None:
+            part = {k: rec[k].to_numpy() for k in self.KEYS}
+            labels = np.zeros((len(rec), self.n_tasks), dtype=np.uint8)
+            labels[np.arange(len(rec)), part["task"]] = 1
+            part["labels"] = labels
+            if self.carry is not None:
+                part = {k: np.concatenate([self.carry[k], v]) for k, v in part.items()}
+        elif self.carry is not None:
+            part = self.carry
+        else:
+            return None
+        self.carry = None
+        n = len(part["rank"])
+        if not n:
+            return None
+        same_run = np.zeros(n, dtype=bool)
+        same_run[1:] = ((part["rank"][1:] == part["rank"][:-1])
+                        & (part["start"][1:] == part["start"][:-1])
+                        & (part["end"][1:] == part["end"][:-1]))
+        same_group = same_run.copy()
+        same_group[1:] &= (part["strand"][1:] == part["strand"][:-1]).astype(bool)
+        g = np.flatnonzero(~same_group)
+        groups = {k: part[k][g] for k in self.KEYS}
+        groups["labels"] = np.maximum.reduceat(part["labels"], g, axis=0)
+        new_run = ~same_run[g]
+        run = np.cumsum(new_run)
+        if rec is not None:  # the last interval may go on in the next chunk
+            last = int(np.flatnonzero(new_run)[-1])
+            self.carry = {k: v[last:] for k, v in groups.items()}
+            groups = {k: v[:last] for k, v in groups.items()}
+            run = run[:last]
+            if not last:
+                return None
+        order = np.lexsort((groups["line"], groups["task"], run))
+        return {k: v[order] for k, v in groups.items()}
