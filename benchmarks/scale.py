@@ -10,8 +10,8 @@ wall time and memory:
 
 - ``regions``: :func:`seqcnn.regions.prepare_regions`, the ``prepare_positives`` rule:
   read + validate the narrowPeak files in chunks, resize to ``--seq-len``, filter (unknown
-  chromosome, ends), external sort (``sort`` in a child process, its peak RSS printed as
-  ``sort RSS``), N-fraction filter, merge, write the labelled region table. The generated
+  chromosome, ends), external sort (``sort`` in a child process: its peak RSS, sampled,
+  is in the notes), N-fraction filter, merge, write the labelled region table. The generated
   peaks are dealt at random to two task files, ``T`` (30 %) and ``U`` (70 %), so that the
   labels hold both classes (training needs them);
 - ``cache``: count the rows, then stream the region table in chunks
@@ -39,9 +39,9 @@ nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -71,27 +71,49 @@ LIMIT = 1.2
 # --------------------------------------------------------------------------- memory
 
 
-def status_mb(field: str) -> float:
-    """A memory field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``, ``RssAnon``), MiB."""
-    with open("/proc/self/status") as fh:
+def status_mb(field: str, pid: str = "self") -> float:
+    """A memory field of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``, ``RssAnon``), MiB."""
+    with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def children_hwm_mb() -> float:
+    """Largest ``VmHWM`` (MiB) of this process's running child programs (such as ``sort``;
+    not forks of this process, whose figures are this process's until they exec)."""
+    with open("/proc/self/comm") as fh:
+        me = fh.read()
+    peak = 0.0
+    for tasks in glob.glob("/proc/self/task/*/children"):
+        try:
+            with open(tasks) as fh:
+                pids = fh.read().split()
+            for pid in pids:
+                with open(f"/proc/{pid}/comm") as fh:
+                    if fh.read() != me:
+                        peak = max(peak, status_mb("VmHWM", pid))
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    return peak
+
+
 class AnonPeak:
-    """Largest ``RssAnon`` (MiB) seen by a background thread sampling every ``interval`` s."""
+    """Largest ``RssAnon`` (MiB) seen by a background thread sampling every ``interval`` s;
+    ``children``: the largest ``VmHWM`` of a child program (:func:`children_hwm_mb`)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
         self.peak = status_mb("RssAnon")
+        self.children = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.peak = max(self.peak, status_mb("RssAnon"))
+            self.children = max(self.children, children_hwm_mb())
 
     def __enter__(self) -> AnonPeak:
         self._thread.start()
@@ -114,8 +136,7 @@ def step_regions(work: Path, n: int, seq_len: int) -> dict:
     genome = Genome(work / "genome.fa")
     out = rg.prepare_regions({t: _task_peaks(work, n, t) for t in TASKS}, genome, seq_len,
                              work / f"regions_{n}.bed", 0.1, tmp_dir=work)
-    return {"read": sum(t["read"] for t in out["tasks"].values()), "kept": out["positives"],
-            "sort_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {"read": sum(t["read"] for t in out["tasks"].values()), "kept": out["positives"]}
 
 
 def step_cache(work: Path, n: int, seq_len: int, chunk: int = 4096) -> dict:
@@ -184,7 +205,7 @@ def child(args: argparse.Namespace) -> None:
         else:
             info = step_train(work, n, args.batch_size, args.threads, args.max_batches)
     info.update(seconds=time.perf_counter() - t, peak_rss_mb=status_mb("VmHWM"),
-                peak_anon_mb=anon.peak, start_rss_mb=base)
+                peak_anon_mb=anon.peak, start_rss_mb=base, child_rss_mb=anon.children)
     print(json.dumps(info))
 
 
@@ -259,7 +280,7 @@ def probe_epoch(n: int, args: argparse.Namespace) -> float:
 def _note(step: str, r: dict, args: argparse.Namespace) -> str:
     """The last column of the table for one step's figures."""
     if step == "regions":
-        return f"kept {r['kept']:,}; sort RSS {r['sort_rss_mb']:.0f} MB"
+        return f"kept {r['kept']:,}; sort peak RSS {r['child_rss_mb']:.0f} MB"
     if step == "cache":
         return f"{r['rows']:,} rows"
     seen = r["batches"] * args.batch_size

@@ -7,7 +7,7 @@ import pandas as pd
 import seqcnn
 from seqcnn.logs import get_logger
 from seqcnn.regions import DROP_REASONS
-from seqcnn.report import model_comparison, render, table_html
+from seqcnn.report import model_comparison, reference_section, render, table_html
 
 sm = snakemake  # noqa: F821
 log = get_logger("write_report", sm.log[0])
@@ -79,17 +79,9 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
 comparison = (table_html(model_comparison(sm.params.models, summaries, tables),
                          table_id="comparison") if len(models) > 1 else None)
 
-reference = None
-if "reference_table" in sm.input.keys():
-    ref = pd.read_csv(sm.input.reference_table, sep="\t", dtype={"expected": str})
-    ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})
-    reference = {
-        "source": sm.params.reference["source"], "figure": sm.input.reference_figure,
-        "met": int((ref["agrees"] == "yes").sum()), "total": len(ref),
-        "tolerance": sm.params.reference["tolerance"],
-        "table": table_html(ref[["model", "metric", "expected", "measured", "difference",
-                                 "agrees"]], table_id="reference"),
-    }
+reference = (reference_section(sm.input.reference_table, sm.input.reference_figure,
+                               sm.params.reference)
+             if "reference_table" in sm.input.keys() else None)
 
 render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,

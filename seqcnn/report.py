@@ -97,3 +97,18 @@ def model_comparison(
                 row["q3"] = float(acc["q3"].mean()) if len(acc) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def reference_section(table_path: str | os.PathLike, figure_path: str | os.PathLike,
+                      reference: Mapping[str, Any]) -> dict[str, Any]:
+    """The "published versus seqcnn" part of a report page from the comparison table
+    (:func:`seqcnn.reference.compare`, as TSV), its figure and the config's ``reference``."""
+    ref = pd.read_csv(table_path, sep="\t", dtype={"expected": str})
+    ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})
+    shown = ref[["model", "metric", "expected", "measured", "difference", "agrees"]]
+    return {
+        "source": reference["source"], "figure": figure_path,
+        "met": int((ref["agrees"] == "yes").sum()), "total": len(ref),
+        "tolerance": reference["tolerance"],
+        "table": table_html(shown, table_id="reference"),
+    }
