@@ -280,7 +280,9 @@ def probe_epoch(n: int, args: argparse.Namespace) -> float:
 def _note(step: str, r: dict, args: argparse.Namespace) -> str:
     """The last column of the table for one step's figures."""
     if step == "regions":
-        return f"kept {r['kept']:,}; sort peak RSS {r['child_rss_mb']:.0f} MB"
+        sort = (f"{r['child_rss_mb']:.0f} MB" if r["child_rss_mb"]
+                else "not sampled (ran under 20 ms)")
+        return f"kept {r['kept']:,}; sort peak RSS {sort}"
     if step == "cache":
         return f"{r['rows']:,} rows"
     seen = r["batches"] * args.batch_size

@@ -4,6 +4,9 @@ Coordinates are 0-based, half-open (BED). A region table is a ``pandas.DataFrame
 columns ``chrom, start, end, name, strand`` (``+``, ``-`` or ``.``), ``summit`` (offset
 from ``start``, -1 when unknown), ``file`` and ``line`` (where the region came from, for
 error messages), and after labelling one ``uint8`` column per task.
+
+:func:`prepare_regions` does read → resize → filter → merge → sort → write for any number
+of regions in bounded memory (chunks and an external sort), with the same result.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def read_bed(path: str | os.PathLike, narrowpeak: bool | None = None,
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-def _line_blocks(path: Path, block: int = 1 << 20) -> Iterator[list[str]]:
+def _line_blocks(path: Path, block: int = 1 << 16) -> Iterator[list[str]]:
     """The lines of a text file, as ``open_text(path).read().splitlines()`` gives them,
     in lists read ``block`` characters at a time."""
     carry = ""
@@ -182,11 +185,16 @@ def _parse_bed(path: Path, data: list[str], line_no: np.ndarray, narrowpeak: boo
                 f"{path}, line {line_no[i]}: narrowPeak needs 10 columns (summit in column "
                 f"10), found {ncols[i]}; give the file a .bed suffix to read it as plain BED", 1
             )
-    width = max(int(ncols.max()), min_width)
+    present = int(ncols.max())
+    width = max(present, min_width)
     table = pd.read_csv(
-        io.StringIO("\n".join(data)), sep="\t", header=None, names=range(width),
+        io.StringIO("\n".join(data)), sep="\t", header=None, names=range(present),
+        usecols=[c for c in (0, 1, 2, 3, 5) if c < present] + ([9] if narrowpeak else []),
         dtype=str, keep_default_na=False, na_filter=False, quoting=3, engine="c",
     )
+    for c in (3, 5):
+        if present <= c < width:  # no line has it here, some line elsewhere in the file
+            table[c] = ""  # what a line shorter than the widest one reads as
     start = _parse_coord(table[1], "start", path, line_no, data)
     end = _parse_coord(table[2], "end", path, line_no, data)
     bad = np.flatnonzero(start >= end)
@@ -352,15 +360,34 @@ def _drop_reasons(regions: pd.DataFrame, sizes: Mapping[str, int],
 
 
 def _drop_n_rich(regions: pd.DataFrame, genome: Genome, reasons: np.ndarray,
-                 max_n_fraction: float) -> np.ndarray:
+                 max_n_fraction: float, windowed: bool = False) -> np.ndarray:
     """Mark ``too_many_n`` (in place) among the regions kept so far; their N fractions
-    (0 for the others)."""
+    (0 for the others). ``windowed``: see :func:`_windowed_n_fractions`."""
     n_fraction = np.zeros(len(regions))
     inside = reasons == ""
     if inside.any():
-        n_fraction[inside] = base_fractions(genome, regions.loc[inside])[1]
+        kept = regions.loc[inside]
+        n_fraction[inside] = (_windowed_n_fractions(genome, kept) if windowed
+                              else base_fractions(genome, kept)[1])
     reasons[(n_fraction > max_n_fraction) & (reasons == "")] = "too_many_n"
     return n_fraction
+
+
+def _windowed_n_fractions(genome: Genome, regions: pd.DataFrame) -> np.ndarray:
+    """:func:`~seqcnn.genome.base_fractions`' N fractions (the same values), in batches of
+    regions few enough for it to count inside the windows (memory ~ batch x length)
+    rather than along the whole chromosome (~ 10 bytes per base). For regions sorted by
+    chromosome (each is loaded once)."""
+    out = np.empty(len(regions))
+    chrom = regions["chrom"].to_numpy()
+    length = (regions["end"] - regions["start"]).to_numpy()
+    bounds = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        batch = max(1, (genome.sizes[chrom[a]] - 1) // int(length[a:b].max()))
+        for i in range(a, b, batch):
+            j = min(i + batch, b)
+            out[i:j] = base_fractions(genome, regions.iloc[i:j])[1]
+    return out
 
 
 def _drop_error(row: Mapping, reason: str, chrom_length: int, n_fraction: float,
@@ -486,9 +513,9 @@ def prepare_regions(
     max_n_fraction: float = 0.1,
     blacklist: pd.DataFrame | None = None,
     strict: bool = False,
-    chunk_size: int = 50_000,
+    chunk_size: int = 10_000,
     tmp_dir: str | os.PathLike | None = None,
-    sort_buffer: str = "128M",
+    sort_buffer: str = "16M",
 ) -> dict:
     """Read, validate, resize, filter, merge, sort and write the peaks of several tasks
     with memory bounded by ``chunk_size``, whatever the number of regions.
@@ -517,10 +544,15 @@ def prepare_regions(
     "merged_duplicates", "positives", "positives_per_task": {task: n},
     "summit": {task: whether any region had a summit}}``.
 
-    With ``strict``, raises what the in-memory path raises first: per task in order, a
-    :class:`BedFormatError` of its file (the first bad chunk's), else a
-    :class:`RegionDropError` for its first dropped line. The output is written under a
-    temporary name and renamed at the end, so a failure leaves no output.
+    With ``strict``, raises what the in-memory path raises first: per task in order, the
+    :class:`BedFormatError` of its file, else a :class:`RegionDropError` for its first
+    dropped line (the file is read to its end first, and the N filter comes after the
+    sort, so the error comes later than it would in memory; the log lines of the tasks
+    before do not appear). The output is written under a temporary name and renamed at
+    the end, so a failure leaves no output.
+
+    Memory: a chunk of regions, one chromosome (:class:`Genome`), and ``sort``'s buffer
+    in its own process.
     """
     if seq_len <= 0:
         raise ValueError(f"seq_len must be positive, got {seq_len}")
@@ -638,7 +670,7 @@ def _merge_records(path: Path, out: Path, genome: Genome, chroms: np.ndarray,
         for rec in chunks:
             rec["chrom"] = chroms[rec["rank"].to_numpy()]
             reasons = np.full(len(rec), "", dtype=object)
-            n_fraction = _drop_n_rich(rec, genome, reasons, max_n_fraction)
+            n_fraction = _drop_n_rich(rec, genome, reasons, max_n_fraction, windowed=True)
             drop = reasons != ""
             n_rich += np.bincount(rec["task"].to_numpy()[drop], minlength=n_tasks)
             if drop_at is not None and drop.any():

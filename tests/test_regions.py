@@ -148,3 +148,223 @@ def test_overlaps():
                       "end": [5, 20, 40, 5]})
     b = pd.DataFrame({"chrom": ["c", "c"], "start": [4, 100], "end": [12, 200]})
     assert rg.overlaps(a, b).tolist() == [True, True, False, False]
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def _in_memory(task_files, genome, seq_len, blacklist, strict, out, max_n=0.1):
+    """The in-memory path (prepare_positives before streaming): the reference."""
+    per_task, tasks = {}, {}
+    for task, path in task_files.items():
+        bed = rg.read_bed(path)
+        kept, drops = rg.filter_regions(rg.resize(bed, seq_len), genome, max_n, blacklist,
+                                        strict)
+        per_task[task] = kept
+        tasks[task] = {"file": path, "read": len(bed), "kept": len(kept),
+                       "dropped": dict(drops)}
+    merged, n_merged = rg.label_and_merge(per_task)
+    merged = rg.sort_regions(merged, genome.sizes)
+    merged["source"] = "peak"
+    rg.write_regions(merged, out, list(task_files))
+    return {"tasks": tasks, "merged_duplicates": n_merged, "positives": len(merged),
+            "positives_per_task": {t: int(merged[t].sum()) for t in task_files}}
+
+
+def _outcome(fn, out):
+    """The file written, or the error raised."""
+    try:
+        fn()
+    except (BedFormatError, RegionDropError) as err:
+        return f"{type(err).__name__}: {err}"
+    return out.read_bytes()
+
+
+SIZES = {"chr1": 5000, "chr2": 3000, "chr3": 2500}  # small_genome; chr3 has N at both ends
+
+
+def _peak_files(tmp_path, rng, n=60):
+    """Four task files sharing a pool of intervals (duplicates within and across tasks,
+    on every strand): BED6 with headers, gzipped narrowPeak, BED3 then BED6 lines (the
+    table's columns depend on the widest line), BED6 then BED3 lines; regions on an
+    unknown chromosome, in chr3's N runs, near chromosome ends."""
+    pool = []
+    for _ in range(40):
+        c = rng.choice(["chr1", "chr2", "chr3", "chrX"], p=[.45, .25, .25, .05])
+        s = int(rng.integers(0, SIZES.get(c, 4000) - 1))
+        pool.append((c, s, s + int(rng.integers(1, 150))))
+
+    def lines(kind, k):
+        out = ["track name=x"] if kind != "bed3+6" else []
+        for i in range(k):
+            if rng.random() < 0.08:
+                out.append(str(rng.choice(["# comment", "", "browser x", "   "])))
+            c, s, e = pool[rng.integers(len(pool))]
+            strand = rng.choice(["+", "-", "."])
+            short = (kind == "bed3+6" and i < 12) or (kind == "bed6+3" and i >= k - 12)
+            if kind == "np":
+                out.append(f"{c}\t{s}\t{e}\tn{i}\t0\t{strand}\t1\t1\t1\t{rng.integers(-1, e - s)}")
+            elif short:
+                out.append(f"{c}\t{s}\t{e}")
+            else:
+                out.append(f'{c}\t{s}\t{e}\tn{i}"q\t0\t{strand}')
+        return "\n".join(out) + "\n"
+
+    return {"A": str(write_text(tmp_path / "a.bed", lines("bed6", n))),
+            "B": str(write_text(tmp_path / "b.narrowPeak.gz", lines("np", n), gz=True)),
+            "C": str(write_text(tmp_path / "c.bed", lines("bed3+6", n // 2))),
+            "D": str(write_text(tmp_path / "d.bed", lines("bed6+3", n // 2)))}
+
+
+BLACK = pd.DataFrame({"chrom": ["chr1", "chr2"], "start": [1000, 200], "end": [1100, 260]})
+
+
+@pytest.mark.parametrize("chunksize", [1, 3, 7])
+def test_read_bed_chunks_are_pieces_of_the_whole(tmp_path, chunksize):
+    files = _peak_files(tmp_path, np.random.default_rng(3))
+    for path in files.values():
+        chunks = list(rg.read_bed(path, chunksize=chunksize))
+        assert max(len(c) for c in chunks) <= chunksize
+        pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), rg.read_bed(path))
+    empty = write_text(tmp_path / "e.bed", "track x\n# nothing\n")
+    assert list(rg.read_bed(empty, chunksize=2)) == []
+
+
+@pytest.mark.parametrize(
+    "bad_lines, message",
+    [
+        ({23: "chr1\t30\t20"}, "line 23: start (30) >= end (20)"),
+        ({23: "chr1\t10"}, "line 23: 2 column(s)"),
+        # several errors: the one reading at once reports (first check, then first line)
+        ({3: "chr1\t30\t20", 20: "chr1\tx\t20"}, "line 20: start 'x' is not an integer"),
+        ({3: "chr1\t5\tx", 20: "chr1\tx\t20"}, "line 20: start 'x' is not an integer"),
+        ({9: "chr1\tx\t20", 20: "chr1\t5"}, "line 20: 2 column(s)"),
+    ],
+)
+def test_read_bed_chunks_errors_name_the_right_line(tmp_path, bad_lines, message):
+    lines = ["track name=x", "# header"] + [f"chr1\t{i}\t{i + 10}" for i in range(30)]
+    for no, text in bad_lines.items():
+        lines[no - 1] = text
+    path = write_text(tmp_path / "p.bed", "\n".join(lines) + "\n")
+    with pytest.raises(BedFormatError) as whole:
+        rg.read_bed(path)
+    with pytest.raises(BedFormatError) as chunked:
+        list(rg.read_bed(path, chunksize=7))
+    assert str(path) in str(chunked.value) and message in str(chunked.value)
+    assert str(chunked.value) == str(whole.value)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seq_len, chunk_size", [(50, 7), (51, 7), (50, 1000)])
+def test_prepare_regions_matches_in_memory_path(small_genome, tmp_path, seed, seq_len,
+                                                chunk_size):
+    genome, _ = small_genome
+    files = _peak_files(tmp_path, np.random.default_rng(seed))
+    ref = _in_memory(files, genome, seq_len, BLACK, False, tmp_path / "ref.bed")
+    got = rg.prepare_regions(files, genome, seq_len, tmp_path / "out" / "new.bed", 0.1,
+                             BLACK, chunk_size=chunk_size, tmp_dir=tmp_path)
+    assert (tmp_path / "out" / "new.bed").read_bytes() == (tmp_path / "ref.bed").read_bytes()
+    assert got.pop("summit") == {"A": False, "B": True, "C": False, "D": False}
+    assert got == ref
+    # the inputs exercise what they should
+    assert ref["merged_duplicates"] > 0
+    assert all(n > 0 for n in ref["positives_per_task"].values())
+    assert all(sum(ref["tasks"][t]["dropped"][r] for t in files) > 0 for r in rg.DROP_REASONS)
+    text = (tmp_path / "ref.bed").read_text()
+    assert "\t-\t" in text and "\t+\t" in text
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("seqcnn_regions_")] == []
+
+
+def _strict_case(tmp_path, case):
+    """Task files for a strict-mode scenario: good lines, with the given ones replaced."""
+    good = [f"chr1\t{1200 + 50 * i}\t{1260 + 50 * i}\tr{i}\t0\t+" for i in range(40)]
+    files = {}
+    for task, changes in case.items():
+        lines = ["track name=x"] + good
+        for no, text in changes.items():
+            lines[no - 1] = text
+        files[task] = str(write_text(tmp_path / f"{task}.bed", "\n".join(lines) + "\n"))
+    return files
+
+
+STRICT_CASES = {
+    # name: ({task: {line: text}}, expected error (None: no error))
+    "clean": ({"A": {}, "B": {}}, None),
+    "drop in a later chunk": ({"A": {17: "chrX\t10\t20"}}, "A.bed, line 17: region dropped "
+                                                           "(unknown_chrom)"),
+    "N-rich line before an unknown chromosome": (
+        {"A": {30: "chrX\t10\t20", 12: "chr3\t100\t200"}}, "A.bed, line 12: region dropped "
+                                                        "(too_many_n)"),
+    "unknown chromosome before an N-rich line": (
+        {"A": {12: "chrX\t10\t20", 30: "chr3\t100\t200"}}, "A.bed, line 12: region dropped "
+                                                        "(unknown_chrom)"),
+    "first task's N-rich line before the second's format error": (
+        {"A": {35: "chr3\t2300\t2400"}, "B": {3: "chr1\t5"}}, "A.bed, line 35: region "
+                                                              "dropped (too_many_n)"),
+    "format error after a drop in the same file": (
+        {"A": {2: "chr1\t4990\t5000", 30: "chr1\t9\t5"}}, "A.bed, line 30: start (9) >= end"),
+    "second task's drop": ({"A": {}, "B": {40: "chr1\t1020\t1040"}},
+                           "B.bed, line 40: region dropped (blacklist)"),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT_CASES))
+def test_prepare_regions_strict_errors_match_in_memory_path(small_genome, tmp_path, case):
+    genome, _ = small_genome
+    files = _strict_case(tmp_path, STRICT_CASES[case][0])
+    expected = STRICT_CASES[case][1]
+    ref = _outcome(lambda: _in_memory(files, genome, 100, BLACK, True, tmp_path / "ref.bed"),
+                   tmp_path / "ref.bed")
+    out = tmp_path / "new.bed"
+    got = _outcome(lambda: rg.prepare_regions(files, genome, 100, out, 0.1, BLACK, True,
+                                              chunk_size=7), out)
+    assert got == ref
+    if expected is None:
+        assert isinstance(got, bytes)
+    else:
+        assert expected in got
+        assert not out.exists()  # nothing (not even a partial file) is left on an error
+        assert list(tmp_path.glob(".new.bed*")) == []
+
+
+def _big_peaks(path, n, sizes, seed):
+    """``n`` BED6 lines at random on the chromosomes of ``sizes``."""
+    rng = np.random.default_rng(seed)
+    names = list(sizes)
+    k = rng.integers(0, len(names), n)
+    start = (rng.random(n) * (np.array([sizes[c] for c in names])[k] - 400)).astype(np.int64)
+    pd.DataFrame({"c": np.array(names)[k], "s": start, "e": start + rng.integers(50, 400, n),
+                  "n": [f"p{i}" for i in range(n)], "x": 0,
+                  "t": rng.choice(["+", "-", "."], n)}).to_csv(path, sep="\t", header=False,
+                                                               index=False)
+    return path
+
+
+def test_prepare_regions_memory_does_not_grow_with_regions(tmp_path, rng):
+    import tracemalloc
+
+    from conftest import random_dna, write_fasta
+    from seqcnn.genome import Genome, prepare_fasta
+
+    chroms = {"c1": random_dna(300_000, rng), "c2": "N" * 1000 + random_dna(200_000, rng)}
+    prepare_fasta(write_fasta(tmp_path / "g.fa", chroms), tmp_path / "p" / "g.fa")
+    genome = Genome(tmp_path / "p" / "g.fa")
+
+    def peak(n, streamed):
+        files = {"A": _big_peaks(tmp_path / f"a{n}.bed", n, genome.sizes, n),
+                 "B": _big_peaks(tmp_path / f"b{n}.bed", n // 2, genome.sizes, n + 1)}
+        out = tmp_path / f"out{n}.bed"
+        tracemalloc.start()
+        try:
+            if streamed:
+                rg.prepare_regions(files, genome, 200, out, chunk_size=2000, tmp_dir=tmp_path)
+            else:
+                _in_memory(files, genome, 200, None, False, out)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(5000, True), peak(50_000, True)
+    assert large < 1.5 * small, (small, large)
+    # the check can tell: the in-memory path grows with the regions
+    assert peak(20_000, False) > 2 * peak(5000, False)
