@@ -37,7 +37,6 @@ complement and jitter are refused with lengths: both would move the padding to t
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -145,21 +144,40 @@ def _is_whole_npy_memmap(arr: Any) -> bool:
             and ref.offset == arr.offset)
 
 
-#: Batches read between two :func:`release_pages` calls on the one-hot memmap.
-RELEASE_EVERY = 64
+def read_rows(arr: np.ndarray, indices: np.ndarray, fd: int | None = None) -> np.ndarray:
+    """Rows ``indices`` (``int64`` ``(n,)``, in any order) of ``arr`` as a new array.
 
-
-def release_pages(arr: Any) -> None:
-    """Drop the pages of a memory-mapped array from this process's resident set.
-
-    A read-only file mapping keeps every page it touched resident (counted in RSS) until
-    memory is short, so an epoch over a 2 GB cache shows 2 GB of RSS although the process
-    needs only the batch in hand. ``MADV_DONTNEED`` unmaps them (they stay in the page cache;
-    the next read faults them back in). Does nothing for arrays that are not memmaps.
+    A whole ``.npy`` file opened with ``np.load(mmap_mode=...)`` is read with
+    ``os.preadv``, one call per run of consecutive rows, from ``fd`` (or a descriptor
+    opened for the call), not through the mapping: every page a fault maps counts in the
+    process's RSS, and where the page cache holds large folios one 2-kB row maps
+    megabytes, so shuffled batches over a large cache showed the whole cache as resident
+    memory. Other arrays are indexed as usual.
     """
-    mm = getattr(arr, "_mmap", None)
-    if isinstance(mm, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-        mm.madvise(mmap.MADV_DONTNEED)
+    idx = np.asarray(indices, dtype=np.int64)
+    if not _is_whole_npy_memmap(arr) or not arr.flags.c_contiguous:
+        return np.asarray(arr[idx])
+    if len(idx) and (idx.min() < 0 or idx.max() >= arr.shape[0]):
+        raise IndexError(f"row index out of range 0..{arr.shape[0] - 1}")
+    out = np.empty((len(idx), *arr.shape[1:]), dtype=arr.dtype)
+    row = arr.strides[0]
+    flat = memoryview(out.reshape(-1).view(np.uint8))
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = np.concatenate([[0], breaks]).astype(np.int64)
+    ends = np.concatenate([breaks, [len(idx)]]).astype(np.int64)
+    own = fd is None
+    if own:
+        fd = os.open(arr.filename, os.O_RDONLY)
+    try:
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            want = (b - a) * row
+            got = os.preadv(fd, [flat[a * row:b * row]], arr.offset + int(idx[a]) * row)
+            if got != want:
+                raise OSError(f"{arr.filename}: short read ({got} of {want} bytes)")
+    finally:
+        if own:
+            os.close(fd)
+    return out
 
 
 class CacheDataset(Dataset):
@@ -216,6 +234,8 @@ class CacheDataset(Dataset):
         self.jitter = int(jitter)
         self.seed = int(seed)
         self.alphabet = alphabet
+        self._direct = {name: _is_whole_npy_memmap(getattr(self, name))
+                        for name in ("onehot", "labels")}
 
     @classmethod
     def from_files(
@@ -248,11 +268,7 @@ class CacheDataset(Dataset):
         """Rows ``indices`` as ``uint8`` tensors ``(n, A, L)`` and ``(n, T)``, augmented;
         with lengths also the lengths ``int64`` ``(n,)``."""
         idx = np.asarray(indices, dtype=np.int64)
-        x = self.onehot[idx]
-        y = np.asarray(self.labels[idx], dtype=np.uint8)
-        self._reads = getattr(self, "_reads", 0) + 1
-        if self._reads % RELEASE_EVERY == 0:
-            release_pages(self.onehot)
+        x, y = self._rows("onehot", idx), self._rows("labels", idx).astype(np.uint8, copy=False)
         if self.rc_augment or self.jitter:
             x = augment_batch(x, idx, epoch, self.seed, self.rc_augment, self.jitter)
         x = np.ascontiguousarray(x, dtype=np.uint8)
@@ -267,11 +283,26 @@ class CacheDataset(Dataset):
             return self.get_batch(indices, epoch)
         return tuple(t[0] for t in self.get_batch([int(key)]))
 
+    def _rows(self, name: str, idx: np.ndarray) -> np.ndarray:
+        """Rows of ``onehot`` or ``labels``: read with :func:`read_rows` from a descriptor kept
+        per process (a whole-file memmap), else by indexing."""
+        arr = getattr(self, name)
+        if not self._direct.get(name):
+            return np.asarray(arr[idx])
+        fds = self.__dict__.setdefault("_fds", {})
+        if fds.get("pid") != os.getpid():  # a forked worker opens its own descriptors
+            fds.clear()
+            fds["pid"] = os.getpid()
+        if name not in fds:
+            fds[name] = os.open(arr.filename, os.O_RDONLY)
+        return read_rows(arr, idx, fds[name])
+
     # Pickle memmaps by file name, so that workers map the file instead of copying it.
     _MEMMAPS = ("onehot", "labels", "lengths")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
+        state.pop("_fds", None)  # descriptors are per process
         for name in self._MEMMAPS:
             arr = state.get(name)
             if arr is not None and _is_whole_npy_memmap(arr):
@@ -458,6 +489,7 @@ __all__ = [
     "CacheDataset",
     "EpochBatchSampler",
     "SortedBatchSampler",
+    "read_rows",
     "augment_batch",
     "make_loader",
     "random_bits",

@@ -71,7 +71,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from seqcnn import distributed
-from seqcnn.data import CacheDataset, make_loader
+from seqcnn.data import CacheDataset, make_loader, read_rows
 from seqcnn.models import SequenceModel, build_model, checkpoint, count_parameters
 from seqcnn.seqsets import PADDING_MODES, pad_batch
 from seqcnn.targets import Targets
@@ -422,7 +422,7 @@ def _data_fingerprint(x: np.ndarray, y: np.ndarray, rows: int = 256) -> str:
     for start in range(0, y.shape[0], 1 << 20):
         h.update(np.ascontiguousarray(y[start:start + (1 << 20)]).tobytes())
     pick = np.unique(np.linspace(0, x.shape[0] - 1, min(rows, x.shape[0])).astype(np.int64))
-    h.update(np.ascontiguousarray(x[pick]).tobytes())
+    h.update(np.ascontiguousarray(read_rows(x, pick)).tobytes())
     return h.hexdigest()
 
 
