@@ -152,14 +152,17 @@ def read_rows(arr: np.ndarray, indices: np.ndarray, fd: int | None = None) -> np
     opened for the call), not through the mapping: every page a fault maps counts in the
     process's RSS, and where the page cache holds large folios one 2-kB row maps
     megabytes, so shuffled batches over a large cache showed the whole cache as resident
-    memory. Other arrays are indexed as usual.
+    memory. Other arrays are indexed as usual. A caller that passes ``fd`` vouches that
+    ``arr`` is such a file (C-contiguous) and that ``fd`` reads it.
     """
     idx = np.asarray(indices, dtype=np.int64)
-    if not _is_whole_npy_memmap(arr) or not arr.flags.c_contiguous:
+    if fd is None and not (_is_whole_npy_memmap(arr) and arr.flags.c_contiguous):
         return np.asarray(arr[idx])
     if len(idx) and (idx.min() < 0 or idx.max() >= arr.shape[0]):
         raise IndexError(f"row index out of range 0..{arr.shape[0] - 1}")
     out = np.empty((len(idx), *arr.shape[1:]), dtype=arr.dtype)
+    if not len(idx):
+        return out
     row = arr.strides[0]
     flat = memoryview(out.reshape(-1).view(np.uint8))
     breaks = np.flatnonzero(np.diff(idx) != 1) + 1
@@ -287,7 +290,7 @@ class CacheDataset(Dataset):
         """Rows of ``onehot`` or ``labels``: read with :func:`read_rows` from a descriptor kept
         per process (a whole-file memmap), else by indexing."""
         arr = getattr(self, name)
-        if not self._direct.get(name):
+        if not (self._direct.get(name) and arr.flags.c_contiguous):
             return np.asarray(arr[idx])
         fds = self.__dict__.setdefault("_fds", {})
         if fds.get("pid") != os.getpid():  # a forked worker opens its own descriptors

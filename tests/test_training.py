@@ -490,3 +490,29 @@ def test_resume_with_lengths_gives_identical_final_weights(length_cache, tmp_pat
     res = train(model, moved, data["valid"], {**cfg, "epochs": 2}, out_dir=tmp_path / "cut",
                 targets=targets, progress=False)
     assert res.resumed_from is None
+
+
+def test_rows_are_read_from_the_file_not_the_mapping(tmp_path):
+    """read_rows (preadv, one call per run of consecutive rows) gives exactly what indexing
+    the memmap gives, in the order asked, also in a pickled copy (a DataLoader worker)."""
+    import pickle
+
+    from seqcnn.data import read_rows
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(500, 4, 37), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", x[:, 0, :3].copy())
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for idx in (rng.permutation(500)[:64], np.arange(100, 164), np.array([5, 6, 7, 3, 499, 0]),
+                np.array([], dtype=np.int64)):
+        np.testing.assert_array_equal(read_rows(mm, idx), x[idx])
+    with pytest.raises(IndexError):
+        read_rows(mm, np.array([500]))
+    ds = CacheDataset.from_files(tmp_path / "x.npy", tmp_path / "y.npy")
+    copy = pickle.loads(pickle.dumps(ds))
+    idx = rng.permutation(500)[:50]
+    for d in (ds, copy):
+        xb, yb = d.get_batch(idx)
+        np.testing.assert_array_equal(xb.numpy(), x[idx])
+        np.testing.assert_array_equal(yb.numpy(), x[idx, 0, :3])
