@@ -180,8 +180,13 @@ def cache_mem_mb(wildcards, input):
     ds = dataset_config(wildcards)
     largest = int(read_fai(input.fai)["length"].max())
     return _mem(
-        "build_cache", 0, ds["seq_len"], 1000, chunk_size=ds["chunk_size"],
-        largest_chrom=largest, n_tasks=len(ds["tasks"]),
+        "build_cache",
+        0,
+        ds["seq_len"],
+        1000,
+        chunk_size=ds["chunk_size"],
+        largest_chrom=largest,
+        n_tasks=len(ds["tasks"]),
     )
 
 
@@ -198,8 +203,14 @@ def train_mem_mb(wildcards, input):
     n, alphabet, seq_len = _shape(input.train_onehot)
     cfg = {k: v for k, v in model_config(wildcards).items() if k != "padding"}
     return _mem(
-        "train_model", n, seq_len, 2000, alphabet_size=alphabet, model_config=cfg,
-        batch_size=config["train"]["batch_size"], n_valid=_rows(input.valid_onehot),
+        "train_model",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
+        model_config=cfg,
+        batch_size=config["train"]["batch_size"],
+        n_valid=_rows(input.valid_onehot),
         n_tasks=_shape(input.train_labels)[1],
     )
 
@@ -220,7 +231,11 @@ def train_gpus(wildcards):
 def eval_mem_mb(wildcards, input):
     n, alphabet, seq_len = _shape(input.test_onehot)
     return _mem(
-        "evaluate_model", n, seq_len, 2000, alphabet_size=alphabet,
+        "evaluate_model",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
         n_tasks=_shape(input.test_labels)[1],
     )
 
@@ -228,8 +243,13 @@ def eval_mem_mb(wildcards, input):
 def interpret_mem_mb(wildcards, input):
     n, alphabet, seq_len = _shape(input.test_onehot)
     return _mem(
-        "interpret", n, seq_len, 2000, alphabet_size=alphabet,
-        n_tasks=_shape(input.test_labels)[1], n_top=config["interpret"]["n_top"],
+        "interpret",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
+        n_tasks=_shape(input.test_labels)[1],
+        n_top=config["interpret"]["n_top"],
         n_shuffles=config["interpret"]["n_shuffles"],
     )
 

@@ -83,7 +83,7 @@ rule compare_to_reference:
     log:
         f"{RESULTS}/logs/{{dataset}}/reference.log",
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/interpret.yaml"
     params:
         reference=reference_config,
         models=dataset_models,
