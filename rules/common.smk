@@ -148,13 +148,6 @@ def user_negative_file(wildcards):
     return [] if neg in ("gc_matched", "dinuc_shuffle") else [neg]
 
 
-def _rows(path):
-    """Rows of a cache array, from its .npy header (no data read)."""
-    import numpy as np
-
-    return int(np.load(path, mmap_mode="r").shape[0])
-
-
 def _shape(path):
     import numpy as np
 
@@ -210,7 +203,7 @@ def train_mem_mb(wildcards, input):
         alphabet_size=alphabet,
         model_config=cfg,
         batch_size=config["train"]["batch_size"],
-        n_valid=_rows(input.valid_onehot),
+        n_valid=_shape(input.valid_onehot)[0],
         n_tasks=_shape(input.train_labels)[1],
     )
 

@@ -37,6 +37,7 @@ log.info("test metrics (%d sequences):\n%s\n%s", len(x), table.to_string(index=F
          accuracy.to_string(index=False))
 
 names = targets.output_names
+Y, P = targets.one_vs_rest(labels, probs)  # (rows, outputs): sequences, or real positions
 if targets.per_position:  # one row per real position: id, position, label, p(class)...
     real = np.arange(x.shape[-1])[None, :] < np.asarray(lengths)[:, None]
     rows, pos = np.nonzero(real)
@@ -46,14 +47,12 @@ if targets.per_position:  # one row per real position: id, position, label, p(cl
     for k, c in enumerate(classes):
         pred[f"p_{c}"] = probs[rows, k, pos]
 else:  # one row per sequence and output: id, output, label, score
-    onehot_labels, _ = targets.one_vs_rest(labels, probs)
     pred = pd.DataFrame({"id": np.repeat(ids["id"].to_numpy(), len(names)),
                          "output": np.tile(names, len(x)),
-                         "label": onehot_labels.reshape(-1).astype(int),
+                         "label": Y.reshape(-1).astype(int),
                          "score": probs.reshape(len(x), -1).reshape(-1)})
 pred.to_csv(sm.output.predictions, sep="\t", index=False, float_format="%.5f",
             compression={"method": "gzip", "mtime": 0})
 
-Y, P = targets.one_vs_rest(labels, probs)
 evalplots.roc_pr_curves({name: P}, Y, names, sm.output.curves)
 evalplots.score_distributions({name: P}, Y, names, sm.output.scores)

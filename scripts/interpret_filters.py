@@ -27,7 +27,8 @@ x_valid, y_valid = (np.asarray(a) for a in load_cache(sm.input.valid_onehot,
                                                       sm.input.valid_labels))
 # sequence sets: windows in the padding never count (mask from the lengths)
 mask = length_mask(np.load(sm.input.test_lengths), x_test.shape[-1]) if seqset else None
-n_filters = it.filter_weights(model).shape[0]
+weights = it.filter_weights(model)
+n_filters = weights.shape[0]
 
 fm = it.filter_motifs(model, x_test, cfg["threshold"], cfg["min_ic"], cfg["min_sites"],
                       mask=mask, use_weights=bool(model.config.get("pwm_constrained")))
@@ -59,7 +60,6 @@ else:
              ", ".join(f"filter{i} {influence[i]:.3f}" for i in np.argsort(-influence)[:5]))
 
 best = it.best_matches(table).set_index("query") if len(table) else pd.DataFrame()
-weights = it.filter_weights(model)
 periods = it.filter_periods(weights, alphabet)
 grid, power = it.spectrum(it.position_profile(weights, alphabet))
 marks = {"α-helix": 3.6, "β-strand": 2.0} if alphabet == "protein" else {"helical turn": 10.5}
