@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup demo preset test lint format bench clean bedtools chromium slurm
+.PHONY: setup demo preset presets test lint format bench clean bedtools chromium slurm
 
 setup: $(VENV)/.installed bedtools
 
@@ -48,6 +48,12 @@ PRESET ?= protein_ss
 preset: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/presets/$(PRESET).yaml \
 		--replace-workflow-config
+
+# every preset in turn (several hours on 2 CPU cores; see the README for each one's time)
+presets: setup
+	for p in config/presets/*.yaml; do \
+		$(BIN)/snakemake --cores $(CORES) --configfile $$p --replace-workflow-config || exit 1; \
+	done
 
 test: setup chromium
 	$(BIN)/pytest

@@ -332,6 +332,8 @@ def reference_inputs(wildcards):
         "metrics": model_files(d, models, "eval/metrics.tsv"),
         "filters_json": model_files(d, models, "interpret/filters.json"),
         "tomtom": model_files(d, models, "interpret/tomtom.tsv"),
+        "checkpoints": model_files(d, models, "model.pt"),
+        "manifest": f"{RESULTS}/{d}/cache/manifest.json",
     }
     if is_seqset(d):
         out["accuracy"] = model_files(d, models, "eval/accuracy.tsv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib
 
@@ -117,11 +118,58 @@ def periodicity(periods: np.ndarray, power: np.ndarray, dominant: np.ndarray,
     plt.close(fig)
 
 
+#: Guide curves :func:`metrics_against_option` can draw, as functions of the option value.
+GUIDES = {"inverse": lambda x: 1.0 / x}
+
+
+def metrics_against_option(measured: pd.DataFrame, table: pd.DataFrame, plot: Mapping[str, Any],
+                           path: str | os.PathLike, title: str = "") -> None:
+    """One panel per metric in ``plot["metrics"]``: seqcnn's measurement per model against the
+    model option ``plot["over"]`` (a column of ``measured``, models as rows), the expected
+    range of each model from ``table`` (:func:`seqcnn.reference.compare` rows) as a grey
+    bar, and ``plot["guides"]`` (metric → a :data:`GUIDES` name, e.g. ``1/x``) as a dashed
+    line. Models without the option are left out; the x axis is log2 when all values are
+    positive numbers spanning more than a factor 4."""
+    over, metrics = plot["over"], list(plot["metrics"])
+    frame = measured[measured[over].notna()].sort_values(over)
+    x = frame[over].to_numpy()
+    numeric = np.issubdtype(np.asarray(x).dtype, np.number)
+    log2 = bool(numeric and len(x) and (x > 0).all() and x.max() / x.min() > 4)
+    pos = x.astype(float) if numeric else np.arange(len(x), dtype=float)
+    fig, axes = plt.subplots(1, len(metrics), dpi=100, squeeze=False,
+                             figsize=(3.6 * len(metrics) + 0.4, 3.6))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = table[table["metric"] == metric].set_index("model")
+        for xi, model in zip(pos, frame.index, strict=True):
+            if model in rows.index and np.isfinite(rows.at[model, "low"]):
+                lo, hi = rows.at[model, "low"], rows.at[model, "high"]
+                ax.plot([xi, xi], [lo, hi] if hi > lo else [lo - 0.01, hi + 0.01],
+                        color="0.75", lw=7, solid_capstyle="butt", zorder=1)
+        ax.plot(pos, frame[metric].to_numpy(float), "o-", color="#1f77b4", zorder=3,
+                label="seqcnn")
+        guide = plot.get("guides", {}).get(metric)
+        if guide and numeric:
+            grid = np.geomspace(pos.min(), pos.max(), 100) if log2 else \
+                np.linspace(pos.min(), pos.max(), 100)
+            ax.plot(grid, GUIDES[guide](grid), "--", color="#d62728", label=guide)
+        if log2:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(pos, [str(v) for v in x])
+        ax.set_xlabel(over)
+        ax.set_title(metric, fontsize=10)
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def reference_comparison(table: pd.DataFrame, path: str | os.PathLike,
                          title: str = "Published versus measured") -> None:
     """One panel per metric of :func:`seqcnn.reference.compare` output: the expected value or
     range (grey bar) and seqcnn's measurement (green when it agrees, red otherwise) per
     model, models in table order."""
+    table = table[table["low"].notna()]  # trend rows have no bounds to draw
     metrics = list(dict.fromkeys(table["metric"]))
     fig, axes = plt.subplots(1, max(1, len(metrics)), dpi=100, squeeze=False,
                              figsize=(max(4.0, 0.55 * table["model"].nunique() + 2) *

@@ -11,10 +11,21 @@ measured metrics of each model (:func:`measure_model`) are
   ``E < 0.1`` to one of the ``truth_motifs`` (Koo & Eddy 2019's interpretability measure);
 - ``jaspar_fraction``: the same against any JASPAR matrix;
 - ``median_period``: median dominant Fourier period of the filters;
-- ``receptive_field``, ``valid_auroc``: from the model summary.
+- ``receptive_field``, ``valid_auroc``: from the model summary; ``auroc_drop``:
+  ``valid_auroc - test_auroc`` (a shortcut that holds in validation but not in test);
+- ``measured_receptive_field``: width of the gradient footprint of one trunk output
+  (:func:`seqcnn.models.receptive_field.gradient_footprint`), to set beside the formula;
+- ``detection_fraction``: of the test positives whose planted ``motif`` a fixed log-odds
+  filter of that motif detects at stride 1, the fraction it still detects when scanned with
+  the model's first-layer stride (:func:`seqcnn.simulate_sets.stride_hits`; about
+  ``1 / stride`` for instances at uniform offsets);
+- ``length_auroc_valid``, ``length_auroc_test``: auROC of the sequence length alone as the
+  score (mean over binary tasks), the same for every model of a dataset.
 
 :func:`compare` puts each expectation beside the measurement: agreement means inside the
-range widened by ``tolerance``, or within ``tolerance`` of the number.
+range widened by ``tolerance``, or within ``tolerance`` of the number. ``trends``
+(:func:`trend_rows`) state how a metric moves along a model option (``stride``,
+``pool``…), and :func:`verdict` sums the table up in one line beside the preset's ``claim``.
 """
 
 from __future__ import annotations
@@ -24,11 +35,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from seqcnn.interpret.motifs import fraction_matched
-
-METRICS = ("test_auroc", "test_auprc", "accuracy", "q3", "match_fraction", "jaspar_fraction",
-           "median_period", "receptive_field", "valid_auroc")
+#: Metrics measured from files every model has (:func:`measure_model`).
+BASIC_METRICS = ("test_auroc", "test_auprc", "accuracy", "q3", "match_fraction",
+                 "jaspar_fraction", "median_period", "receptive_field", "valid_auroc", "auroc_drop")
+#: Metrics that need the checkpoint or the cache; measured only when a preset names them.
+EXTRA_METRICS = ("measured_receptive_field", "detection_fraction", "length_auroc_valid",
+                 "length_auroc_test")
+METRICS = BASIC_METRICS + EXTRA_METRICS
+DIRECTIONS = ("increasing", "decreasing")
 
 
 def base_id(matrix_id: str) -> str:
@@ -40,6 +56,8 @@ def truth_match_fraction(tomtom: pd.DataFrame, n_filters: int, truth_ids: Sequen
                          max_e: float = 0.1) -> float:
     """Fraction of ``n_filters`` filters (``filter0`` …) with a Tomtom match at ``E < max_e``
     to any version of the ``truth_ids``; filters absent from ``tomtom`` are unmatched."""
+    from seqcnn.interpret.motifs import fraction_matched  # keeps this module light (reports)
+
     truth = {base_id(t) for t in truth_ids}
     hits = tomtom[tomtom["target_id"].map(base_id).isin(truth)] if len(tomtom) else tomtom
     return fraction_matched(hits, [f"filter{i}" for i in range(n_filters)], max_e)
@@ -68,6 +86,7 @@ def measure_model(
         "receptive_field": float(summary.get("receptive_field", nan)),
         "valid_auroc": float(summary.get("best_valid_auroc", nan)),
     }
+    out["auroc_drop"] = out["valid_auroc"] - out["test_auroc"]
     if accuracy is not None and len(accuracy):
         out["accuracy"] = float(accuracy["accuracy"].mean())
         out["q3"] = float(accuracy["q3"].mean())
@@ -113,4 +132,89 @@ def compare(
                                        "measured", "difference", "agrees"])
 
 
-__all__ = ["METRICS", "base_id", "compare", "measure_model", "truth_match_fraction"]
+def length_auroc(lengths: np.ndarray, labels: np.ndarray) -> float:
+    """auROC of the sequence length ``(N,)`` as the only score for labels ``(N,)`` or
+    ``(N, T)`` (0/1; other values, e.g. the ignore index 255, are left out), mean over the
+    tasks with both classes; NaN when none has. 0.5: length says nothing about the label."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    labels = np.asarray(labels).reshape(len(lengths), -1)
+    scores = []
+    for t in range(labels.shape[1]):
+        keep = np.isin(labels[:, t], (0, 1))
+        y = labels[keep, t]
+        if 0 < y.sum() < len(y):
+            scores.append(roc_auc_score(y, lengths[keep]))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def requested_metrics(reference: Mapping[str, Any]) -> set[str]:
+    """Metrics a ``reference`` block names in ``expected``, ``trends`` and ``plot``."""
+    names = {m for metrics in reference.get("expected", {}).values() for m in metrics}
+    names |= {t["metric"] for t in reference.get("trends", [])}
+    names |= set(reference.get("plot", {}).get("metrics", []))
+    unknown = sorted(names - set(METRICS))
+    if unknown:
+        raise ValueError(f"reference names unknown metric(s) {', '.join(unknown)}; choose "
+                         f"from {', '.join(METRICS)}")
+    return names
+
+
+def option_values(options: Mapping[str, Mapping[str, Any]], over: str) -> dict[str, Any]:
+    """``model → value`` of model option ``over`` for the models that have it, in value
+    order; ``ValueError`` when fewer than two models have it."""
+    values = {m: cfg[over] for m, cfg in options.items() if over in cfg}
+    if len(values) < 2:
+        raise ValueError(f"reference: fewer than two trained models have the option {over!r} "
+                         f"(models: {', '.join(options)})")
+    return dict(sorted(values.items(), key=lambda kv: (kv[1], kv[0])))
+
+
+def trend_rows(
+    trends: Sequence[Mapping[str, str]],
+    measured: Mapping[str, Mapping[str, float]],
+    options: Mapping[str, Mapping[str, Any]],
+    tolerance: float = 0.1,
+) -> pd.DataFrame:
+    """Rows like :func:`compare`'s for ``trends``: each ``{metric, over, direction}`` says
+    that ``metric`` is ``increasing`` or ``decreasing`` along model option ``over``
+    (``options``: model → its model config). ``measured`` is the change from the smallest
+    to the largest option value; ``difference`` the largest step against the direction
+    (0 when none). It agrees when the overall change has the stated sign and no step goes
+    against it by more than ``tolerance``."""
+    rows = []
+    for trend in trends:
+        metric, over, direction = trend["metric"], trend["over"], trend["direction"]
+        if direction not in DIRECTIONS:
+            raise ValueError(f"reference.trends: direction must be one of "
+                             f"{', '.join(DIRECTIONS)}, got {direction!r}")
+        values = option_values(options, over)
+        series = np.array([measured[m][metric] for m in values], dtype=np.float64)
+        sign = 1.0 if direction == "increasing" else -1.0
+        change = float(series[-1] - series[0])
+        against = float(max(0.0, np.max(-sign * np.diff(series))))
+        first, last = next(iter(values.values())), list(values.values())[-1]
+        rows.append({
+            "model": f"{over} {first}→{last}", "metric": metric,
+            "expected": direction, "low": np.nan, "high": np.nan, "measured": change,
+            "difference": against,
+            "agrees": bool(np.isfinite(series).all() and sign * change > 0
+                           and against <= tolerance),
+        })
+    return pd.DataFrame(rows, columns=["model", "metric", "expected", "low", "high",
+                                       "measured", "difference", "agrees"])
+
+
+def verdict(table: pd.DataFrame, claim: str) -> str:
+    """One line: whether every row of a comparison table agrees, the rows that do not, and
+    the preset's ``claim``."""
+    met, total = int(table["agrees"].sum()), len(table)
+    if met == total:
+        return f"Reproduced ({met} of {total} expectations met): {claim}"
+    off = "; ".join(f"{r.model} {r.metric} {r.measured:.3g} (expected {r.expected})"
+                    for r in table[~table["agrees"].astype(bool)].itertuples())
+    return f"Not reproduced ({met} of {total} met; off: {off}): {claim}"
+
+
+__all__ = ["BASIC_METRICS", "DIRECTIONS", "EXTRA_METRICS", "METRICS", "base_id", "compare",
+           "length_auroc", "measure_model", "option_values", "requested_metrics", "trend_rows",
+           "truth_match_fraction", "verdict"]

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from seqcnn.reference import verdict
+
 #: The template shipped with the workflow (report/dataset.html.j2).
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "dataset.html.j2"
 
@@ -104,11 +106,12 @@ def reference_section(table_path: str | os.PathLike, figure_path: str | os.PathL
     """The "published versus seqcnn" part of a report page from the comparison table
     (:func:`seqcnn.reference.compare`, as TSV), its figure and the config's ``reference``."""
     ref = pd.read_csv(table_path, sep="\t", dtype={"expected": str})
+    line = verdict(ref, reference.get("claim", reference["source"]))
     ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})
     shown = ref[["model", "metric", "expected", "measured", "difference", "agrees"]]
     return {
         "source": reference["source"], "figure": figure_path,
         "met": int((ref["agrees"] == "yes").sum()), "total": len(ref),
-        "tolerance": reference["tolerance"],
+        "tolerance": reference["tolerance"], "verdict": line,
         "table": table_html(shown, table_id="reference"),
     }

@@ -15,17 +15,22 @@ from seqcnn.sweeps import expand_model_list, expand_sweeps
 from test_workflow import run_snakemake
 
 PRESETS = sorted((ROOT / "config" / "presets").glob("*.yaml"))
-SMALL = {"koo_eddy": 800, "secondary_structure": 160}
+SMALL = {"koo_eddy": 800, "secondary_structure": 160, "stride": 400, "grammar": 400,
+         "distance": 100, "padding": 400}
 
 
 def reduced(config: dict) -> dict:
-    """The preset with small data, 2 epochs, the first value of each sweep option."""
+    """The preset with small data, 2 epochs, the first value (two along a trend) of each
+    sweep option."""
     config = json.loads(json.dumps(config))
     for sim in config.get("simulations", {}).values():
         if sim.get("kind") in SMALL:
             sim.setdefault("params", {})["n"] = SMALL[sim["kind"]]
+    # options a trend or plot runs along keep two values (a trend needs two models)
+    over = {t["over"] for ds in config["datasets"].values()
+            for t in ds.get("reference", {}).get("trends", [])}
     for sweep in config.get("sweeps", {}).values():
-        sweep["grid"] = {k: v[:1] for k, v in sweep["grid"].items()}
+        sweep["grid"] = {k: v[:2] if k in over else v[:1] for k, v in sweep["grid"].items()}
     config["train"] = {**config.get("train", {}), "epochs": 2, "patience": 0}
     config["evaluate"] = {**config.get("evaluate", {}), "bootstrap": 10}
     models, variants = expand_sweeps(config.get("models", {}), config.get("sweeps", {}))
@@ -54,6 +59,8 @@ def test_preset_runs_reduced(preset: Path, tmp_path):
         if ds.get("reference"):
             table = pd.read_csv(tmp_path / "results" / name / "reference" / "comparison.tsv",
                                 sep="\t")
-            expected = sum(len(v) for v in ds["reference"]["expected"].values())
+            ref = ds["reference"]
+            expected = sum(len(v) for v in ref["expected"].values()) + len(ref.get("trends", []))
             assert len(table) == expected and table["measured"].notna().all()
-            assert 'id="reference"' in report.read_text()
+            text = report.read_text()
+            assert 'id="reference"' in text and "<b>Verdict.</b>" in text

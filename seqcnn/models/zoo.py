@@ -384,7 +384,8 @@ class Basset(SequenceModel):
 
 class KooEddyCNN(SequenceModel):
     """CNN-x of Koo & Eddy (2019): the first max-pool size ``x`` sets how whole the motifs
-    learnt by first-layer filters are (small x: whole motifs; large x: partial motifs).
+    learnt by first-layer filters are (small x: partial motifs, assembled by deeper layers;
+    large x: whole motifs).
 
     Conv 30×19 **same** padding → batch norm → activation → max-pool ``pool_size`` → dropout;
     conv 128×5 **same** → batch norm → ReLU → max-pool ``100 // pool_size`` → dropout
