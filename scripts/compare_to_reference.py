@@ -82,9 +82,10 @@ for i, model in enumerate(sm.params.models):
     log.info("%s: %s", model, {k: round(v, 4) for k, v in measured[model].items()
                                if k in needed})
 
-table = pd.concat([compare(ref["expected"], measured, ref["tolerance"]),
-                   trend_rows(ref.get("trends", []), measured, options, ref["tolerance"])],
-                  ignore_index=True)
+table = compare(ref["expected"], measured, ref["tolerance"])
+if ref.get("trends"):
+    table = pd.concat([table, trend_rows(ref["trends"], measured, options, ref["tolerance"])],
+                      ignore_index=True)
 table.to_csv(sm.output.table, sep="\t", index=False, float_format="%.4g")
 frame = pd.DataFrame(measured).T.rename_axis("model")
 plot = ref.get("plot")

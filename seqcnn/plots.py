@@ -118,8 +118,9 @@ def periodicity(periods: np.ndarray, power: np.ndarray, dominant: np.ndarray,
     plt.close(fig)
 
 
-#: Guide curves :func:`metrics_against_option` can draw, as functions of the option value.
-GUIDES = {"inverse": lambda x: 1.0 / x}
+#: Guide curves :func:`metrics_against_option` can draw: a function of the option value and
+#: a legend label (``{}`` is the option's name).
+GUIDES = {"inverse": (lambda x: 1.0 / x, "1/{}")}
 
 
 def metrics_against_option(measured: pd.DataFrame, table: pd.DataFrame, plot: Mapping[str, Any],
@@ -151,7 +152,8 @@ def metrics_against_option(measured: pd.DataFrame, table: pd.DataFrame, plot: Ma
         if guide and numeric:
             grid = np.geomspace(pos.min(), pos.max(), 100) if log2 else \
                 np.linspace(pos.min(), pos.max(), 100)
-            ax.plot(grid, GUIDES[guide](grid), "--", color="#d62728", label=guide)
+            curve, label = GUIDES[guide]
+            ax.plot(grid, curve(grid), "--", color="#d62728", label=label.format(over))
         if log2:
             ax.set_xscale("log", base=2)
         ax.set_xticks(pos, [str(v) for v in x])
