@@ -407,7 +407,7 @@ def simulate_distance(
     *, seed: int, n: int = 2000, length: int = 4000, motif_a: str = "MA0139.2",
     motif_b: str = "MA0080.7", release: str = "JASPAR2024",
     positive_gap: Sequence[int] = (1000, 2000), near_gap: Sequence[int] = (0, 999),
-    far_min: int | None = 2001, far_fraction: float = 0.5,
+    far_min: int | None = 2001, far_fraction: float = 0.5, single_fraction: float = 0.0,
 ) -> Simulation:
     """Long-range dependence (dilation, receptive field): the label is the A–B distance only.
 
@@ -419,7 +419,12 @@ def simulate_distance(
     (``far_min = None`` or ``far_fraction = 0``: near negatives only). A model must measure
     a distance of 1–2 kb: its receptive field must span it. (Far negatives push both motifs
     towards the ends, so positions are weakly informative; use ``far_fraction = 0`` to
-    remove that.) ``truth`` adds ``role``, ``arrangement`` (positive/near/far) and ``gap``.
+    remove that.) With ``single_fraction`` that fraction of the negatives instead hold only
+    one of the two motifs (A or B at random; arrangement ``single``, gap -1): motif presence
+    then carries signal that lets the motif detectors be learnt, and a model blind to the
+    distance ranks positives above those negatives only (auROC ``single_fraction + (1 -
+    single_fraction) / 2``). ``truth`` adds ``role``, ``arrangement`` (positive/near/far/
+    single) and ``gap``.
     """
     rng = np.random.default_rng(seed)
     n, length = _positive(n, "n", 2), _positive(length, "length")
@@ -436,11 +441,20 @@ def simulate_distance(
     if near[1] >= pos_gap[0] or (far and far[0] <= pos_gap[1]):
         raise ValueError(f"negative gaps (near_gap {list(near)}, far_min {far_min}) must lie "
                          f"outside positive_gap {list(pos_gap)}")
+    single_fraction = _probability(single_fraction, "single_fraction")
     ids, labels = _ids("distance", n), _balanced_labels(n, rng)
     seqs, rows = [], []
     for i in range(n):
         if labels[i]:
             arrangement = "positive"
+        elif single_fraction and rng.random() < single_fraction:
+            role, mid, name, pwm = a if rng.random() < 0.5 else b
+            seq, strand = _background(length, rng), _strand(rng, True)
+            s = int(rng.integers(length - pwm.shape[1] + 1))
+            seq[s:s + pwm.shape[1]] = _instance(pwm, strand, rng)
+            seqs.append(_decode(seq))
+            rows.append((ids[i], mid, name, s, s + pwm.shape[1], strand, role, "single", -1))
+            continue
         else:
             arrangement = "far" if rng.random() < far_fraction else "near"
         lo, hi = ranges[arrangement]

@@ -180,6 +180,21 @@ def test_distance_label_follows_the_distance_rule_only():
     assert (near.truth.loc[near.truth["arrangement"] == "near", "gap"] < 300).all()
 
 
+def test_distance_single_motif_negatives():
+    table, truth, _ = ss.simulate_distance(seed=7, n=400, far_fraction=0, single_fraction=0.5)
+    per_seq = truth.groupby("id").agg(n=("role", "size"), arrangement=("arrangement", "first"))
+    per_seq = per_seq.loc[table["id"]]
+    single = (per_seq["arrangement"] == "single").to_numpy()
+    label = table["label"].to_numpy()
+    assert not (single & (label == 1)).any()  # only negatives lose a motif
+    assert 0.35 < single[label == 0].mean() < 0.65
+    assert (per_seq["n"].to_numpy()[single] == 1).all() and (per_seq["n"][~single] == 2).all()
+    roles = truth.loc[truth["arrangement"] == "single", "role"]
+    assert set(roles) == {"A", "B"}
+    # the planted site is where truth says: its sequence scores well under its PWM
+    assert np.median(_site_scores(table, truth, "JASPAR2024")) > 0.5
+
+
 # --------------------------------------------------------------------------- padding
 
 
