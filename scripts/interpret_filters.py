@@ -30,11 +30,17 @@ mask = length_mask(np.load(sm.input.test_lengths), x_test.shape[-1]) if seqset e
 weights = it.filter_weights(model)
 n_filters = weights.shape[0]
 
+constrained = bool(model.config.get("pwm_constrained"))
 fm = it.filter_motifs(model, x_test, cfg["threshold"], cfg["min_ic"], cfg["min_sites"],
-                      mask=mask, use_weights=bool(model.config.get("pwm_constrained")))
-log.info("%d of %d filters have >= %d sites above %.2f of their maximum on %d test "
-         "sequences", len(fm.motifs), n_filters, cfg["min_sites"], cfg["threshold"],
-         len(x_test))
+                      mask=mask, use_weights=constrained)
+if constrained:
+    log.info("PWM-constrained first layer: its softmax PPMs are the motifs; %d of %d keep "
+             "positions with >= %.2f bits after trimming", len(fm.motifs), n_filters,
+             cfg["min_ic"])
+else:
+    log.info("%d of %d filters have >= %d sites above %.2f of their maximum on %d test "
+             "sequences", len(fm.motifs), n_filters, cfg["min_sites"], cfg["threshold"],
+             len(x_test))
 it.write_meme(sm.output.meme, fm.motifs, alphabet,
               nsites={k: int(v) for k, v in fm.nsites.items()} if fm.nsites else None)
 
