@@ -71,9 +71,9 @@ grid, power = it.spectrum(it.position_profile(weights, alphabet))
 marks = {"α-helix": 3.6, "β-strand": 2.0} if alphabet == "protein" else {"helical turn": 10.5}
 plots.periodicity(grid, power, periods, sm.output.periods, marks,
                   title=f"{sm.wildcards.model}: first-layer filter periodicity")
-log.info("dominant filter periods: median %.2f; within 3.3-3.9: %d, within 1.9-2.1: %d of %d",
-         np.nanmedian(periods), int(np.sum((periods > 3.3) & (periods < 3.9))),
-         int(np.sum((periods > 1.9) & (periods < 2.1))), n_filters)
+log.info("dominant filter periods: median %.2f; %s of %d filters", np.nanmedian(periods),
+         ", ".join(f"{it.band_fraction(periods, b) * n_filters:.0f} within {b[0]}-{b[1]} "
+                   f"({name})" for name, b in it.PERIOD_BANDS.items()), n_filters)
 rows = []
 for i, name in enumerate(names):
     b = best.loc[name] if name in best.index else None

@@ -10,7 +10,9 @@ measured metrics of each model (:func:`measure_model`) are
 - ``match_fraction``: fraction of the first-layer filters with a Tomtom match at
   ``E < 0.1`` to one of the ``truth_motifs`` (Koo & Eddy 2019's interpretability measure);
 - ``jaspar_fraction``: the same against any JASPAR matrix;
-- ``median_period``: median dominant Fourier period of the filters;
+- ``median_period``: median dominant Fourier period of the filters; ``helix_fraction``,
+  ``strand_fraction``: the fraction of filters whose period lies in the α-helix (3.3–3.9)
+  or β-strand (1.9–2.1) band (:data:`seqcnn.interpret.periodicity.PERIOD_BANDS`);
 - ``receptive_field``, ``valid_auroc``: from the model summary; ``auroc_drop``:
   ``valid_auroc - test_auroc`` (a shortcut that holds in validation but not in test);
 - ``measured_receptive_field``: width of the gradient footprint of one trunk output
@@ -39,7 +41,8 @@ from sklearn.metrics import roc_auc_score
 
 #: Metrics measured from files every model has (:func:`measure_model`).
 BASIC_METRICS = ("test_auroc", "test_auprc", "accuracy", "q3", "match_fraction",
-                 "jaspar_fraction", "median_period", "receptive_field", "valid_auroc", "auroc_drop")
+                 "jaspar_fraction", "median_period", "helix_fraction", "strand_fraction",
+                 "receptive_field", "valid_auroc", "auroc_drop")
 #: Metrics that need the checkpoint or the cache; measured only when a preset names them.
 EXTRA_METRICS = ("measured_receptive_field", "detection_fraction", "length_auroc_valid",
                  "length_auroc_test")
@@ -87,6 +90,11 @@ def measure_model(
         "valid_auroc": float(summary.get("best_valid_auroc", nan)),
     }
     out["auroc_drop"] = out["valid_auroc"] - out["test_auroc"]
+    from seqcnn.interpret.periodicity import PERIOD_BANDS, band_fraction
+
+    periods = np.array(list(filters.get("periods", {}).values()), dtype=np.float64)
+    for name, band in PERIOD_BANDS.items():
+        out[f"{name}_fraction"] = band_fraction(periods, band)
     if accuracy is not None and len(accuracy):
         out["accuracy"] = float(accuracy["accuracy"].mean())
         out["q3"] = float(accuracy["q3"].mean())

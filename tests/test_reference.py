@@ -112,3 +112,15 @@ def test_metrics_against_option_draws_the_guide(tmp_path):
                                  ["detection_fraction", "test_auroc"],
                                  "guides": {"detection_fraction": "inverse"}}, path)
     assert path.stat().st_size > 10_000
+
+
+def test_period_band_fractions_from_the_filter_summary():
+    from seqcnn.reference import measure_model
+
+    filters = {"n_filters": 5, "periods": {"f0": 3.6, "f1": 3.4, "f2": 2.0, "f3": 7.5,
+                                           "f4": float("nan")}}
+    metrics = pd.DataFrame({"model": ["m"], "auroc": [0.9], "auprc": [0.8]})
+    got = measure_model("m", {}, metrics, filters, TOMTOM.iloc[:0])
+    assert got["helix_fraction"] == pytest.approx(2 / 5)  # 3.6 and 3.4; NaN counts as outside
+    assert got["strand_fraction"] == pytest.approx(1 / 5)
+    assert np.isnan(got["valid_auroc"]) and np.isnan(got["auroc_drop"])

@@ -68,7 +68,9 @@ from seqcnn.interpret.motifs import (
     tomtom_jaspar,
 )
 from seqcnn.interpret.periodicity import (
+    PERIOD_BANDS,
     SCALES,
+    band_fraction,
     dominant_period,
     filter_periods,
     hydrophobicity,
@@ -79,7 +81,9 @@ from seqcnn.interpret.periodicity import (
 __all__ = [
     "METHODS",
     "MOTIF_TABLE_COLUMNS",
+    "PERIOD_BANDS",
     "SCALES",
+    "band_fraction",
     "TOMTOM_COLUMNS",
     "DeepLiftView",
     "FilterMotifs",
