@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -214,9 +215,28 @@ def test_pwm_constrained_filters_are_probability_matrices(alphabet_size):
     assert (pwm >= 0).all()
     torch.testing.assert_close(pwm.sum(dim=1), torch.ones(filters, width))
     assert not torch.allclose(pwm, torch.full_like(pwm, 1 / alphabet_size))  # it did train
-    assert torch.equal(conv.bias, torch.zeros(filters))
-    assert all(p is not conv.bias for p in model.parameters())  # bias is not trainable
-    torch.testing.assert_close(conv(x), F.conv1d(x, pwm))  # the PWM is the weight used
+    # scanned as log-odds against a uniform background, plus a learnt threshold
+    kept = pwm > 1e-20  # lr 20 drives some probabilities to 0 (log-odds stay finite)
+    torch.testing.assert_close(conv.weight[kept], torch.log(alphabet_size * pwm)[kept])
+    assert torch.isfinite(conv.weight).all()
+    torch.testing.assert_close(conv(x), F.conv1d(x, conv.weight, conv.bias))
+    assert any(p is conv.bias for p in conv.parameters())
+
+
+def test_pwm_filter_scores_a_planted_site_by_its_log_odds():
+    """A PWM filter set to a motif scores the motif's consensus at sum(log(4 p)) (nats), far
+    above background windows; the bias shifts every score alike."""
+    conv = PWMConv1d(4, 1, 3)
+    ppm = torch.tensor([[0.7, 0.1, 0.1], [0.1, 0.7, 0.1], [0.1, 0.1, 0.7], [0.1, 0.1, 0.1]])
+    with torch.no_grad():
+        conv.logits.copy_(torch.log(ppm)[None])
+        conv.bias.fill_(-1.0)
+    x = onehot(["TTACGTT"])  # consensus ACG at offset 2
+    scores = conv(x)[0, 0]
+    best = 3 * math.log(4 * 0.7) - 1.0
+    assert scores.argmax().item() == 2
+    torch.testing.assert_close(scores[2], torch.tensor(best))
+    assert (scores[[0, 1, 3, 4]] < 0).all()  # off-site windows fall below the threshold
 
 
 # --------------------------------------------------------------------------- 6. masks

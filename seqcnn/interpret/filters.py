@@ -45,7 +45,8 @@ def stem_geometry(model: nn.Module) -> tuple[int, int, int, int, int]:
 
 
 def filter_weights(model: nn.Module) -> np.ndarray:
-    """First-layer weights ``(F, A, k)`` float32 (for PWM-constrained filters, the PPMs)."""
+    """First-layer weights ``(F, A, k)`` float32 (for PWM-constrained filters their log-odds
+    ``log(A · PPM)``; :func:`constrained_pwms` gives the PPMs)."""
     with torch.no_grad():
         return model.first_layer().weight.detach().float().cpu().numpy()
 

@@ -167,16 +167,21 @@ def masked_max_pool1d(
 
 
 class PWMConv1d(nn.Module):
-    """Convolution whose filters are position probability matrices.
+    """Convolution whose filters are position probability matrices, scanned as log-odds.
 
-    Each filter is ``softmax(logits)`` over the alphabet at every position, so its columns are
-    non-negative and sum to 1; the bias is fixed at 0 (a buffer, not trained). On one-hot
-    input a filter's response is the sum of the probabilities of the letters it sees, in
-    ``[0, kernel_size]``. No padding (pad the input, as :class:`ConvBlock` does).
+    Each filter is a PPM ``p = softmax(logits)`` over the alphabet at every position (columns
+    non-negative, summing to 1). Like a PWM scanner it scores a window by the log-odds of the
+    letters it sees against a uniform background, ``sum_l log(A · p[x_l, l])`` (nats; 0 for a
+    uniform column, at most ``k · log A``), plus a learnt ``bias``: a threshold, so that after
+    a ReLU only windows scoring above ``-bias`` pass. (Scoring the summed probabilities
+    instead, as an earlier version did, gives about ``k / A`` everywhere: with a ReLU nothing
+    was learnt, and with batch norm the PPMs stayed uniform.) No padding (pad the input, as
+    :class:`ConvBlock` does).
 
     Input ``(N, in_channels, L)`` → output ``(N, out_channels, (L - (k-1)·d - 1)//s + 1)``.
-    Exposes ``weight``, ``bias``, ``kernel_size``, ``stride``, ``dilation``, ``padding`` like
-    ``nn.Conv1d`` so interpretation code can treat both alike.
+    Exposes ``weight`` (the log-odds), ``bias``, ``kernel_size``, ``stride``, ``dilation``,
+    ``padding`` like ``nn.Conv1d`` so interpretation code can treat both alike; :meth:`pwm`
+    gives the PPMs.
     """
 
     def __init__(
@@ -196,7 +201,7 @@ class PWMConv1d(nn.Module):
         self.dilation = (dilation,)
         self.padding = (0,)
         self.logits = nn.Parameter(init_scale * torch.randn(out_channels, in_channels, kernel_size))
-        self.register_buffer("bias", torch.zeros(out_channels))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def pwm(self) -> Tensor:
         """Probability matrices ``(out_channels, in_channels, kernel_size)``; columns sum to 1."""
@@ -204,11 +209,11 @@ class PWMConv1d(nn.Module):
 
     @property
     def weight(self) -> Tensor:
-        """Same as :meth:`pwm` (the effective convolution weight)."""
-        return self.pwm()
+        """Log-odds ``log(A · pwm)`` against a uniform background: the convolution weight."""
+        return torch.log_softmax(self.logits, dim=1) + math.log(self.in_channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv1d(x, self.pwm(), self.bias, self.stride, 0, self.dilation)
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation)
 
 
 class ConvBlock(nn.Module):
