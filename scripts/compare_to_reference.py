@@ -14,7 +14,6 @@ from seqcnn.reference import (
     measure_model,
     requested_metrics,
     trend_rows,
-    verdict,
 )
 
 sm = snakemake  # noqa: F821
@@ -96,5 +95,6 @@ if plot:
     plots.metrics_against_option(frame, table, plot, sm.output.figure, title=ref["source"])
 else:
     plots.reference_comparison(table, sm.output.figure, title=ref["source"])
-log.info("%s\n%s\n%s", ref["source"], table.to_string(index=False),
-         verdict(table, ref.get("claim", ref["source"])))
+log.info("%s\n%s\n%d of %d expectations met (tolerance %g); the report gives the verdict",
+         ref["source"], table.to_string(index=False), int(table["agrees"].sum()), len(table),
+         ref["tolerance"])

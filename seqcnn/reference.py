@@ -27,7 +27,8 @@ measured metrics of each model (:func:`measure_model`) are
 :func:`compare` puts each expectation beside the measurement: agreement means inside the
 range widened by ``tolerance``, or within ``tolerance`` of the number. ``trends``
 (:func:`trend_rows`) state how a metric moves along a model option (``stride``,
-``pool``…), and :func:`verdict` sums the table up in one line beside the preset's ``claim``.
+``pool``…); :func:`seqcnn.report.verdict` sums the table up in one line beside the preset's
+``claim``.
 """
 
 from __future__ import annotations
@@ -212,17 +213,6 @@ def trend_rows(
                                        "measured", "difference", "agrees"])
 
 
-def verdict(table: pd.DataFrame, claim: str) -> str:
-    """One line: whether every row of a comparison table agrees, the rows that do not, and
-    the preset's ``claim``."""
-    met, total = int(table["agrees"].sum()), len(table)
-    if met == total:
-        return f"Reproduced ({met} of {total} expectations met): {claim}"
-    off = "; ".join(f"{r.model} {r.metric} {r.measured:.3g} (expected {r.expected})"
-                    for r in table[~table["agrees"].astype(bool)].itertuples())
-    return f"Not reproduced ({met} of {total} met; off: {off}): {claim}"
-
-
 __all__ = ["BASIC_METRICS", "DIRECTIONS", "EXTRA_METRICS", "METRICS", "base_id", "compare",
            "length_auroc", "measure_model", "option_values", "requested_metrics", "trend_rows",
-           "truth_match_fraction", "verdict"]
+           "truth_match_fraction"]

@@ -17,8 +17,6 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from seqcnn.reference import verdict
-
 #: The template shipped with the workflow (report/dataset.html.j2).
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "dataset.html.j2"
 
@@ -99,6 +97,17 @@ def model_comparison(
                 row["q3"] = float(acc["q3"].mean()) if len(acc) else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def verdict(table: pd.DataFrame, claim: str) -> str:
+    """One line: whether every row of a comparison table agrees, the rows that do not, and
+    the preset's ``claim``."""
+    met, total = int(table["agrees"].sum()), len(table)
+    if met == total:
+        return f"Reproduced ({met} of {total} expectations met): {claim}"
+    off = "; ".join(f"{r.model} {r.metric} {r.measured:.3g} (expected {r.expected})"
+                    for r in table[~table["agrees"].astype(bool)].itertuples())
+    return f"Not reproduced ({met} of {total} met; off: {off}): {claim}"
 
 
 def reference_section(table_path: str | os.PathLike, figure_path: str | os.PathLike,

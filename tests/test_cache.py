@@ -71,7 +71,9 @@ def test_peak_memory_does_not_grow_with_regions(tmp_path, rng):
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     cache_mb = 50_000 * 4 * 200 / 1e6
-    assert peaks[50_000] < 1.3 * peaks[5_000], peaks  # 10x the regions, same peak
+    # 10x the regions: the peak stays (chunks in flight vary with thread timing: measured
+    # 2.6 vs 3.5 MB once), where growing with n would give about 10x
+    assert peaks[50_000] < 2 * peaks[5_000], peaks
     assert peaks[50_000] < cache_mb * 1e6 / 4, peaks  # far below the cache size
 
 

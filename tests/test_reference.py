@@ -11,8 +11,8 @@ from seqcnn.reference import (
     requested_metrics,
     trend_rows,
     truth_match_fraction,
-    verdict,
 )
+from seqcnn.report import verdict
 
 TOMTOM = pd.DataFrame({
     "query": ["filter0", "filter0", "filter1", "filter2", "filter3"],
