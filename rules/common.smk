@@ -247,9 +247,24 @@ def interpret_mem_mb(wildcards, input):
     )
 
 
+_RESOLVED_MODELS = {}
+
+
 def model_config(wildcards):
-    """The config of one model of the zoo (``models.<name>``)."""
-    return config["models"][wildcards.model]
+    """The config of one model of the zoo (``models.<name>``). ``fixed_motifs: {ids: [...],
+    release: ...}`` becomes ``fixed_filters``: the JASPAR matrices as log-odds, both strands
+    (seqcnn.jaspar.motif_filters), which the model takes as untrained stem filters."""
+    name = wildcards.model
+    if name not in _RESOLVED_MODELS:
+        cfg = dict(config["models"][name])
+        spec = cfg.pop("fixed_motifs", None)
+        if spec is not None:
+            from seqcnn.jaspar import motif_filters
+
+            filters = motif_filters(spec["ids"], spec.get("release", "JASPAR2024"))
+            cfg["fixed_filters"] = filters.tolist()
+        _RESOLVED_MODELS[name] = cfg
+    return _RESOLVED_MODELS[name]
 
 
 def train_config(wildcards):

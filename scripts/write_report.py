@@ -7,7 +7,13 @@ import pandas as pd
 import seqcnn
 from seqcnn.logs import get_logger
 from seqcnn.regions import DROP_REASONS
-from seqcnn.report import model_comparison, reference_section, render, table_html
+from seqcnn.report import (
+    config_table,
+    model_comparison,
+    reference_section,
+    render,
+    table_html,
+)
 
 sm = snakemake  # noqa: F821
 log = get_logger("write_report", sm.log[0])
@@ -61,8 +67,7 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
             "what it learned may be no more than k-mer composition.") if behind else None
     shown = table[["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
                    "auprc_hi", "n_pos", "n_neg"]]
-    config = pd.DataFrame({"option": list(summary["model_config"]),
-                           "value": [str(v) for v in summary["model_config"].values()]})
+    config = config_table(summary["model_config"])
     models.append({
         "name": name, "arch": summary["arch"],
         "parameters": int(summary.get("parameters", 0)),

@@ -6,7 +6,13 @@ import pandas as pd
 
 import seqcnn
 from seqcnn.logs import get_logger
-from seqcnn.report import model_comparison, reference_section, render, table_html
+from seqcnn.report import (
+    config_table,
+    model_comparison,
+    reference_section,
+    render,
+    table_html,
+)
 
 sm = snakemake  # noqa: F821
 log = get_logger("write_seqset_report", sm.log[0])
@@ -41,8 +47,7 @@ for i, name in enumerate(sm.params.models):
     summaries.append(summary)
     tables.append(table)
     accuracies.append(accuracy)
-    config = pd.DataFrame({"option": list(summary["model_config"]),
-                           "value": [str(v) for v in summary["model_config"].values()]})
+    config = config_table(summary["model_config"])
     shown = table[["task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
                    "auprc_hi", "n_pos", "n_neg"]]
     models.append({

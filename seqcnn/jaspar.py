@@ -57,3 +57,20 @@ def fetch_collection(release: str = "JASPAR2024", collection: str = "CORE",
     if tax_group:
         kw["tax_group"] = [tax_group]
     return [_to_motif(m) for m in db.fetch_motifs(**kw)]
+
+
+def motif_filters(ids: list[str], release: str = "JASPAR2024") -> np.ndarray:
+    """Log2-odds filters of JASPAR matrices against a uniform background, each followed by
+    its reverse complement: ``float32`` ``(2·len(ids), 4, w)``, ``w`` the widest matrix;
+    narrower ones are centred, their extra columns 0. For a model's fixed first-layer
+    filters (``fixed_filters`` of the dilated model)."""
+    if not ids:
+        raise ValueError("motif_filters needs at least one JASPAR id")
+    mats = [np.log2(m.probabilities() / 0.25) for m in fetch(list(ids), release)]
+    width = max(m.shape[1] for m in mats)
+    out = np.zeros((2 * len(mats), 4, width), dtype=np.float32)
+    for i, m in enumerate(mats):
+        left = (width - m.shape[1]) // 2
+        out[2 * i, :, left:left + m.shape[1]] = m
+        out[2 * i + 1] = out[2 * i, ::-1, ::-1]  # ACGT reversed = complement, columns reversed
+    return out

@@ -72,7 +72,13 @@ from tqdm.auto import tqdm
 
 from seqcnn import distributed
 from seqcnn.data import CacheDataset, make_loader, read_rows
-from seqcnn.models import SequenceModel, build_model, checkpoint, count_parameters
+from seqcnn.models import (
+    SequenceModel,
+    build_model,
+    checkpoint,
+    count_parameters,
+    pwm_entropy,
+)
 from seqcnn.seqsets import PADDING_MODES, pad_batch
 from seqcnn.targets import Targets
 
@@ -99,6 +105,9 @@ class TrainConfig:
     - ``epochs``: maximum number of epochs;
     - ``batch_size``: sequences per step;
     - ``lr``, ``weight_decay``: Adam's learning rate and (L2) weight decay;
+    - ``pwm_entropy``: weight of the mean column entropy (nats) of PWM-constrained filters
+      added to the training loss (:func:`seqcnn.models.layers.pwm_entropy`): without it
+      the softmax PPMs can stay near-uniform while deeper layers amplify them;
     - ``patience``: stop after this many epochs without a better validation auPR (0: never);
     - ``lr_patience``, ``lr_factor``, ``min_lr``: multiply the learning rate by ``lr_factor``
       after ``lr_patience`` epochs without a better validation auPR, down to ``min_lr``;
@@ -121,6 +130,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 0.001
     weight_decay: float = 0.0
+    pwm_entropy: float = 0.0
     patience: int = 5
     lr_patience: int = 2
     lr_factor: float = 0.5
@@ -158,6 +168,7 @@ class TrainConfig:
                              f"train.gpus ({self.gpus})")
         number("lr", 0.0, open_low=True)
         number("weight_decay", 0.0)
+        number("pwm_entropy", 0.0)
         number("lr_factor", 0.0, 1.0, open_low=True)
         number("min_lr", 0.0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -480,6 +491,7 @@ def train_epoch(
     on_batch_end: Callable[[int, int], None] | None = None,
     padding: str = "zeros+mask",
     trim: bool = False,
+    penalty: Callable[[], torch.Tensor | None] | None = None,
 ) -> tuple[float, int]:
     """One pass of optimizer steps over ``batches`` of ``(x, y)``; → (mean loss, sequences).
 
@@ -490,6 +502,9 @@ def train_epoch(
     CPU, every 32 on accelerators, to avoid a device sync per step); a non-finite loss
     raises :class:`NonFiniteLossError` naming ``epoch`` and the first bad batch.
     ``on_batch_end(epoch, batch)`` is called after each step (batch numbers from 1).
+    ``penalty()`` (a regulariser such as :func:`seqcnn.models.pwm_entropy` times its weight)
+    is added to each step's loss before the backward pass; the mean loss returned leaves it
+    out, so that it compares with the validation loss.
     """
     if check_every is None:
         check_every = 1 if device.type == "cpu" else 32
@@ -531,7 +546,8 @@ def train_epoch(
             check(pending_first)
             pending, pending_first = [], b + 1
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        extra = penalty() if penalty is not None else None
+        (loss if extra is None else loss + extra).backward()
         optimizer.step()
         loss_sum += loss.detach().double() * len(y)
         seen += len(y)
@@ -961,6 +977,13 @@ def _train(
     trim = train_len is not None and padding == "zeros+mask" and accepts_any_length(model)
     step = _Step(targets, padding, trim)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    penalty = None
+    if cfg.pwm_entropy > 0 and pwm_entropy(model) is None:
+        log.info("train.pwm_entropy has no effect: this model has no PWM-constrained filters")
+    elif cfg.pwm_entropy > 0:
+
+        def penalty() -> torch.Tensor:
+            return cfg.pwm_entropy * pwm_entropy(model)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience,
         min_lr=cfg.min_lr,
@@ -1057,7 +1080,7 @@ def _train(
         train_loss, seen = train_epoch(
             net, train_loader, optimizer, criterion, device, precision, epoch=epoch,
             total=len(train_loader), progress=progress, on_batch_end=on_batch_end,
-            padding=padding, trim=trim,
+            padding=padding, trim=trim, penalty=penalty,
         )
         if world > 1:
             train_loss, valid_loss, auroc, auprc = _sync_epoch(

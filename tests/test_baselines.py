@@ -170,3 +170,21 @@ def test_one_class_training_task_predicts_prevalence():
         model = MotifScanBaseline(motifs=[motif]).fit(X[:30], y[:30], X[30:], y[30:],
                                                       tasks=["half", "empty"])
     assert (model.predict(X[30:])[:, 1] == 0).all()
+
+
+def test_motif_filters_are_log_odds_on_both_strands():
+    """motif_filters: each JASPAR matrix as log2-odds then its reverse complement, the
+    narrower one centred in the widest width (CTCF MA0139.2: 15 columns, Spi1 MA0080.7: 13)."""
+    from seqcnn.jaspar import motif_filters
+
+    ctcf, spi1 = fetch(["MA0139.2", "MA0080.7"])
+    f = motif_filters(["MA0139.2", "MA0080.7"])
+    w = max(ctcf.counts.shape[1], spi1.counts.shape[1])
+    assert f.shape == (4, 4, w) and f.dtype == np.float32
+    np.testing.assert_allclose(f[0, :, :ctcf.counts.shape[1]], log_odds(ctcf.probabilities()),
+                               rtol=1e-5)
+    np.testing.assert_allclose(f[1], f[0, ::-1, ::-1])  # reverse complement
+    left = (w - spi1.counts.shape[1]) // 2
+    assert (f[2, :, :left] == 0).all() and (f[2, :, left + spi1.counts.shape[1]:] == 0).all()
+    with pytest.raises(KeyError):
+        motif_filters(["MA9999.9"])

@@ -17,6 +17,7 @@ from seqcnn.models import (
     DeepBind,
     DilatedCNN,
     ExpActivation,
+    FixedFilterConv1d,
     KooEddyCNN,
     PoolingHead,
     PWMConv1d,
@@ -29,6 +30,7 @@ from seqcnn.models import (
     masked_global_max,
     masked_max_pool1d,
     model_receptive_field,
+    pwm_entropy,
     receptive_field,
     total_stride,
 )
@@ -237,6 +239,47 @@ def test_pwm_filter_scores_a_planted_site_by_its_log_odds():
     assert scores.argmax().item() == 2
     torch.testing.assert_close(scores[2], torch.tensor(best))
     assert (scores[[0, 1, 3, 4]] < 0).all()  # off-site windows fall below the threshold
+
+
+def test_pwm_entropy_is_log_a_for_uniform_ppms_and_falls_as_they_sharpen():
+    model = small("dilated", pwm_constrained=True)
+    conv = model.first_layer()
+    with torch.no_grad():
+        conv.logits.zero_()
+    torch.testing.assert_close(pwm_entropy(model), torch.tensor(math.log(4)))
+    with torch.no_grad():
+        conv.logits[:, 0] = 5.0  # every column prefers A
+    p = torch.tensor([math.exp(5), 1, 1, 1]) / (math.exp(5) + 3)
+    torch.testing.assert_close(pwm_entropy(model), -(p * p.log()).sum())
+    assert pwm_entropy(small("dilated")) is None  # free filters: nothing to penalise
+
+
+def test_fixed_filters_score_their_motif_and_are_not_trained():
+    """A fixed log-odds filter (narrower than the kernel: centred) scores its site exactly
+    and keeps its weights through training; the learnt filters change."""
+    site = torch.tensor([[2.0, -1, -1], [-1, 2.0, -1], [-1, -1, 2.0], [-1, -1, -1]])  # ACG
+    model = small("dilated", first_kernel=5, fixed_filters=[site.tolist()])
+    conv = model.first_layer()
+    assert isinstance(conv, FixedFilterConv1d)
+    assert conv.weight.shape == (8, 4, 5)
+    torch.testing.assert_close(conv.weight[0, :, 1:4], site)
+    assert (conv.weight[0, :, [0, 4]] == 0).all()
+    scores = conv(onehot(["TTACGTT"]))[0, 0] - conv.bias[0]
+    assert scores.argmax().item() == 1 and scores[1].item() == pytest.approx(6.0)
+    free = conv.free_weight.detach().clone()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(torch.randn(4, 4, 200)).sum().backward()
+        optimizer.step()
+    torch.testing.assert_close(conv.weight[0, :, 1:4], site)
+    assert not torch.allclose(conv.free_weight, free)
+    clone = from_checkpoint(checkpoint(model))  # the fixed filters travel in the config
+    torch.testing.assert_close(clone.first_layer().weight, conv.weight)
+    with pytest.raises(ValueError, match="fixed filters must be"):
+        small("dilated", first_kernel=2, fixed_filters=[site.tolist()])
+    with pytest.raises(ValueError, match="do not combine"):
+        small("dilated", pwm_constrained=True, fixed_filters=[site.tolist()])
 
 
 # --------------------------------------------------------------------------- 6. masks

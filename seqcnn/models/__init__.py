@@ -11,6 +11,7 @@ from seqcnn.models.layers import (
     ACTIVATIONS,
     ConvBlock,
     ExpActivation,
+    FixedFilterConv1d,
     MaskedBiLSTM,
     MaskedMaxPool1d,
     Pointwise,
@@ -19,6 +20,7 @@ from seqcnn.models.layers import (
     masked_global_avg,
     masked_global_max,
     masked_max_pool1d,
+    pwm_entropy,
 )
 from seqcnn.models.receptive_field import (
     gradient_footprint,
@@ -50,10 +52,12 @@ __all__ = [
     "DeepBind",
     "DilatedCNN",
     "ExpActivation",
+    "FixedFilterConv1d",
     "KooEddyCNN",
     "MaskedBiLSTM",
     "MaskedMaxPool1d",
     "PWMConv1d",
+    "pwm_entropy",
     "Pointwise",
     "PoolingHead",
     "SequenceModel",

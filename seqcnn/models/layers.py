@@ -216,6 +216,69 @@ class PWMConv1d(nn.Module):
         return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation)
 
 
+class FixedFilterConv1d(nn.Module):
+    """Convolution whose first ``M`` filters are given and never trained (known motifs as
+    log-odds, say); the other ``out_channels - M`` are learnt. Every bias is learnt (a
+    threshold per filter).
+
+    ``fixed`` is ``(M, in_channels, w)`` with ``w <= kernel_size``: narrower filters are
+    centred in the kernel, the extra columns 0 (no preference). Input ``(N, in_channels, L)``
+    → ``(N, out_channels, (L - (k-1)·d - 1)//s + 1)``. Exposes ``weight`` (fixed then learnt
+    filters), ``bias``, ``kernel_size``, ``stride``, ``dilation``, ``padding`` like
+    ``nn.Conv1d``; the fixed filters are a buffer, so they stay out of the optimizer.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        fixed: Tensor,
+        stride: int = 1,
+        dilation: int = 1,
+    ) -> None:
+        super().__init__()
+        fixed = torch.as_tensor(fixed, dtype=torch.float32)
+        if fixed.ndim != 3 or fixed.shape[1] != in_channels or fixed.shape[2] > kernel_size:
+            raise ValueError(
+                f"fixed filters must be (M, {in_channels}, w <= {kernel_size}), got "
+                f"{tuple(fixed.shape)}"
+            )
+        if not 0 < fixed.shape[0] <= out_channels:
+            raise ValueError(f"{fixed.shape[0]} fixed filters for {out_channels} channels")
+        left = (kernel_size - fixed.shape[2]) // 2
+        fixed = F.pad(fixed, (left, kernel_size - fixed.shape[2] - left))
+        conv = nn.Conv1d(in_channels, out_channels, kernel_size)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = (kernel_size,), (stride,)
+        self.dilation, self.padding = (dilation,), (0,)
+        self.register_buffer("fixed_weight", fixed)
+        self.free_weight = nn.Parameter(conv.weight.detach()[fixed.shape[0]:].clone())
+        self.bias = nn.Parameter(conv.bias.detach().clone())
+
+    @property
+    def weight(self) -> Tensor:
+        """All filters ``(out_channels, in_channels, kernel_size)``, the fixed ones first."""
+        return torch.cat([self.fixed_weight, self.free_weight])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation)
+
+
+def pwm_entropy(model: nn.Module) -> Tensor | None:
+    """Mean column entropy (nats, 0 to ``log A``) of all :class:`PWMConv1d` PPMs in ``model``;
+    ``None`` when it has none. Added to a loss it pushes the PPMs away from uniform: the
+    log-odds of a near-uniform PPM are about linear in its logits, so without it deeper
+    layers can amplify low-contrast filters instead (train setting ``pwm_entropy``).
+    """
+    terms = []
+    for m in model.modules():
+        if isinstance(m, PWMConv1d):
+            p = m.pwm()
+            terms.append(-(p * torch.log_softmax(m.logits, dim=1)).sum(1).mean())
+    return torch.stack(terms).mean() if terms else None
+
+
 class ConvBlock(nn.Module):
     """Mask-aware ``conv → [batch norm] → activation [→ + input]`` over ``(N, C, L)``.
 
@@ -223,7 +286,8 @@ class ConvBlock(nn.Module):
     ``padding="same"``: zero padding :func:`same_padding` (applied here, the conv module itself
     is unpadded), output length ``ceil(L / s)``.
     ``residual=True`` adds the input to the output (needs equal channels, stride 1, ``same``).
-    ``pwm=True`` uses :class:`PWMConv1d` instead of ``nn.Conv1d``.
+    ``pwm=True`` uses :class:`PWMConv1d` instead of ``nn.Conv1d``; ``fixed`` (filters
+    ``(M, in_channels, w)``) uses :class:`FixedFilterConv1d`.
 
     Batch norm in training mode takes its statistics over all positions, padding included
     (zeroed, so padding content still has no effect, but its amount does).
@@ -242,6 +306,7 @@ class ConvBlock(nn.Module):
         batch_norm: bool = False,
         pwm: bool = False,
         residual: bool = False,
+        fixed: Tensor | None = None,
     ) -> None:
         super().__init__()
         if padding not in PADDINGS:
@@ -251,9 +316,15 @@ class ConvBlock(nn.Module):
         self.padding = padding
         self.residual = residual
         self._pad = same_padding(kernel_size, dilation) if padding == "same" else (0, 0)
+        if pwm and fixed is not None:
+            raise ValueError("fixed filters and PWM-constrained filters do not combine")
         if pwm:
             self.conv: nn.Module = PWMConv1d(
                 in_channels, out_channels, kernel_size, stride=stride, dilation=dilation
+            )
+        elif fixed is not None:
+            self.conv = FixedFilterConv1d(
+                in_channels, out_channels, kernel_size, fixed, stride=stride, dilation=dilation
             )
         else:
             self.conv = nn.Conv1d(

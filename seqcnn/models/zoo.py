@@ -24,6 +24,7 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from seqcnn.models.heads import POOLS, PoolingHead, mlp
@@ -126,6 +127,7 @@ class SequenceModel(nn.Module):
         self, filters: int, kernel: int, padding: Padding, batch_norm: bool = False
     ) -> ConvBlock:
         c = self.config
+        fixed = c.get("fixed_filters")
         return ConvBlock(
             self.alphabet_size,
             filters,
@@ -135,6 +137,7 @@ class SequenceModel(nn.Module):
             activation=c["activation"],
             batch_norm=batch_norm,
             pwm=c["pwm_constrained"],
+            fixed=None if fixed is None else torch.tensor(fixed, dtype=torch.float32),
         )
 
     def _build_head(self, channels: int, hidden: Sequence[int], dropout: float) -> None:
@@ -205,7 +208,10 @@ class DilatedCNN(SequenceModel):
 
     ``per_position=True`` replaces head and dense by a 1×1 conv: logits ``(N, n_tasks, L)``
     at base-pair resolution (0 at masked positions); needs ``stride=1`` and ``stage_pool=0``,
-    and ignores ``pool``. Defaults: receptive field 145, about 80k parameters.
+    and ignores ``pool``. ``fixed_filters`` (nested lists ``(M, alphabet, w)``, ``w <=
+    first_kernel``: known motifs as log-odds, e.g. from :func:`seqcnn.jaspar.motif_filters`)
+    are the first ``M`` stem filters and are not trained. Defaults: receptive field 145,
+    about 80k parameters.
     """
 
     arch = "dilated"
@@ -229,10 +235,13 @@ class DilatedCNN(SequenceModel):
         stride: int = 1,
         pwm_constrained: bool = False,
         local_bins: int = 8,
+        fixed_filters: Sequence[Any] | None = None,
     ) -> None:
         config = _common(
             alphabet_size, n_tasks, seq_len, pool, activation, stride, pwm_constrained, local_bins
         )
+        if fixed_filters is not None:
+            config["fixed_filters"] = torch.as_tensor(fixed_filters, dtype=torch.float32).tolist()
         config |= {
             "filters": _int("filters", filters),
             "first_kernel": _int("first_kernel", first_kernel),
