@@ -189,21 +189,26 @@ def trend_rows(
     (``options``: model → its model config). ``measured`` is the change from the smallest
     to the largest option value; ``difference`` the largest step against the direction
     (0 when none). It agrees when the overall change has the stated sign and no step goes
-    against it by more than ``tolerance``."""
+    against it by more than ``tolerance``. A trend's optional ``where`` (option → value)
+    keeps only the models with those option values (e.g. ``{activation: relu}``)."""
     rows = []
     for trend in trends:
         metric, over, direction = trend["metric"], trend["over"], trend["direction"]
         if direction not in DIRECTIONS:
             raise ValueError(f"reference.trends: direction must be one of "
                              f"{', '.join(DIRECTIONS)}, got {direction!r}")
-        values = option_values(options, over)
+        where = trend.get("where") or {}
+        kept = {m: cfg for m, cfg in options.items()
+                if all(cfg.get(k) == v for k, v in where.items())}
+        values = option_values(kept, over)
         series = np.array([measured[m][metric] for m in values], dtype=np.float64)
         sign = 1.0 if direction == "increasing" else -1.0
         change = float(series[-1] - series[0])
         against = float(max(0.0, np.max(-sign * np.diff(series))))
         first, last = next(iter(values.values())), list(values.values())[-1]
+        scope = "".join(f" ({k} {v})" for k, v in where.items())
         rows.append({
-            "model": f"{over} {first}→{last}", "metric": metric,
+            "model": f"{over} {first}→{last}{scope}", "metric": metric,
             "expected": direction, "low": np.nan, "high": np.nan, "measured": change,
             "difference": against,
             "agrees": bool(np.isfinite(series).all() and sign * change > 0

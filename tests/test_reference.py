@@ -85,6 +85,15 @@ def test_trend_rows_direction_and_tolerance():
     with pytest.raises(ValueError, match="direction"):
         trend_rows([{"metric": "test_auroc", "over": "stride", "direction": "up"}],
                    falling, OPTIONS)
+    # where: only the models with those options (an exp-activation variant left out)
+    options = {**OPTIONS, "s8exp": {"stride": 8, "activation": "exp"}}
+    for m in ("s1", "s2", "s4"):
+        options[m] = {**options[m], "activation": "relu"}
+    with_exp = {**falling, "s8exp": {"test_auroc": 0.99}}
+    trend = {"metric": "test_auroc", "over": "stride", "direction": "decreasing"}
+    assert not trend_rows([trend], with_exp, options).iloc[0]["agrees"]
+    row = trend_rows([{**trend, "where": {"activation": "relu"}}], with_exp, options).iloc[0]
+    assert row["agrees"] and row["model"] == "stride 1→4 (activation relu)"
 
 
 def test_verdict_and_requested_metrics():
