@@ -67,20 +67,21 @@ def render(context: Mapping[str, Any], path: str | os.PathLike,
     Path(path).write_text(page, encoding="utf-8")
 
 
-def config_table(model_config: Mapping[str, Any]) -> pd.DataFrame:
-    """A model's options as ``option``/``value`` rows for the report; matrices (``fixed_filters``)
-    show their shape, not their numbers."""
-    def text(value: Any) -> str:
-        if isinstance(value, list) and value and isinstance(value[0], list):
-            shape = []
-            while isinstance(value, list) and value:
-                shape.append(len(value))
-                value = value[0]
-            return "matrix " + " × ".join(map(str, shape))
-        return str(value)
+def option_text(value: Any) -> str:
+    """A model option as report text; a matrix (``fixed_filters``) as its shape."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        shape = []
+        while isinstance(value, list) and value:
+            shape.append(len(value))
+            value = value[0]
+        return "matrix " + " × ".join(map(str, shape))
+    return str(value)
 
+
+def config_table(model_config: Mapping[str, Any]) -> pd.DataFrame:
+    """A model's options as ``option``/``value`` rows for the report (:func:`option_text`)."""
     return pd.DataFrame({"option": list(model_config),
-                         "value": [text(v) for v in model_config.values()]})
+                         "value": [option_text(v) for v in model_config.values()]})
 
 
 def model_comparison(
@@ -100,7 +101,7 @@ def model_comparison(
     for i, (name, summary, table) in enumerate(zip(names, summaries, metrics, strict=True)):
         own = table[table["model"] == name]
         row: dict[str, Any] = {"model": name, "arch": summary["arch"]}
-        row |= {k: str(configs[i].get(k, "")) for k in varied if k != "fixed_filters"}
+        row |= {k: option_text(configs[i].get(k, "")) for k in varied}
         row |= {"parameters": int(summary.get("parameters", 0)),
                 "receptive_field": int(summary.get("receptive_field", 0)),
                 "best_epoch": int(summary.get("best_epoch", 0)),

@@ -15,7 +15,8 @@ result as the same sequence without padding.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -233,7 +234,7 @@ class FixedFilterConv1d(nn.Module):
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        fixed: Tensor,
+        fixed: Tensor | Sequence[Any],
         stride: int = 1,
         dilation: int = 1,
     ) -> None:
@@ -306,7 +307,7 @@ class ConvBlock(nn.Module):
         batch_norm: bool = False,
         pwm: bool = False,
         residual: bool = False,
-        fixed: Tensor | None = None,
+        fixed: Tensor | Sequence[Any] | None = None,
     ) -> None:
         super().__init__()
         if padding not in PADDINGS:

@@ -127,7 +127,6 @@ class SequenceModel(nn.Module):
         self, filters: int, kernel: int, padding: Padding, batch_norm: bool = False
     ) -> ConvBlock:
         c = self.config
-        fixed = c.get("fixed_filters")
         return ConvBlock(
             self.alphabet_size,
             filters,
@@ -137,7 +136,7 @@ class SequenceModel(nn.Module):
             activation=c["activation"],
             batch_norm=batch_norm,
             pwm=c["pwm_constrained"],
-            fixed=None if fixed is None else torch.tensor(fixed, dtype=torch.float32),
+            fixed=c.get("fixed_filters"),
         )
 
     def _build_head(self, channels: int, hidden: Sequence[int], dropout: float) -> None:
