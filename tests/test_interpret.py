@@ -42,10 +42,12 @@ from seqcnn.interpret import (
     tomtom,
     tomtom_jaspar,
     trim_bounds,
+    trimmed_motifs,
     write_meme,
 )
 from seqcnn.jaspar import fetch
 from seqcnn.models import build_model
+from seqcnn.models.layers import PWMConv1d
 from seqcnn.simulate import sample_instance
 
 CTCF = "MA0139.2"
@@ -169,6 +171,40 @@ def test_constrained_pwms_and_trim(ctcf):
     assert information_content(np.eye(4)[:, :1])[0] == pytest.approx(2.0)
     s, e = trim_bounds(padded, 0.2)
     assert s >= 3 and e <= padded.shape[1] - 2
+
+
+@pytest.mark.parametrize("logit_scale", [1.0, 10.0])
+def test_trained_pwm_filter_becomes_the_planted_motif(ctcf, logit_scale):
+    """A PWM-constrained filter trained (Adam, lr 1e-3, 600 steps) on planted CTCF sites is
+    CTCF by Tomtom with the default logit scale (10); with scale 1 the same training leaves
+    the PPM near uniform (nothing passes the 0.2-bit trim): the reason for the default."""
+    rng = np.random.default_rng(0)
+    n, length, w = 600, 100, ctcf.shape[1]
+    codes = rng.integers(0, 4, (n, length))
+    label = np.zeros(n, dtype=np.float32)
+    for i in range(0, n, 2):
+        s = rng.integers(0, length - w)
+        codes[i, s:s + w] = sample_instance(ctcf, rng)
+        label[i] = 1
+    x, y = torch.as_tensor(onehot(codes), dtype=torch.float32), torch.as_tensor(label)
+    torch.manual_seed(0)
+    conv, head = PWMConv1d(4, 1, w, logit_scale=logit_scale), nn.Linear(1, 1)
+    optimizer = torch.optim.Adam([*conv.parameters(), *head.parameters()], lr=1e-3)
+    for _ in range(600):
+        i = torch.randint(0, n, (50,))
+        out = head(torch.relu(conv(x[i])).amax(-1)).squeeze(-1)
+        loss = nn.functional.binary_cross_entropy_with_logits(out, y[i])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    ppm = conv.pwm().detach().double().numpy()
+    motifs = trimmed_motifs(ppm).motifs
+    if logit_scale == 1.0:
+        assert information_content(ppm[0]).max() < 0.2 and not motifs
+        return
+    assert information_content(ppm[0]).sum() > 5
+    best = best_matches(tomtom_jaspar(motifs, release="JASPAR2024"))
+    assert best["target_name"].tolist() == ["CTCF"] and best["q"].iloc[0] < 0.1
 
 
 def test_filter_influence(ctcf, planted):

@@ -230,8 +230,8 @@ def test_pwm_filter_scores_a_planted_site_by_its_log_odds():
     above background windows; the bias shifts every score alike."""
     conv = PWMConv1d(4, 1, 3)
     ppm = torch.tensor([[0.7, 0.1, 0.1], [0.1, 0.7, 0.1], [0.1, 0.1, 0.7], [0.1, 0.1, 0.1]])
+    conv.set_logits(torch.log(ppm)[None])
     with torch.no_grad():
-        conv.logits.copy_(torch.log(ppm)[None])
         conv.bias.fill_(-1.0)
     x = onehot(["TTACGTT"])  # consensus ACG at offset 2
     scores = conv(x)[0, 0]
@@ -244,11 +244,11 @@ def test_pwm_filter_scores_a_planted_site_by_its_log_odds():
 def test_pwm_entropy_is_log_a_for_uniform_ppms_and_falls_as_they_sharpen():
     model = small("dilated", pwm_constrained=True)
     conv = model.first_layer()
-    with torch.no_grad():
-        conv.logits.zero_()
+    conv.set_logits(torch.zeros_like(conv.logits))
     torch.testing.assert_close(pwm_entropy(model), torch.tensor(math.log(4)))
-    with torch.no_grad():
-        conv.logits[:, 0] = 5.0  # every column prefers A
+    logits = torch.zeros_like(conv.logits)
+    logits[:, 0] = 5.0  # every column prefers A
+    conv.set_logits(logits)
     p = torch.tensor([math.exp(5), 1, 1, 1]) / (math.exp(5) + 3)
     torch.testing.assert_close(pwm_entropy(model), -(p * p.log()).sum())
     assert pwm_entropy(small("dilated")) is None  # free filters: nothing to penalise
@@ -497,5 +497,5 @@ def test_exp_activation_in_first_layer(pwm_constrained):
     out = model(x)
     assert torch.isfinite(out).all()
     out.sum().backward()
-    grad = conv.logits.grad if pwm_constrained else conv.weight.grad
+    grad = conv.raw_logits.grad if pwm_constrained else conv.weight.grad
     assert grad is not None and grad.abs().sum() > 0
