@@ -1019,15 +1019,19 @@ def _pool(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(chars.encode(), dtype=np.uint8), p / p.sum()
 
 
-def _segment(kind: str, length: int, rng: np.random.Generator, face: float) -> np.ndarray:
-    """Residues (ASCII codes) of one segment: ``H`` amphipathic helix, ``E`` strand, ``C`` coil."""
+def _segment(kind: str, length: int, rng: np.random.Generator, face: float,
+             shared_residues: bool = False) -> np.ndarray:
+    """Residues (ASCII codes) of one segment: ``H`` amphipathic helix, ``E`` strand, ``C`` coil.
+    ``shared_residues``: strands draw from the helix pools (only the spacing differs)."""
     i = np.arange(length)
     if kind == "H":
         # 100° per residue (3.6 residues per turn); hydrophobic within ±70° of the face
         on_face = np.cos(np.deg2rad(100.0 * i + face)) > np.cos(np.deg2rad(70.0))
         env = np.where(on_face, "helix_face", "helix_polar")
     elif kind == "E":
-        env = np.where((i + int(face)) % 2 == 0, "strand_in", "strand_out")
+        inside, outside = (("helix_face", "helix_polar") if shared_residues
+                           else ("strand_in", "strand_out"))
+        env = np.where((i + int(face)) % 2 == 0, inside, outside)
     else:
         env = np.full(length, "coil")
     out = np.empty(length, dtype=np.uint8)
@@ -1069,6 +1073,7 @@ def simulate_secondary_structure(
     noise: float = 0.1,
     family_size: int = 1,
     mutation: float = 0.15,
+    shared_residues: bool = False,
     id_prefix: str = "prot",
 ) -> pd.DataFrame:
     """Protein sequences with per-residue secondary structure ``H``/``E``/``C``.
@@ -1082,7 +1087,10 @@ def simulate_secondary_structure(
     ``min_len..max_len``. With ``family_size > 1`` sequences come in families (column
     ``group``) sharing one architecture; members differ at a fraction ``mutation`` of
     positions, re-drawn from the same structural environment (so a random split leaks and a
-    group split does not).
+    group split does not). By default strands have their own residues (V/I/F/L/Y inside,
+    T/S/K/R/N/Q/E outside), so composition alone tells them from helices; with
+    ``shared_residues`` they draw from the helix pools (L/I/V/F/M/A and E/K/Q/R/S/D), so only
+    the spacing of the hydrophobic residues (period 2 versus 3.6) does.
 
     Returns a DataFrame ``id, sequence, structure, group`` (``structure`` has one character per
     residue).
@@ -1101,12 +1109,12 @@ def simulate_secondary_structure(
         faces = [float(rng.uniform(0, 360)) if k == "H" else float(rng.integers(2))
                  for k, _ in segs]
         labels = "".join(k * m for k, m in segs)
-        parent = np.concatenate([_segment(k, m, rng, face)
+        parent = np.concatenate([_segment(k, m, rng, face, shared_residues)
                                  for (k, m), face in zip(segs, faces, strict=True)])
         for member in range(min(family_size, n - fam * family_size)):
             seq = parent.copy()
             if member:
-                redraw = np.concatenate([_segment(k, m, rng, face)
+                redraw = np.concatenate([_segment(k, m, rng, face, shared_residues)
                                          for (k, m), face in zip(segs, faces, strict=True)])
                 hit = rng.random(length) < mutation
                 seq[hit] = redraw[hit]

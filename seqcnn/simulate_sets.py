@@ -523,7 +523,7 @@ def simulate_secondary_structure_set(
     *, seed: int, n: int = 1000, min_len: int = 60, max_len: int = 200,
     helix_len: Sequence[int] = (10, 22), strand_len: Sequence[int] = (4, 10),
     coil_len: Sequence[int] = (3, 10), helix_fraction: float = 0.5, noise: float = 0.1,
-    family_size: int = 1, mutation: float = 0.15,
+    family_size: int = 1, mutation: float = 0.15, shared_residues: bool = False,
 ) -> Simulation:
     """Proteins with per-residue ``structure`` (H/E/C) and ``group`` (family):
     :func:`seqcnn.seqsets.simulate_secondary_structure` with ``rng = default_rng(seed)``.
@@ -532,7 +532,7 @@ def simulate_secondary_structure_set(
         _positive(n, "n"), np.random.default_rng(seed), min_len=min_len, max_len=max_len,
         helix_len=_pair(helix_len, "helix_len", 1), strand_len=_pair(strand_len, "strand_len", 1),
         coil_len=_pair(coil_len, "coil_len", 1), helix_fraction=helix_fraction, noise=noise,
-        family_size=family_size, mutation=mutation)
+        family_size=family_size, mutation=mutation, shared_residues=bool(shared_residues))
     return Simulation(table, None, ["structure"])
 
 

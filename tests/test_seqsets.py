@@ -390,3 +390,26 @@ def test_simulated_protein_periodicities():
     # deterministic from the generator
     again = simulate_secondary_structure(150, np.random.default_rng(0))
     assert again.equals(table)
+
+
+def test_shared_residues_leave_only_the_spacing_to_tell_strands_from_helices():
+    """With shared_residues strands draw from the helix pools: the residue sets of H and E are
+    the same, yet strands still alternate (period 2) and helices repeat every 3.6."""
+    table = simulate_secondary_structure(150, np.random.default_rng(0), noise=0.0,
+                                         shared_residues=True)
+    own = simulate_secondary_structure(150, np.random.default_rng(0), noise=0.0)
+    for t, same in ((table, True), (own, False)):
+        by_class = {c: set() for c in "HEC"}
+        segments = {"H": [], "E": []}
+        for seq, ss in zip(t["sequence"], t["structure"], strict=True):
+            for a, c in zip(seq, ss, strict=True):
+                by_class[c].add(a)
+            start = 0
+            for i in range(1, len(ss) + 1):
+                if i == len(ss) or ss[i] != ss[start]:
+                    if ss[start] in segments:
+                        segments[ss[start]].append(seq[start:i])
+                    start = i
+        assert (by_class["H"] == by_class["E"]) is same
+        assert abs(_dominant_period(segments["H"], 12) - 3.6) < 0.25
+        assert abs(_dominant_period(segments["E"], 6) - 2.0) < 0.1
