@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from seqcnn import plots
+from seqcnn.cache import load_cache
 from seqcnn.logs import get_logger
 from seqcnn.reference import (
     compare,
@@ -25,8 +26,7 @@ cache = Path(sm.input.manifest).parent
 
 def split_arrays(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Labels, lengths and (memory-mapped) one-hot of a cached split."""
-    onehot = np.load(cache / f"{split}.onehot.npy", mmap_mode="r")
-    labels = np.load(cache / f"{split}.labels.npy")
+    onehot, labels = load_cache(cache / f"{split}.onehot.npy", cache / f"{split}.labels.npy")
     path = cache / f"{split}.lengths.npy"
     lengths = np.load(path) if path.exists() else np.full(len(labels), onehot.shape[-1])
     return labels, lengths, onehot

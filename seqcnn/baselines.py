@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from seqcnn.jaspar import Motif
+from seqcnn.jaspar import Motif, log_odds
 
 #: Dense cells per chunk while counting k-mers (bounds peak memory: ~8 bytes a cell).
 _KMER_CELLS = 1 << 23
@@ -151,29 +151,13 @@ def _kmer_chunk(x: np.ndarray, ks: list[int], tables: dict[int, np.ndarray],
 # --------------------------------------------------------------------------- motifs
 
 
-def log_odds(probabilities: np.ndarray, background: Sequence[float] | None = None
-             ) -> np.ndarray:
-    """Log-odds matrix ``log2(p / background)``: ``(4, w)`` probabilities → ``(4, w)`` bits.
-
-    ``background`` is the ACGT base distribution (default uniform). Probabilities must be
-    positive (use :meth:`seqcnn.jaspar.Motif.probabilities`, which adds a pseudocount).
-    """
-    p = np.asarray(probabilities, dtype=np.float64)
-    bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] != 4:
-        raise ValueError(f"probabilities must be (4, width), got {p.shape}")
-    if (p <= 0).any() or (bg <= 0).any():
-        raise ValueError("probabilities and background must be positive (add a pseudocount)")
-    return np.log2(p / bg[:, None])
-
-
 def motif_max_scores(X: np.ndarray, matrices: Sequence[np.ndarray], both_strands: bool = True,
                      batch_size: int = _SCAN_BATCH) -> np.ndarray:
     """Best window score of each scoring matrix in each sequence: → ``float32`` ``(N, M)``.
 
     ``X`` is one-hot ``(N, 4, L)``; ``matrices`` are ``(4, w_m)`` scores per base (log-odds,
-    :func:`log_odds`). A window's score is the sum of its bases' entries (N adds 0); the
-    result is the maximum over windows and, with ``both_strands``, over the reverse
+    :func:`seqcnn.jaspar.log_odds`). A window's score is the sum of its bases' entries (N
+    adds 0); the result is the maximum over windows and, with ``both_strands``, over the reverse
     complement too (the matrix flipped on both axes, scanned on the forward strand).
     Computed with ``torch.nn.functional.conv1d``, ``batch_size`` sequences at a time.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,22 @@ def fetch_collection(release: str = "JASPAR2024", collection: str = "CORE",
     return [_to_motif(m) for m in db.fetch_motifs(**kw)]
 
 
+def log_odds(probabilities: np.ndarray, background: Sequence[float] | None = None
+             ) -> np.ndarray:
+    """Log-odds matrix ``log2(p / background)``: ``(4, w)`` probabilities → ``(4, w)`` bits.
+
+    ``background`` is the ACGT base distribution (default uniform). Probabilities must be
+    positive (use :meth:`Motif.probabilities`, which adds a pseudocount).
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != 4:
+        raise ValueError(f"probabilities must be (4, width), got {p.shape}")
+    if (p <= 0).any() or (bg <= 0).any():
+        raise ValueError("probabilities and background must be positive (add a pseudocount)")
+    return np.log2(p / bg[:, None])
+
+
 def motif_filters(ids: list[str], release: str = "JASPAR2024") -> np.ndarray:
     """Log2-odds filters of JASPAR matrices against a uniform background, each followed by
     its reverse complement: ``float32`` ``(2·len(ids), 4, w)``, ``w`` the widest matrix;
@@ -66,7 +83,7 @@ def motif_filters(ids: list[str], release: str = "JASPAR2024") -> np.ndarray:
     filters (``fixed_filters`` of the dilated model)."""
     if not ids:
         raise ValueError("motif_filters needs at least one JASPAR id")
-    mats = [np.log2(m.probabilities() / 0.25) for m in fetch(list(ids), release)]
+    mats = [log_odds(m.probabilities()) for m in fetch(list(ids), release)]
     width = max(m.shape[1] for m in mats)
     out = np.zeros((2 * len(mats), 4, width), dtype=np.float32)
     for i, m in enumerate(mats):

@@ -276,11 +276,6 @@ def _consensus(pwm: np.ndarray, strand: str) -> np.ndarray:
     return (3 - codes)[::-1] if strand == "-" else codes
 
 
-def log_odds_filter(pwm: np.ndarray, background: float = 0.25) -> np.ndarray:
-    """Log2-odds filter weights ``(4, k)`` of a probability matrix ``(4, k)``."""
-    return np.log2(np.maximum(np.asarray(pwm, dtype=np.float64), 1e-6) / background)
-
-
 def strided_scores(onehot: np.ndarray, weights: np.ndarray, stride: int) -> np.ndarray:
     """Filter scores ``(N, W)`` of weights ``(4, k)`` on one-hot ``(N, 4, L)`` at window
     starts ``0, stride, 2·stride, …`` (valid windows only, like ``Conv1d(stride=s)``)."""
@@ -307,7 +302,7 @@ def stride_hits(onehot: np.ndarray, pwm: np.ndarray, stride: int, threshold: flo
     _positive(stride, "stride")
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    w = log_odds_filter(pwm)
+    w = jaspar.log_odds(pwm)
     best = float(w.max(axis=0).sum())
     return strided_scores(onehot, w, stride).max(axis=1) >= threshold * best
 
@@ -589,7 +584,6 @@ __all__ = [
     "assign_split",
     "koo_eddy_pwms",
     "load_motif",
-    "log_odds_filter",
     "simulate_distance",
     "simulate_grammar",
     "simulate_koo_eddy",

@@ -9,10 +9,9 @@ from seqcnn.baselines import (
     kmer_counts,
     kmer_lookup,
     kmer_names,
-    log_odds,
     motif_max_scores,
 )
-from seqcnn.jaspar import Motif, fetch
+from seqcnn.jaspar import Motif, fetch, log_odds
 
 
 def _random_onehot(n: int, length: int, rng: np.random.Generator, n_frac: float = 0.0

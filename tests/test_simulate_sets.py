@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn import alphabet, seqsets
+from seqcnn import alphabet, jaspar, seqsets
 from seqcnn import simulate_sets as ss
 
 SMALL = {
@@ -25,7 +25,7 @@ def _site_scores(table: pd.DataFrame, truth: pd.DataFrame, release: str) -> np.n
     out = []
     for row in truth.itertuples():
         _, pwm = ss.load_motif(row.motif_id, release)
-        w = ss.log_odds_filter(pwm)
+        w = jaspar.log_odds(pwm)
         site = seqs[row.id][row.start:row.end]
         if row.strand == "-":
             site = alphabet.reverse_complement_seq(site)
