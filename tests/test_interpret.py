@@ -62,11 +62,11 @@ def ctcf() -> np.ndarray:
     return fetch([CTCF], "JASPAR2024")[0].probabilities()
 
 
-@pytest.fixture(scope="module")
-def planted(ctcf):
-    """300 random 100-bp sequences, every other one with a CTCF instance (+ strand)."""
+def plant_ctcf(ctcf: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random 100-bp sequences, every other one with a CTCF instance (+ strand):
+    one-hot ``(n, 4, 100)`` and labels ``uint8`` ``(n,)``."""
     rng = np.random.default_rng(0)
-    n, length, w = 300, 100, ctcf.shape[1]
+    length, w = 100, ctcf.shape[1]
     codes = rng.integers(0, 4, (n, length))
     label = np.zeros(n, dtype=np.uint8)
     for i in range(0, n, 2):
@@ -74,6 +74,12 @@ def planted(ctcf):
         codes[i, s:s + w] = sample_instance(ctcf, rng)
         label[i] = 1
     return onehot(codes), label
+
+
+@pytest.fixture(scope="module")
+def planted(ctcf):
+    """300 sequences of :func:`plant_ctcf`."""
+    return plant_ctcf(ctcf, 300)
 
 
 def ctcf_model(ctcf: np.ndarray, arch: str, n_filters: int = 4) -> nn.Module:
@@ -178,17 +184,11 @@ def test_trained_pwm_filter_becomes_the_planted_motif(ctcf, logit_scale):
     """A PWM-constrained filter trained (Adam, lr 1e-3, 600 steps) on planted CTCF sites is
     CTCF by Tomtom with the default logit scale (10); with scale 1 the same training leaves
     the PPM near uniform (nothing passes the 0.2-bit trim): the reason for the default."""
-    rng = np.random.default_rng(0)
-    n, length, w = 600, 100, ctcf.shape[1]
-    codes = rng.integers(0, 4, (n, length))
-    label = np.zeros(n, dtype=np.float32)
-    for i in range(0, n, 2):
-        s = rng.integers(0, length - w)
-        codes[i, s:s + w] = sample_instance(ctcf, rng)
-        label[i] = 1
-    x, y = torch.as_tensor(onehot(codes), dtype=torch.float32), torch.as_tensor(label)
+    onehots, label = plant_ctcf(ctcf, 600)
+    x, y = torch.as_tensor(onehots, dtype=torch.float32), torch.as_tensor(label).float()
+    n = len(y)
     torch.manual_seed(0)
-    conv, head = PWMConv1d(4, 1, w, logit_scale=logit_scale), nn.Linear(1, 1)
+    conv, head = PWMConv1d(4, 1, ctcf.shape[1], logit_scale=logit_scale), nn.Linear(1, 1)
     optimizer = torch.optim.Adam([*conv.parameters(), *head.parameters()], lr=1e-3)
     for _ in range(600):
         i = torch.randint(0, n, (50,))
