@@ -372,11 +372,8 @@ def _dominant_period(segments, min_len):
     return 1.0 / freqs[k]
 
 
-def test_simulated_protein_periodicities():
-    table = simulate_secondary_structure(150, np.random.default_rng(0))
-    lengths = table["sequence"].str.len()
-    assert lengths.min() >= 60 and lengths.max() <= 200 and lengths.nunique() > 50
-    assert (table["sequence"].str.len() == table["structure"].str.len()).all()
+def _segments(table) -> dict[str, list[str]]:
+    """The residues of every H, E and C segment of a simulated table, by class."""
     segments = {"H": [], "E": [], "C": []}
     for seq, ss in zip(table["sequence"], table["structure"], strict=True):
         start = 0
@@ -384,6 +381,15 @@ def test_simulated_protein_periodicities():
             if i == len(ss) or ss[i] != ss[start]:
                 segments[ss[start]].append(seq[start:i])
                 start = i
+    return segments
+
+
+def test_simulated_protein_periodicities():
+    table = simulate_secondary_structure(150, np.random.default_rng(0))
+    lengths = table["sequence"].str.len()
+    assert lengths.min() >= 60 and lengths.max() <= 200 and lengths.nunique() > 50
+    assert (table["sequence"].str.len() == table["structure"].str.len()).all()
+    segments = _segments(table)
     assert all(len(v) > 50 for v in segments.values())
     assert abs(_dominant_period(segments["H"], 12) - 3.6) < 0.25
     assert abs(_dominant_period(segments["E"], 6) - 2.0) < 0.1
@@ -399,17 +405,7 @@ def test_shared_residues_leave_only_the_spacing_to_tell_strands_from_helices():
                                          shared_residues=True)
     own = simulate_secondary_structure(150, np.random.default_rng(0), noise=0.0)
     for t, same in ((table, True), (own, False)):
-        by_class = {c: set() for c in "HEC"}
-        segments = {"H": [], "E": []}
-        for seq, ss in zip(t["sequence"], t["structure"], strict=True):
-            for a, c in zip(seq, ss, strict=True):
-                by_class[c].add(a)
-            start = 0
-            for i in range(1, len(ss) + 1):
-                if i == len(ss) or ss[i] != ss[start]:
-                    if ss[start] in segments:
-                        segments[ss[start]].append(seq[start:i])
-                    start = i
-        assert (by_class["H"] == by_class["E"]) is same
+        segments = _segments(t)
+        assert (set("".join(segments["H"])) == set("".join(segments["E"]))) is same
         assert abs(_dominant_period(segments["H"], 12) - 3.6) < 0.25
         assert abs(_dominant_period(segments["E"], 6) - 2.0) < 0.1
