@@ -1,26 +1,72 @@
-"""Logging for workflow scripts: one logger writing to the rule's log file and stderr."""
+"""Logging for workflow scripts: one logger writing to the rule's log file and stderr,
+and one handler that ends the log with the reason a script failed."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import traceback
+from types import TracebackType
+
+from seqcnn.errors import SeqcnnError
+
+_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
 
-def get_logger(name: str, logfile: str | os.PathLike | None = None) -> logging.Logger:
+def get_logger(name: str, logfile: str | os.PathLike | None = None,
+               handle_errors: bool = True) -> logging.Logger:
     """A logger named ``name`` writing ``time level message`` lines to ``logfile``
-    (truncated) and to stderr. Calling it again replaces the handlers."""
+    (truncated; DEBUG and up) and to stderr (INFO and up). Calling it again replaces the
+    handlers.
+
+    With ``handle_errors`` (the default) an uncaught exception in the process is written
+    by :func:`log_failure`: the traceback at DEBUG level in the log file, then one plain
+    ERROR line, the last line of the log and the one line on the console.
+    """
     logger = logging.getLogger(f"seqcnn.{name}")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     logger.propagate = False
     for h in list(logger.handlers):
         logger.removeHandler(h)
         h.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO)
+    handlers: list[logging.Handler] = [console]
     if logfile:
         handlers.append(logging.FileHandler(logfile, mode="w"))
     for h in handlers:
-        h.setFormatter(fmt)
+        h.setFormatter(_FORMAT)
         logger.addHandler(h)
+    if handle_errors:
+        def hook(kind: type[BaseException], err: BaseException,
+                 tb: TracebackType | None) -> None:
+            if issubclass(kind, KeyboardInterrupt):
+                sys.__excepthook__(kind, err, tb)
+                return
+            log_failure(logger, err)
+
+        sys.excepthook = hook
     return logger
+
+
+def failure_message(err: BaseException) -> str:
+    """The one plain line a user reads: a :class:`SeqcnnError`'s message as it is; any
+    other error with its type, and a pointer to the traceback above it."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, SeqcnnError):
+        return text
+    if isinstance(err, (FileNotFoundError, EOFError, ValueError, KeyError, OSError)):
+        return f"{type(err).__name__}: {text} (the traceback is above, at DEBUG level)"
+    return (f"{type(err).__name__}: {text}. This looks like a bug in seqcnn; the traceback "
+            "is above, at DEBUG level: please report it with this log")
+
+
+def log_failure(logger: logging.Logger, err: BaseException) -> None:
+    """Write ``err``: traceback at DEBUG (log file only), then one ERROR line (log file and
+    console): the last line of the rule's log."""
+    tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    logger.debug("traceback:\n%s", tb.rstrip())
+    logger.error("FAILED: %s", failure_message(err))
+    for h in logger.handlers:
+        h.flush()

@@ -1,0 +1,32 @@
+"""One family of errors for everything seqcnn reports to a user.
+
+Every error a user can cause (a bad input file, a config key, a corrupt model) derives
+from :class:`SeqcnnError`. Its message is one plain paragraph: what is wrong, where (file
+and line, record, config key) and the fix. :func:`seqcnn.logs.get_logger` installs the
+handler that writes it as the last line of the rule's log.
+
+Subclasses also derive from the built-in class callers caught before (``ValueError``,
+``OSError``), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class SeqcnnError(Exception):
+    """Base class: the message names what is wrong, where, and how to fix it."""
+
+
+class ConfigError(SeqcnnError, ValueError):
+    """A config key or value that cannot work; the message names the key."""
+
+
+class InputError(SeqcnnError, ValueError):
+    """An input file that cannot be used as it is; the message names the file."""
+
+
+class EmptyTaskError(InputError):
+    """A task left with no positives (in all regions or in one split)."""
+
+
+class CheckpointError(SeqcnnError, OSError):
+    """A model or checkpoint file that cannot be read; the message says how to rebuild it."""
