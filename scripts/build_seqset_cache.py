@@ -17,15 +17,19 @@ seqset = load_seqset(
     label_columns=cfg["label_columns"], position_label=cfg["position_label"],
     position_classes=cfg["position_classes"], fractions=cfg["fractions"], seed=cfg["seed"],
     max_len=cfg["max_len"], too_long=cfg["too_long"], dedupe=cfg["dedupe"],
+    missing_labels=cfg.get("missing_labels", "error"),
 )
 report = seqset.report
 det = report["alphabet_detection"]
 log.info("%d records; alphabet %s (%s)", report["source"]["records"], seqset.alphabet,
          "detected from the letters" if det["detected"] else "from the config")
 log.info("labels: %s (%s)", ", ".join(seqset.tasks), report["label_kind"])
+for task in seqset.tasks:
+    log.info("task %s: %s, %d classes %s", task, seqset.kinds[task], len(seqset.classes[task]),
+             seqset.classes[task][:20])
 log.info("split: %s; counts %s", report["split"], report["counts"])
 log.info("dropped: %s; cropped to %s: %d", report["dropped"], cfg["max_len"], report["cropped"])
-for warning in report["warnings"]:
+for warning in report["warnings"]:  # dropped records, conversions, length outliers, ...
     log.warning(warning)
 
 cache_dir = sm.output.manifest.rsplit("/", 1)[0]

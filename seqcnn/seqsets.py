@@ -12,14 +12,29 @@ Inputs
   letter outside the alphabet is an error that names the record and the position.
 - a labels TSV (plain or gzipped; ``#`` lines skipped) with a header and an ``id`` column,
   and either
-  * ``label_columns``: one or more per-sequence columns. Values that are all integers keep
-    their value as class code (``0``/``1`` only: a *binary* task; otherwise *multiclass*
-    with classes ``"0" .. str(max)``); other strings become integer codes in sorted order
-    of the distinct values (*multiclass*; the class list is returned); or
+  * ``label_columns``: one or more per-sequence columns. Numbers that are all integral
+    (``1``, ``1.0``, ``1e0``) are integer classes: non-negative ones keep their value as class
+    code (``0``/``1`` only: a *binary* task; otherwise *multiclass* with classes
+    ``"0" .. str(max)``), a column with negatives gets codes in numeric order;
+    ``true``/``false`` (any case) is *binary* (false → 0); other strings become integer codes
+    in sorted order of the distinct values (*multiclass*; the class list is returned). A
+    column where at least half the values are numbers and some are not integers is an error
+    (a quantity: regression is not supported yet); more than :data:`MANY_CLASSES` integer
+    classes is a warning; or
   * ``position_label``: one column holding a string with one character per residue (e.g.
     secondary structure ``H``/``E``/``C``); its characters are the classes (sorted, or in the
     order of ``position_classes`` when given).
 - optionally a ``split`` column (``train``/``valid``/``test``) and a ``group`` column.
+
+Missing labels (empty, ``NA``, ``N/A``, ``NaN``, ``null``, any case: :data:`MISSING_VALUES`)
+are never a class: an error naming the rows, or with ``missing_labels: drop`` those records
+are dropped and counted (``report["missing_labels"]``, ``report["dropped"]``).
+
+Alphabet
+--------
+``auto`` picks ``dna`` (only ACGTN), ``rna`` (only ACGUN) or ``protein`` (other letters);
+nucleotides with both U and T are an error naming records of each. ``dna`` reads U as T and
+``rna`` reads T as U, counted in ``report["converted"]`` and warned.
 
 Splits
 ------
@@ -41,6 +56,9 @@ Cache layout (one directory, per split ``s``)
 
 ``L`` is the dataset's longest sequence (over all splits), or ``max_len`` when given; longer
 sequences are cropped to their first ``max_len`` residues or dropped (``too_long``), counted.
+Without ``max_len``, a longest sequence more than :data:`OUTLIER_FACTOR` (4) times the 99th
+percentile of lengths is warned with the cache size padded to it and to the suggested
+``max_len`` (``report["length_outliers"]``).
 
 Padding convention
 ------------------
@@ -63,6 +81,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -76,12 +95,22 @@ import torch
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.cache import NpyWriter
+from seqcnn.errors import InputError
 from seqcnn.genome import open_text
 
 SPLITS = ("train", "valid", "test")
 PADDING_MODES = ("zeros", "zeros+mask", "uniform")
 TOO_LONG = ("crop", "drop")
 DEDUPE = ("none", "across", "all")
+MISSING_LABELS = ("error", "drop")
+#: Label values read as *missing* (compared case-insensitively): never a class.
+MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "null"})
+#: Label values read as a boolean binary task (case-insensitive): false → 0, true → 1.
+BOOLEAN_VALUES = {"false": 0, "true": 1}
+#: An integer label column with more classes than this gets a "regression?" warning.
+MANY_CLASSES = 20
+#: The longest sequence is a length outlier past this many times the 99th percentile.
+OUTLIER_FACTOR = 4
 #: Label code for padded positions of per-position labels (``ignore_index`` of the loss).
 IGNORE = 255
 #: Letters accepted as an unknown residue (encoded as an all-zero column), per alphabet.
@@ -89,10 +118,10 @@ DEFAULT_UNKNOWN = {"dna": "N", "rna": "N", "protein": "X"}
 #: How many example ids an error message or report lists.
 EXAMPLES = 5
 
-_INT = re.compile(r"^[0-9]+$")
+_INT = re.compile(r"^-?[0-9]+$")
 
 
-class SeqSetError(ValueError):
+class SeqSetError(InputError):
     """Bad sequence-set input; the message names the file, the record and the fix."""
 
 
@@ -100,6 +129,14 @@ def _first(items: Iterable[Any], n: int = EXAMPLES) -> str:
     items = list(items)
     shown = ", ".join(repr(str(i)) for i in items[:n])
     return shown + (f" … (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def _rows(ids: Sequence[str], lines: Sequence[int], idx: Sequence[int],
+          n: int = EXAMPLES) -> str:
+    """``'id' (line 3), 'id2' (line 7) … (+k more)`` for the rows ``idx``."""
+    idx = list(idx)
+    shown = ", ".join(f"{str(ids[i])!r} (line {lines[i]})" for i in idx[:n])
+    return shown + (f" … (+{len(idx) - n} more)" if len(idx) > n else "")
 
 
 def _check_exists(path: Path, what: str) -> None:
@@ -197,11 +234,18 @@ def _ascii(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return buf, ends
 
 
-def detect_alphabet(seqs: Sequence[str]) -> dict[str, Any]:
+def detect_alphabet(
+    seqs: Sequence[str], ids: Sequence[str] | None = None, path: str | os.PathLike = "",
+    lines: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """Guess the alphabet from the letters used (case-insensitive).
 
     Only ``ACGTN`` → ``dna``; only ``ACGUN`` → ``rna``; anything else → ``protein``. Returns
     ``{"alphabet", "observed" (sorted distinct letters), "rule"}``, for the log and manifest.
+    Only nucleotide letters with *both* ``U`` and ``T`` raise :class:`SeqSetError` naming
+    the records with each (``ids``, header ``lines``, ``path``) and the fix (``alphabet:
+    rna`` reads T as U, ``alphabet: dna`` reads U as T): auto cannot choose, and calling
+    such a file protein would be wrong.
     """
     buf, _ = _ascii(seqs)
     counts = np.bincount(buf, minlength=256)
@@ -210,9 +254,58 @@ def detect_alphabet(seqs: Sequence[str]) -> dict[str, Any]:
         alphabet, rule = "dna", "only A, C, G, T (and N)"
     elif set(observed) <= set("ACGUN"):
         alphabet, rule = "rna", "only A, C, G, U (and N)"
+    elif set(observed) <= set("ACGTUN"):
+        raise SeqSetError(_mixed_u_t_message(seqs, ids, path, lines))
     else:
         alphabet, rule = "protein", "letters other than A, C, G, T/U, N"
     return {"alphabet": alphabet, "observed": observed, "rule": rule}
+
+
+def _mixed_u_t_message(seqs: Sequence[str], ids: Sequence[str] | None,
+                       path: str | os.PathLike, lines: Sequence[int] | None) -> str:
+    """The error for nucleotide sequences that use both U and T."""
+    ids = [f"#{i + 1}" for i in range(len(seqs))] if ids is None else list(ids)
+    lines = ["?"] * len(seqs) if lines is None else list(lines)
+    with_u = [i for i, s in enumerate(seqs) if "U" in s or "u" in s]
+    with_t = [i for i, s in enumerate(seqs) if "T" in s or "t" in s]
+    where = f"{path}: " if str(path) else ""
+    return (
+        f"{where}the sequences use both U and T (RNA and DNA letters) and otherwise only "
+        f"A, C, G, N, so alphabet: auto cannot choose. {len(with_u)} record(s) have U: "
+        f"{_rows(ids, lines, with_u)}; {len(with_t)} record(s) have T: "
+        f"{_rows(ids, lines, with_t)}. Set alphabet: rna in the dataset's config to read T as "
+        "U (or alphabet: dna to read U as T; the converted records are counted in the log "
+        "and the manifest), or fix the file."
+    )
+
+
+#: The letter each nucleotide alphabet reads as its own: ``(from, to)``.
+_CONVERT = {"dna": ("U", "T"), "rna": ("T", "U")}
+
+
+def convert_nucleotides(
+    seqs: list[str], ids: Sequence[str], alphabet: str
+) -> tuple[list[str], dict[str, Any] | None]:
+    """Read U as T for ``dna`` and T as U for ``rna`` (case kept); other alphabets unchanged.
+
+    Returns the sequences and ``{"from", "to", "records", "residues", "examples"}`` (``None``
+    for protein), for the log and the manifest.
+    """
+    if alphabet not in _CONVERT:
+        return seqs, None
+    src, dst = _CONVERT[alphabet]
+    table = str.maketrans(src + src.lower(), dst + dst.lower())
+    out = list(seqs)
+    rows: list[int] = []
+    residues = 0
+    for i, seq in enumerate(seqs):
+        n = seq.count(src) + seq.count(src.lower())
+        if n:
+            out[i] = seq.translate(table)
+            rows.append(i)
+            residues += n
+    return out, {"from": src, "to": dst, "records": len(rows), "residues": residues,
+                 "examples": [str(ids[i]) for i in rows[:EXAMPLES]]}
 
 
 def check_letters(
@@ -335,38 +428,114 @@ def match_labels(
     return labels.set_index(id_column, drop=False).loc[seq_ids].reset_index(drop=True)
 
 
+def is_missing(values: Iterable[str]) -> np.ndarray:
+    """Boolean mask of label values that mean *no label* (:data:`MISSING_VALUES`)."""
+    return np.fromiter((str(v).strip().lower() in MISSING_VALUES for v in values), dtype=bool)
+
+
+def missing_labels_message(
+    path: str | os.PathLike, missing: Mapping[str, np.ndarray], ids: Sequence[str],
+    lines: Sequence[int],
+) -> str:
+    """The error for label columns with missing values: file, rows (id, line), count, fix."""
+    rows = np.flatnonzero(np.logical_or.reduce(list(missing.values())))
+    cols = {c: int(m.sum()) for c, m in missing.items() if m.any()}
+    where = (f"label column {next(iter(cols))!r}" if len(cols) == 1 else "label columns "
+             + ", ".join(f"{c!r} ({n} rows)" for c, n in cols.items()))
+    return (
+        f"{path}: {len(rows)} row(s) have no value in {where} (empty, NA, NaN or null): "
+        f"{_rows(ids, lines, rows)}. A missing label is not a class. Fill them in, remove "
+        "those rows and their sequences, or set missing_labels: drop in the dataset's config "
+        "to drop these records (counted in the log and the manifest)."
+    )
+
+
+def _number(value: str) -> float | None:
+    """``value`` as a finite float, or ``None`` when it is not a number."""
+    try:
+        x = float(value)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _integer_classes(ints: np.ndarray, column: str, path: str | os.PathLike,
+                     ids: Sequence[str], lines: Sequence[int]
+                     ) -> tuple[np.ndarray, list[str], str]:
+    """Integer labels → codes: non-negative ones keep their value (``0``/``1``: binary),
+    a column with negatives gets codes in numeric order (multi-class)."""
+    if ints.min() < 0:
+        uniq, codes = np.unique(ints, return_inverse=True)
+        if len(uniq) >= IGNORE:
+            raise SeqSetError(f"{path}: column {column!r} has {len(uniq)} classes; at most "
+                              f"{IGNORE - 1} are supported")
+        return codes.reshape(-1).astype(np.uint8), [str(c) for c in uniq], "multiclass"
+    top = int(ints.max())
+    if top >= IGNORE:
+        i = int(np.argmax(ints))
+        raise SeqSetError(f"{path}, line {lines[i]} (id {ids[i]!r}): class {top} in "
+                          f"{column!r}; class codes must be below {IGNORE}")
+    kind = "binary" if top <= 1 else "multiclass"
+    return ints.astype(np.uint8), [str(c) for c in range(max(top, 1) + 1)], kind
+
+
+def _not_classes_message(values: np.ndarray, numbers: list[float | None], column: str,
+                         path: str | os.PathLike, ids: Sequence[str], lines: Sequence[int]
+                         ) -> str:
+    """The error for a column of (mostly) non-integer numbers: a quantity, not classes."""
+    frac = [i for i, x in enumerate(numbers) if x is not None and not x.is_integer()]
+    words = [i for i, x in enumerate(numbers) if x is None]
+    i = frac[0]
+    text = (f"; {len(words)} are not numbers, e.g. {values[words[0]]!r} for "
+            f"{_rows(ids, lines, words[:1])}" if words else "")
+    return (
+        f"{path}: label column {column!r} holds numbers that are not integers, e.g. "
+        f"{values[i]!r} for {_rows(ids, lines, [i])} ({len(frac)} of {len(values)} values are "
+        f"not integers{text}). Labels are classes: 0/1 (binary), integers or words (multi-class); "
+        "regression on numeric values is not supported yet. Turn the column into classes "
+        "(e.g. 1 where the value passes a threshold, else 0), or leave it out with "
+        "label_columns."
+    )
+
+
 def encode_label_column(
     values: Sequence[str], column: str, path: str | os.PathLike, ids: Sequence[str],
     lines: Sequence[int],
 ) -> tuple[np.ndarray, list[str], str]:
     """Per-sequence label strings → (``uint8`` codes ``(N,)``, classes, kind).
 
-    Integers keep their value (``binary`` when only 0/1, else ``multiclass`` with classes
-    ``"0" .. str(max)``); other strings get codes in sorted order (``multiclass``). Empty
-    values, and more than 255 classes, raise :class:`SeqSetError`.
+    - numbers that are all integral (``1``, ``1.0``, ``1e0``) are integer classes: values
+      ``>= 0`` keep their value (``binary`` when only 0/1, else ``multiclass`` with classes
+      ``"0" .. str(max)``); with negatives, codes follow numeric order (``multiclass``);
+    - ``true``/``false`` (any case) only: ``binary``, false → 0, true → 1;
+    - other strings get codes in sorted order (``multiclass``).
+
+    Missing values (:data:`MISSING_VALUES`), a column where at least half the values are
+    numbers and some are not integers (a quantity: regression is not supported), and more
+    than 254 classes raise :class:`SeqSetError`.
     """
     values = np.asarray(values, dtype=object)
-    empty = np.flatnonzero(values == "")
-    if len(empty):
-        i = empty[0]
-        raise SeqSetError(
-            f"{path}, line {lines[i]} (id {ids[i]!r}): empty value in label column {column!r}; "
-            f"{len(empty)} row(s) lack it: {_first(np.asarray(ids, dtype=object)[empty])}"
-        )
-    if all(_INT.match(v) for v in values):
-        ints = np.array([int(v) for v in values], dtype=np.int64)
-        top = int(ints.max())
-        if top >= IGNORE:
-            i = int(np.argmax(ints))
-            raise SeqSetError(f"{path}, line {lines[i]} (id {ids[i]!r}): class {top} in "
-                              f"{column!r}; class codes must be below {IGNORE}")
-        kind = "binary" if top <= 1 else "multiclass"
-        return ints.astype(np.uint8), [str(c) for c in range(max(top, 1) + 1)], kind
+    missing = is_missing(values)
+    if missing.any():
+        raise SeqSetError(missing_labels_message(path, {column: missing}, ids, lines))
+    lowered = {str(v).lower() for v in values}
+    if lowered and lowered <= set(BOOLEAN_VALUES):
+        codes = np.array([BOOLEAN_VALUES[str(v).lower()] for v in values], dtype=np.uint8)
+        return codes, ["0", "1"], "binary"
+    numbers = [_number(str(v)) for v in values]
+    n_numbers = sum(x is not None for x in numbers)
+    integral = all(x is not None and x.is_integer() for x in numbers)
+    if n_numbers == len(values) and integral:
+        ints = np.array([int(x) for x in numbers], dtype=np.int64)
+        return _integer_classes(ints, column, path, ids, lines)
+    if 2 * n_numbers >= len(values) and any(x is not None and not x.is_integer()
+                                            for x in numbers):
+        raise SeqSetError(_not_classes_message(values, numbers, column, path, ids, lines))
     classes, codes = np.unique(values.astype(str), return_inverse=True)
     if len(classes) >= IGNORE:
         raise SeqSetError(f"{path}: column {column!r} has {len(classes)} classes; at most "
                           f"{IGNORE - 1} are supported")
-    return codes.astype(np.uint8), [str(c) for c in classes], "multiclass"
+    return codes.reshape(-1).astype(np.uint8), [str(c) for c in classes], "multiclass"
 
 
 def encode_position_labels(
@@ -572,10 +741,12 @@ def load_seqset(
     too_long: str = "crop",
     dedupe: str = "none",
     unknown: str | None = None,
+    missing_labels: str = "error",
 ) -> SeqSet:
     """Read, check, label, split and length-filter a sequence set.
 
-    - ``alphabet``: ``dna | rna | protein | auto`` (auto: :func:`detect_alphabet`, reported).
+    - ``alphabet``: ``dna | rna | protein | auto`` (auto: :func:`detect_alphabet`, reported);
+      ``dna`` reads U as T and ``rna`` T as U (:func:`convert_nucleotides`, counted).
     - ``label_columns``: per-sequence label columns (default: every column but id, split,
       group); or ``position_label``: one per-position label column (not both).
     - ``split_column`` used when present in the labels file; else :func:`random_split` with
@@ -587,13 +758,20 @@ def load_seqset(
       that sit in another split than the first copy), ``all`` (drop every later copy).
     - ``unknown``: letters accepted as unknown residues (default N for DNA/RNA, X for
       protein).
+    - ``missing_labels``: a missing value (:data:`MISSING_VALUES`) in a label column is an
+      ``error`` naming the rows, or (``drop``) drops those records, counted.
 
+    Without ``max_len``, a longest sequence past :data:`OUTLIER_FACTOR` times the 99th
+    percentile of lengths is reported with its padding cost (:func:`length_outliers`).
     Returns a :class:`SeqSet` whose ``report`` holds everything decided and counted.
     """
     if too_long not in TOO_LONG:
         raise ValueError(f"too_long must be one of {', '.join(TOO_LONG)}, got {too_long!r}")
     if dedupe not in DEDUPE:
         raise ValueError(f"dedupe must be one of {', '.join(DEDUPE)}, got {dedupe!r}")
+    if missing_labels not in MISSING_LABELS:
+        raise ValueError(f"missing_labels must be one of {', '.join(MISSING_LABELS)}, got "
+                         f"{missing_labels!r}")
     if max_len is not None and (isinstance(max_len, bool) or int(max_len) < 1):
         raise ValueError(f"max_len must be a positive integer or null, got {max_len!r}")
     fasta, labels = Path(fasta), Path(labels)
@@ -606,8 +784,9 @@ def load_seqset(
         "warnings": [],
     }
 
+    fasta_lines = records["line"].to_numpy()
     if alphabet == "auto":
-        detection = detect_alphabet(seqs) | {"detected": True}
+        detection = detect_alphabet(seqs, ids, fasta, fasta_lines) | {"detected": True}
     elif alphabet in ALPHABETS:
         detection = {"alphabet": alphabet, "detected": False}
     else:
@@ -615,10 +794,16 @@ def load_seqset(
                          f"got {alphabet!r}")
     alphabet = detection["alphabet"]
     report["alphabet_detection"] = detection
-    check_letters(ids, seqs, alphabet, fasta, unknown, lines=records["line"].to_numpy())
+    seqs, report["converted"] = convert_nucleotides(seqs, ids, alphabet)
+    if report["converted"] and report["converted"]["records"]:
+        c = report["converted"]
+        report["warnings"].append(
+            f"{fasta}: alphabet {alphabet}: read {c['from']} as {c['to']} in {c['records']} "
+            f"record(s) "
+            f"({c['residues']} residues), e.g. {_first(c['examples'])}")
+    check_letters(ids, seqs, alphabet, fasta, unknown, lines=fasta_lines)
 
     table = match_labels(records, read_labels(labels, id_column), fasta, labels, id_column)
-    lines = table["line"].to_numpy()
     reserved = {id_column, split_column, group_column, "line"}
     if position_label is not None:
         if label_columns:
@@ -634,6 +819,12 @@ def load_seqset(
     if not columns:
         raise SeqSetError(f"{labels}: no label columns besides {id_column!r}, "
                           f"{split_column!r}, {group_column!r}")
+    keep_labelled = _missing_labels(table, id_column, columns, labels, missing_labels, report)
+    if not keep_labelled.all():
+        table = table[keep_labelled].reset_index(drop=True)
+        ids, fasta_lines = ids[keep_labelled], fasta_lines[keep_labelled]
+        seqs = [q for q, k in zip(seqs, keep_labelled, strict=True) if k]
+    lines = table["line"].to_numpy()
 
     classes: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
@@ -650,6 +841,11 @@ def load_seqset(
         for j, col in enumerate(columns):
             y[:, j], classes[col], kinds[col] = encode_label_column(
                 list(table[col]), col, labels, ids, lines)
+            if len(classes[col]) > MANY_CLASSES and all(_INT.match(c) for c in classes[col]):
+                report["warnings"].append(
+                    f"{labels}: label column {col!r} has integer values read as "
+                    f"{len(classes[col])} classes; if it is a quantity, regression is not "
+                    "supported yet: turn it into a few classes")
         strata = y[:, 0]
 
     groups = table[group_column].to_numpy(dtype=object) if group_column in table else None
@@ -713,7 +909,8 @@ def load_seqset(
             f"{dups['across_splits']['sequences']} sequence(s) occur in more than one split "
             f"({dups['across_splits']['records']} records), e.g. "
             f"{dups['across_splits']['examples'][:1]}; set dedupe: across to drop later copies")
-    report["dropped"] = {"too_long": dropped_long, "duplicates": int(drop_dup.sum())}
+    report["dropped"] = {"missing_labels": report["missing_labels"]["records"],
+                         "too_long": dropped_long, "duplicates": int(drop_dup.sum())}
     report["cropped"] = cropped
 
     rows = np.flatnonzero(keep)
@@ -737,7 +934,96 @@ def load_seqset(
     report["lengths"] = {"min": int(final_lengths.min()),
                          "median": float(np.median(final_lengths)),
                          "max": int(final_lengths.max()), "seq_len": seq_len}
+    report["length_outliers"] = None
+    if max_len is None:
+        label_width = None if out.per_position else len(columns)
+        report["length_outliers"] = length_outliers(final_lengths, out.ids, len(
+            letters(alphabet)), label_width)
+        if report["length_outliers"]:
+            longest = int(np.argmax(final_lengths))
+            report["warnings"].append(length_outlier_warning(
+                report["length_outliers"], fasta, int(fasta_lines[rows][longest])))
     return out
+
+
+def _missing_labels(table: pd.DataFrame, id_column: str, columns: Sequence[str], path: Path,
+                    action: str, report: dict[str, Any]) -> np.ndarray:
+    """Rows of ``table`` to keep: raise on missing label values (``error``) or drop them
+    (``drop``), recording ``report["missing_labels"]`` and a warning."""
+    ids, lines = table[id_column].to_numpy(dtype=object), table["line"].to_numpy()
+    missing = {c: is_missing(table[c]) for c in columns}
+    rows = np.logical_or.reduce(list(missing.values()))
+    report["missing_labels"] = {"action": action, "records": int(rows.sum()),
+                                "columns": {c: int(m.sum()) for c, m in missing.items()
+                                            if m.any()},
+                                "examples": [str(i) for i in ids[rows][:EXAMPLES]]}
+    if not rows.any():
+        return ~rows
+    if action == "error":
+        raise SeqSetError(missing_labels_message(path, missing, ids, lines))
+    if rows.all():
+        raise SeqSetError(f"{path}: every row lacks a label in {_first(columns)}; "
+                          "missing_labels: drop would drop them all")
+    report["warnings"].append(
+        f"{path}: dropped {int(rows.sum())} record(s) with no label (empty, NA, NaN or null; "
+        f"missing_labels: drop): {_rows(ids, lines, np.flatnonzero(rows))}")
+    return ~rows
+
+
+def _cache_bytes(n: int, size: int, length: int, label_width: int | None) -> int:
+    """Bytes of a cache of ``n`` rows: one-hot, labels (``None``: per position), lengths."""
+    return n * size * length + n * (length if label_width is None else label_width) + 4 * n
+
+
+def length_outliers(lengths: np.ndarray, ids: Sequence[str], size: int,
+                    label_width: int | None, factor: float = OUTLIER_FACTOR
+                    ) -> dict[str, Any] | None:
+    """Sequences longer than ``factor`` × the 99th percentile of ``lengths``, or ``None``.
+
+    The percentile is the ``lower`` one (a length that occurs), so a single giant among a
+    hundred sequences does not raise it. Returns ``longest`` (length, ``longest_id``),
+    ``p99``, ``factor``, ``records`` and ``examples`` past the threshold,
+    ``suggested_max_len`` (the longest length within it), and the cache bytes padded to the
+    longest (``cache_bytes``) and to the suggestion with ``too_long: crop``
+    (``cache_bytes_at_suggested``). ``size`` is the alphabet size, ``label_width`` the
+    label columns (``None`` for per-position labels).
+    """
+    lengths = np.asarray(lengths)
+    if not len(lengths):
+        return None
+    p99 = int(np.percentile(lengths, 99, method="lower"))
+    over = lengths > factor * p99
+    if not over.any():
+        return None
+    suggested = int(lengths[~over].max())
+    longest = int(np.argmax(lengths))
+    n = len(lengths)
+    return {
+        "longest": int(lengths[longest]), "longest_id": str(ids[longest]), "p99": p99,
+        "factor": factor, "records": int(over.sum()),
+        "examples": [str(i) for i in np.asarray(ids, dtype=object)[over][:EXAMPLES]],
+        "suggested_max_len": suggested,
+        "cache_bytes": _cache_bytes(n, size, int(lengths[longest]), label_width),
+        "cache_bytes_at_suggested": _cache_bytes(n, size, suggested, label_width),
+    }
+
+
+def length_outlier_warning(outliers: Mapping[str, Any], path: str | os.PathLike,
+                           line: int | None = None) -> str:
+    """The log line for :func:`length_outliers`: the record (header ``line``), the padding
+    cost, the fix."""
+    o = outliers
+    cap = o["suggested_max_len"]
+    at = f" (line {line})" if line is not None else ""
+    return (
+        f"{path}: record {o['longest_id']!r}{at} is {o['longest']} residues, "
+        f"{o['longest'] / max(o['p99'], 1):.0f}x the 99th percentile of lengths ({o['p99']}); "
+        f"padding every sequence to it makes the cache {o['cache_bytes'] / 1e6:.1f} MB instead "
+        f"of {o['cache_bytes_at_suggested'] / 1e6:.1f} MB at max_len {cap} "
+        f"({o['records']} record(s) longer than {cap}: {_first(o['examples'])}). Set "
+        f"max_len: {cap} in the dataset's config (too_long: crop keeps their first {cap} "
+        "residues, drop removes them), or remove them from the FASTA."
+    )
 
 
 # --------------------------------------------------------------------------- cache
@@ -1154,11 +1440,15 @@ __all__ = [
     "SeqSet",
     "SeqSetError",
     "check_letters",
+    "convert_nucleotides",
     "detect_alphabet",
     "encode_chunk",
     "encode_label_column",
     "encode_position_labels",
     "find_duplicates",
+    "is_missing",
+    "length_outlier_warning",
+    "length_outliers",
     "length_grouped_batches",
     "length_mask",
     "load_seqset",

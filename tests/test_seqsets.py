@@ -7,11 +7,13 @@ import torch
 
 from conftest import write_text
 from seqcnn.alphabet import decode, one_hot
+from seqcnn.errors import InputError
 from seqcnn.seqsets import (
     IGNORE,
     KYTE_DOOLITTLE,
     LengthGroupedBatchSampler,
     SeqSetError,
+    convert_nucleotides,
     detect_alphabet,
     find_duplicates,
     length_grouped_batches,
@@ -104,7 +106,7 @@ def test_ids_without_labels_and_labels_without_sequences(tmp_path):
          r"y\.tsv: duplicate id 'a' \(lines 2, 3\)"),
         (["name", "y"], [["a", 1], ["b", 0]], {}, r"y\.tsv, line 1: no 'id' column"),
         (["id", "y"], [["a", 1], ["b", ""]], {},
-         r"y\.tsv, line 3 \(id 'b'\): empty value in label column 'y'"),
+         r"y\.tsv: 1 row\(s\) have no value in label column 'y'.*'b' \(line 3\)"),
         (["id", "y", "split"], [["a", 1, "train"], ["b", 0, "tst"]], {},
          r"y\.tsv, line 3 \(id 'b'\): split 'tst' is not one of"),
         (["id", "y"], [["a", 1], ["b", 0]], {"label_columns": ["z"]}, r"y\.tsv: no column.*'z'"),
@@ -135,7 +137,7 @@ def test_per_position_label_length_mismatch(tmp_path):
 def test_alphabet_auto_detection(tmp_path):
     assert detect_alphabet(["ACGTN", "acgt"])["alphabet"] == "dna"
     assert detect_alphabet(["ACGUN", "GGu"])["alphabet"] == "rna"
-    assert detect_alphabet(["ACGT", "ACGU"])["alphabet"] == "protein"
+    assert detect_alphabet(["ACGTU", "MKVL"])["alphabet"] == "protein"
     got = detect_alphabet(["MKVLAAG"])
     assert got["alphabet"] == "protein" and got["observed"] == "AGKLMV"
     fa = _fasta(tmp_path / "r.fa", {"a": "ACGUUN", "b": "GGCA"})
@@ -163,6 +165,173 @@ def test_multiclass_and_binary_codes(tmp_path):
     assert s.labels.dtype == np.uint8
     s1 = load_seqset(fa, tmp_path / "y.tsv", label_columns=["level"])
     assert s1.tasks == ["level"] and s1.labels.shape == (6, 1)
+
+
+# --------------------------------------------------------------------------- inputs users get wrong
+
+
+def test_seqset_error_is_an_input_error():
+    assert issubclass(SeqSetError, InputError) and issubclass(SeqSetError, ValueError)
+
+
+def _labelled(tmp_path, values, n_seqs=None, column="y"):
+    """A DNA FASTA of len(values) records s0.. and a labels TSV with ``values`` in ``column``."""
+    fa = _fasta(tmp_path / "x.fa", {f"s{i}": "ACGT" * (i % 5 + 1) for i in range(len(values))})
+    lab = _tsv(tmp_path / "y.tsv", ["id", column], [[f"s{i}", v] for i, v in enumerate(values)])
+    return fa, lab
+
+
+def test_missing_labels_stop_the_run_naming_rows_and_fix(tmp_path):
+    values = ["1", "", "0", "NA", "NaN", "1", "nan", "0", "null", "N/A", "1", "NA", "0"]
+    fa, lab = _labelled(tmp_path, values)
+    with pytest.raises(SeqSetError) as err:
+        load_seqset(fa, lab)
+    msg = str(err.value)
+    assert "y.tsv" in msg and "7 row(s) have no value in label column 'y'" in msg
+    # the first few ids with their line numbers (header is line 1), then the count
+    assert "'s1' (line 3)" in msg and "'s3' (line 5)" in msg and "'s4' (line 6)" in msg
+    assert "(+2 more)" in msg and "'s11'" not in msg
+    assert "missing_labels: drop" in msg and "not a class" in msg
+
+
+def test_missing_labels_drop_counts_in_report_and_manifest(tmp_path):
+    values = ["1", "", "0", "NA", "1", "0", "nan", "1", "0", "1"]
+    fa, lab = _labelled(tmp_path, values)
+    s = load_seqset(fa, lab, missing_labels="drop")
+    assert list(s.ids) == ["s0", "s2", "s4", "s5", "s7", "s8", "s9"]
+    assert s.classes["y"] == ["0", "1"] and s.kinds["y"] == "binary"
+    assert s.report["dropped"]["missing_labels"] == 3
+    assert s.report["missing_labels"] == {
+        "action": "drop", "records": 3, "columns": {"y": 3}, "examples": ["s1", "s3", "s6"]}
+    assert any("3 record(s)" in w and "no label" in w for w in s.report["warnings"])
+    manifest = write_seqset_cache(s, tmp_path / "cache")
+    assert manifest["dropped"]["missing_labels"] == 3
+    assert manifest["missing_labels"]["records"] == 3
+    assert sum(manifest["counts"][sp]["n"] for sp in ("train", "valid", "test")) == 7
+    with pytest.raises(ValueError, match="missing_labels must be one of error, drop"):
+        load_seqset(fa, lab, missing_labels="keep")
+
+
+def test_missing_per_position_label_is_missing_not_a_length_mismatch(tmp_path):
+    fa = _fasta(tmp_path / "p.fa", {"p1": "MKVLAAG", "p2": "MKVLA", "p3": "MKV"})
+    _tsv(tmp_path / "ss.tsv", ["id", "ss"], [["p1", "CHHHHHC"], ["p2", "NA"], ["p3", "CHC"]])
+    with pytest.raises(SeqSetError, match=r"1 row\(s\) have no value in label column 'ss'"):
+        load_seqset(fa, tmp_path / "ss.tsv", position_label="ss")
+    s = load_seqset(fa, tmp_path / "ss.tsv", position_label="ss", missing_labels="drop")
+    assert list(s.ids) == ["p1", "p3"] and s.report["dropped"]["missing_labels"] == 1
+
+
+@pytest.mark.parametrize(
+    "values, classes, kind, codes",
+    [
+        (["0.0", "1.0", "1", "0", "1.00"], ["0", "1"], "binary", [0, 1, 1, 0, 1]),
+        (["True", "false", "TRUE", "False", "true"], ["0", "1"], "binary", [1, 0, 1, 0, 1]),
+        (["0.0", "2.0", "1", "2"], ["0", "1", "2"], "multiclass", [0, 2, 1, 2]),
+        (["-1", "1", "1", "-1"], ["-1", "1"], "multiclass", [0, 1, 1, 0]),
+    ],
+)
+def test_integral_numbers_and_booleans_are_classes(tmp_path, values, classes, kind, codes):
+    fa, lab = _labelled(tmp_path, values)
+    s = load_seqset(fa, lab)
+    assert s.classes["y"] == classes and s.kinds["y"] == kind
+    np.testing.assert_array_equal(s.labels[:, 0], codes)
+
+
+def test_non_integer_numbers_are_an_error_not_hundreds_of_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    values = [f"{v:.3f}" for v in rng.normal(size=300)]
+    fa, lab = _labelled(tmp_path, values)
+    with pytest.raises(SeqSetError) as err:
+        load_seqset(fa, lab)
+    msg = str(err.value)
+    assert "y.tsv" in msg and "label column 'y'" in msg and "not integers" in msg
+    assert f"{values[0]!r}" in msg and "'s0' (line 2)" in msg
+    assert "regression" in msg and "not supported" in msg
+    # mostly numbers, a few words among them: still numbers, not 300 text classes
+    fa, lab = _labelled(tmp_path, values[:-2] + ["n.d.", "high"])
+    with pytest.raises(SeqSetError, match="regression"):
+        load_seqset(fa, lab)
+
+
+def test_many_integer_classes_are_warned(tmp_path):
+    values = [str(i % 40) for i in range(80)]
+    fa, lab = _labelled(tmp_path, values)
+    s = load_seqset(fa, lab)
+    assert len(s.classes["y"]) == 40
+    assert any("40 classes" in w and "regression" in w for w in s.report["warnings"])
+    few = load_seqset(*_labelled(tmp_path, [str(i % 3) for i in range(30)]))
+    assert not any("regression" in w for w in few.report["warnings"])
+
+
+def test_mixed_u_and_t_under_auto_names_records_and_fix(tmp_path):
+    recs = {f"r{i}": "ACGUACGU" for i in range(4)} | {f"d{i}": "ACGTTTGA" for i in range(3)}
+    recs["both"] = "ACGUACGT"
+    fa = _fasta(tmp_path / "mix.fa", recs)
+    lab = _tsv(tmp_path / "y.tsv", ["id", "y"], [[k, i % 2] for i, k in enumerate(recs)])
+    with pytest.raises(SeqSetError) as err:
+        load_seqset(fa, lab)
+    msg = str(err.value)
+    assert "mix.fa" in msg and "both U and T" in msg and "protein alphabet" not in msg
+    assert "5 record(s) have U" in msg and "'r0' (line 1)" in msg
+    assert "4 record(s) have T" in msg and "'d0' (line" in msg
+    assert "alphabet: rna" in msg and "alphabet: dna" in msg
+    with pytest.raises(SeqSetError, match="both U and T"):
+        detect_alphabet(["ACGU", "ACGT"], ids=["a", "b"], path="f.fa")
+
+
+def test_rna_reads_t_as_u_and_dna_reads_u_as_t_counted(tmp_path):
+    recs = {"r0": "ACGUACGU", "r1": "GGUU", "d0": "ACGTttga", "d1": "TTTT"}
+    fa = _fasta(tmp_path / "mix.fa", recs)
+    lab = _tsv(tmp_path / "y.tsv", ["id", "y", "split"],
+               [[k, i % 2, "train"] for i, k in enumerate(recs)])
+    rna = load_seqset(fa, lab, alphabet="rna")
+    assert rna.seqs[2] == "ACGUuuga" and rna.seqs[0] == "ACGUACGU"
+    assert rna.report["converted"] == {"from": "T", "to": "U", "records": 2,
+                                       "residues": 7, "examples": ["d0", "d1"]}
+    assert any("read T as U in 2 record(s)" in w for w in rna.report["warnings"])
+    write_seqset_cache(rna, tmp_path / "rna")
+    x, _, lengths = load_seqset_cache(tmp_path / "rna", "train")
+    assert decode(x[3, :, :lengths[3]], "rna") == "UUUU"
+    dna = load_seqset(fa, lab, alphabet="dna")
+    assert dna.seqs[1] == "GGTT" and dna.report["converted"]["records"] == 2
+    assert convert_nucleotides(["MKTU"], ["p"], "protein") == (["MKTU"], None)
+
+
+def _outlier_set(tmp_path, n=200, short=100, long=100_000):
+    rng = np.random.default_rng(0)
+    recs = _random_seqs(rng, n, lo=short - 10, hi=short)
+    recs["giant"] = "ACGT" * (long // 4)
+    fa = _fasta(tmp_path / "x.fa", recs, width=80)
+    lab = _tsv(tmp_path / "y.tsv", ["id", "y"], [[k, i % 2] for i, k in enumerate(recs)])
+    return fa, lab
+
+
+def test_one_giant_sequence_warns_with_padding_cost_and_max_len(tmp_path):
+    fa, lab = _outlier_set(tmp_path)
+    s = load_seqset(fa, lab)
+    out = s.report["length_outliers"]
+    assert out["records"] == 1 and out["examples"] == ["giant"] and out["longest"] == 100_000
+    assert out["p99"] <= 100 and out["suggested_max_len"] == 100 and out["factor"] == 4
+    n = len(s)
+    assert out["cache_bytes"] == n * 4 * 100_000 + n * 1 + n * 4
+    assert out["cache_bytes_at_suggested"] == n * 4 * 100 + n * 1 + n * 4
+    warning = [w for w in s.report["warnings"] if "giant" in w]
+    assert len(warning) == 1
+    assert "100000 residues" in warning[0] and "max_len: 100" in warning[0]
+    assert "80.4 MB" in warning[0] and "0.1 MB" in warning[0] and "too_long" in warning[0]
+    manifest = write_seqset_cache(s, tmp_path / "cache", chunk_size=64)
+    assert manifest["length_outliers"]["suggested_max_len"] == 100
+    # following the advice removes the warning and the cost
+    capped = load_seqset(fa, lab, max_len=100)
+    assert capped.report["length_outliers"] is None and capped.seq_len == 100
+    assert not any("giant" in w for w in capped.report["warnings"])
+
+
+def test_ordinary_length_spread_is_not_an_outlier(tmp_path):
+    fa, lab = _outlier_set(tmp_path, n=50, short=100, long=350)
+    s = load_seqset(fa, lab)
+    assert s.report["length_outliers"] is None
+    assert not any("max_len" in w for w in s.report["warnings"])
 
 
 # --------------------------------------------------------------------------- cache
