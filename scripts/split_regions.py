@@ -1,4 +1,5 @@
-"""Split positives and negatives into train/valid/test by whole chromosome."""
+"""Split positives and negatives into train/valid/test by whole chromosome or by range;
+check that every task keeps positives in every split."""
 
 import json
 
@@ -6,30 +7,50 @@ import pandas as pd
 
 from seqcnn import regions as rg
 from seqcnn import split as sp
+from seqcnn.errors import ConfigError
 from seqcnn.genome import chrom_sizes
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
+key = f"datasets.{sm.wildcards.dataset}"
 log = get_logger("split_regions", sm.log[0])
 sizes = chrom_sizes(sm.input.fai)
 pos, neg = rg.read_regions(sm.input.positives), rg.read_regions(sm.input.negatives)
 tasks = rg.task_columns(pos)
 allr = rg.sort_regions(pd.concat([pos, neg], ignore_index=True), sizes)
 
-chosen = cfg["split"]
-if chosen == "auto":
-    chosen = sp.auto_split(allr["chrom"].value_counts().to_dict())
-    log.info("split: auto chose valid %s, test %s", chosen["valid"], chosen["test"])
-which = sp.assign(allr, chosen, list(sizes))
+
+def as_config(chosen: dict) -> str:
+    """The split as a line to paste into the config."""
+    return "split: {" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in chosen.items()) + "}"
+
+
+chosen, how = sp.resolve_split(cfg["split"], allr, sizes, key=f"{key}.split")
+if how == "chromosomes":
+    log.info("split: auto chose whole chromosomes: valid %s, test %s", chosen["valid"],
+             chosen["test"])
+elif how == "blocks":
+    per_chrom = allr["chrom"].value_counts()
+    log.info("split: auto: regions on fewer than 3 chromosomes (%s), so valid and test are "
+             "contiguous blocks of about 10%% of the regions each; to fix them, paste %s",
+             ", ".join(f"{c} {n}" for c, n in per_chrom.items()), as_config(chosen))
+which = sp.assign(allr, chosen, sizes, key=f"{key}.split")
+
+straddle = which == sp.DROPPED
+dropped = {"straddling_range_edge": int(straddle.sum()),
+           "positives": {t: int(allr.loc[straddle, t].sum()) for t in tasks}}
+log.info("%d regions straddle the edge of a valid/test range and are dropped (positives: %s)",
+         dropped["straddling_range_edge"],
+         ", ".join(f"{t} {n}" for t, n in dropped["positives"].items()) or "none")
 
 summary = {}
 for name in sp.SPLITS:
     part = allr.loc[which == name]
     if part.empty:
-        raise ValueError(f"split {name!r} has no regions (chromosomes: {chosen}); "
-                         "choose other chromosomes or split: auto")
-    rg.write_regions(part, sm.output[name], tasks)
+        raise ConfigError(
+            f"{key}.split: the {name} split has no regions ({as_config(chosen)}); choose "
+            "chromosomes or ranges that hold regions, leave some for train, or use split: auto")
     summary[name] = {
         "n": len(part),
         "positives": {t: int(part[t].sum()) for t in tasks},
@@ -39,5 +60,19 @@ for name in sp.SPLITS:
     log.info("%s: %d regions on %d chromosomes; positives %s", name, len(part),
              len(summary[name]["chromosomes"]),
              ", ".join(f"{t} {n}" for t, n in summary[name]["positives"].items()))
+
+empty = sp.check_tasks({n: s["positives"] for n, s in summary.items()},
+                       {n: s["n"] for n, s in summary.items()}, chosen, cfg["tasks"],
+                       allow=cfg["allow_empty_tasks"], key=key)
+for message in empty:
+    log.warning("%s; kept because allow_empty_tasks is true: evaluation and attribution skip "
+                "the task where it has no positives", message)
+
+for name in sp.SPLITS:
+    rg.write_regions(allr.loc[which == name], sm.output[name], tasks)
 with open(sm.output.summary, "w") as fh:
-    json.dump({"split": chosen, "splits": summary}, fh, indent=2)
+    json.dump({
+        "split": chosen, "how": how, "splits": summary, "dropped": dropped,
+        "empty_tasks": [{"task": t, "split": n} for n, s in summary.items()
+                        for t, c in s["positives"].items() if c == 0],
+    }, fh, indent=2)
