@@ -33,7 +33,9 @@ are dropped and counted (``report["missing_labels"]``, ``report["dropped"]``).
 Alphabet
 --------
 ``auto`` picks ``dna`` (only ACGTN), ``rna`` (only ACGUN) or ``protein`` (other letters);
-nucleotides with both U and T are an error naming records of each. ``dna`` reads U as T and
+nucleotides with both U and T are an error naming records of each, and so are letters that
+are mostly nucleotides (:data:`NUCLEIC_FRACTION`) with a few others (IUPAC codes such as R,
+Y), which would otherwise be read as protein. ``dna`` reads U as T and
 ``rna`` reads T as U, counted in ``report["converted"]`` and warned.
 
 Splits
@@ -111,6 +113,9 @@ BOOLEAN_VALUES = {"false": 0, "true": 1}
 MANY_CLASSES = 20
 #: The longest sequence is a length outlier past this many times the 99th percentile.
 OUTLIER_FACTOR = 4
+#: Under ``alphabet: auto``, letters at least this much A/C/G/T/U/N are nucleic acid, even
+#: with other letters (IUPAC codes): an error, not protein (real proteins are ~25 % ACGT).
+NUCLEIC_FRACTION = 0.9
 #: Label code for padded positions of per-position labels (``ignore_index`` of the loss).
 IGNORE = 255
 #: Letters accepted as an unknown residue (encoded as an all-zero column), per alphabet.
@@ -257,8 +262,31 @@ def detect_alphabet(
     elif set(observed) <= set("ACGTUN"):
         raise SeqSetError(_mixed_u_t_message(seqs, ids, path, lines))
     else:
+        nucleic = sum(int(counts[ord(c)] + counts[ord(c.lower())]) for c in "ACGTUN")
+        if nucleic >= NUCLEIC_FRACTION * len(buf):
+            raise SeqSetError(_ambiguous_nucleic_message(seqs, ids, path, lines,
+                                                         nucleic / len(buf)))
         alphabet, rule = "protein", "letters other than A, C, G, T/U, N"
     return {"alphabet": alphabet, "observed": observed, "rule": rule}
+
+
+def _ambiguous_nucleic_message(seqs: Sequence[str], ids: Sequence[str] | None,
+                               path: str | os.PathLike, lines: Sequence[int] | None,
+                               fraction: float) -> str:
+    """The error for nucleic acids with other letters (IUPAC codes) under ``auto``."""
+    ids = [f"#{i + 1}" for i in range(len(seqs))] if ids is None else list(ids)
+    lines = ["?"] * len(seqs) if lines is None else list(lines)
+    nucleic = set("ACGTUN")
+    rows = [i for i, q in enumerate(seqs) if set(q.upper()) - nucleic]
+    others = sorted(set().union(*(set(seqs[i].upper()) for i in rows)) - nucleic)
+    where = f"{path}: " if str(path) else ""
+    return (
+        f"{where}the letters are {100 * fraction:.1f} % A, C, G, T/U, N (nucleic acid), with "
+        f"other letters {', '.join(others)} in {len(rows)} record(s): "
+        f"{_rows(ids, lines, rows)}; alphabet: auto would call this protein. If these are "
+        "ambiguity codes, replace them with N (an unknown base), then alphabet: auto or dna "
+        "| rna; if the file really is protein, set alphabet: protein."
+    )
 
 
 def _mixed_u_t_message(seqs: Sequence[str], ids: Sequence[str] | None,

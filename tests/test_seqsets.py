@@ -297,6 +297,24 @@ def test_rna_reads_t_as_u_and_dna_reads_u_as_t_counted(tmp_path):
     assert convert_nucleotides(["MKTU"], ["p"], "protein") == (["MKTU"], None)
 
 
+def test_dna_with_iupac_codes_is_not_called_protein(tmp_path):
+    rng = np.random.default_rng(0)
+    recs = _random_seqs(rng, 30)
+    recs["amb1"] = "ACGTRACGTACGTACGT"
+    recs["amb2"] = "ACGTACGYYACGTKACGT"
+    fa = _fasta(tmp_path / "amb.fa", recs)
+    lab = _tsv(tmp_path / "y.tsv", ["id", "y"], [[k, i % 2] for i, k in enumerate(recs)])
+    with pytest.raises(SeqSetError) as err:
+        load_seqset(fa, lab)
+    msg = str(err.value)
+    assert "amb.fa" in msg and "nucleic acid" in msg and "K, R, Y" in msg
+    assert "2 record(s)" in msg and "'amb1' (line" in msg and "'amb2' (line" in msg
+    assert "with N" in msg and "alphabet: protein" in msg
+    # a real protein set, or the same file declared protein, passes
+    assert detect_alphabet(["MKVLAAGTRYW", "ACDEFGHIKL"])["alphabet"] == "protein"
+    assert load_seqset(fa, lab, alphabet="protein").alphabet == "protein"
+
+
 def _outlier_set(tmp_path, n=200, short=100, long=100_000):
     rng = np.random.default_rng(0)
     recs = _random_seqs(rng, n, lo=short - 10, hi=short)
