@@ -11,10 +11,14 @@ Memory: the largest chromosome (about 250 MB for human chr1) plus the caller's b
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
-import shutil
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,7 @@ import pandas as pd
 import pysam
 
 from seqcnn.alphabet import UNKNOWN, lookup_table
+from seqcnn.errors import InputError
 
 FAI_COLUMNS = ["chrom", "length", "offset", "linebases", "linewidth"]
 
@@ -32,11 +37,102 @@ def is_gzipped(path: str | os.PathLike) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
+@contextlib.contextmanager
+def gzip_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn the errors of reading a damaged gzip file into an :class:`InputError` naming
+    ``path`` (Python raises a bare ``EOFError`` for a truncated file)."""
+    try:
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise InputError(
+            f"{path}: truncated or corrupt gzip ({err}): re-download or re-compress the file "
+            "(`gzip -t` tests it)"
+        ) from err
+
+
+class _CheckedGzipFile(gzip.GzipFile):
+    """A :class:`gzip.GzipFile` whose read errors name the file (see :func:`gzip_errors`)."""
+
+    def read(self, size=-1):
+        with gzip_errors(self.name):
+            return super().read(size)
+
+    def read1(self, size=-1):
+        with gzip_errors(self.name):
+            return super().read1(size)
+
+    def readinto(self, b):
+        with gzip_errors(self.name):
+            return super().readinto(b)
+
+    def readline(self, size=-1):
+        with gzip_errors(self.name):
+            return super().readline(size)
+
+    def peek(self, n):
+        with gzip_errors(self.name):
+            return super().peek(n)
+
+
 def open_text(path: str | os.PathLike) -> io.TextIOBase:
-    """Open a text file for reading, plain or gzip/bgzip (detected by magic bytes)."""
+    """Open a text file for reading, plain or gzip/bgzip (detected by magic bytes).
+
+    A truncated or corrupt gzip file raises :class:`InputError` naming it when read.
+    """
     if is_gzipped(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(_CheckedGzipFile(os.fspath(path), "rb"), encoding="utf-8",
+                                errors="replace")
     return open(path, encoding="utf-8", errors="replace")
+
+
+class _HeaderScanner:
+    """Count the sequence names of a FASTA fed as byte blocks: the first word of each
+    ``>`` line, as samtools faidx takes it."""
+
+    _SPACE = re.compile(rb"\s")
+
+    def __init__(self) -> None:
+        self.names: Counter = Counter()
+        self._carry = b"\n"  # the file's start is a line start
+
+    def feed(self, block: bytes) -> None:
+        buf = self._carry + block
+        pos = 0
+        while (p := buf.find(b"\n>", pos)) >= 0:
+            m = self._SPACE.search(buf, p + 2)
+            if m is None:  # the name goes on in the next block
+                self._carry = buf[p:]
+                return
+            self.names[buf[p + 2:m.start()].decode("utf-8", "replace")] += 1
+            pos = m.start()
+        self._carry = b"\n" if buf.endswith(b"\n") else b""
+
+    def close(self) -> Counter:
+        """The name counts, once every block is fed."""
+        if self._carry.startswith(b"\n>"):
+            self.names[self._carry[2:].decode("utf-8", "replace")] += 1
+        self._carry = b""
+        return self.names
+
+
+def _copy_scanning(fin, fout, scanner: _HeaderScanner, block: int = 16 << 20) -> None:
+    """Copy ``fin`` to ``fout`` (``None``: only read), feeding every block to ``scanner``."""
+    while data := fin.read(block):
+        scanner.feed(data)
+        if fout is not None:
+            fout.write(data)
+
+
+def _check_unique_names(names: Counter, src: Path) -> None:
+    dup = [(n, k) for n, k in names.items() if k > 1]
+    if dup:
+        shown = ", ".join(f"{n!r} ({k} times)" for n, k in dup[:10])
+        more = f" and {len(dup) - 10} more" if len(dup) > 10 else ""
+        raise InputError(
+            f"{src}: duplicated sequence name(s) {shown}{more}. Each FASTA record needs a "
+            "unique name (the first word of its '>' line); an index keeps only the first "
+            "copy. Rename or remove the duplicates (e.g. `seqkit rmdup -n`)."
+        )
 
 
 def prepare_fasta(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
@@ -44,7 +140,9 @@ def prepare_fasta(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
 
     Plain input is linked (absolute symlink, no copy); gzip/bgzip input is decompressed
     (streamed, constant memory). The index (samtools faidx format) is written to
-    ``dest + '.fai'``.
+    ``dest + '.fai'``. Raises :class:`InputError` naming ``src`` for a file that is not
+    FASTA, a truncated or corrupt gzip, duplicated sequence names, or lines of unequal
+    length within a sequence.
     """
     src, dest = Path(src), Path(dest)
     if not src.exists():
@@ -52,21 +150,29 @@ def prepare_fasta(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists() or dest.is_symlink():
         dest.unlink()
+    scanner = _HeaderScanner()
     if is_gzipped(src):
-        with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
-            shutil.copyfileobj(fin, fout, length=16 << 20)
+        try:
+            with gzip_errors(src), gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
+                _copy_scanning(fin, fout, scanner)
+        except InputError:
+            dest.unlink(missing_ok=True)
+            raise
     else:
         dest.symlink_to(src.resolve())
+        with open(dest, "rb") as fin:
+            _copy_scanning(fin, None, scanner)
     with open(dest, "rb") as fh:
         if fh.read(1) != b">":
-            raise ValueError(f"{src}: not a FASTA file (first character is not '>')")
+            raise InputError(f"{src}: not a FASTA file (first character is not '>')")
+    _check_unique_names(scanner.close(), src)
     fai = Path(str(dest) + ".fai")
     if fai.exists():
         fai.unlink()
     try:
         pysam.faidx(str(dest))
     except pysam.SamtoolsError as err:
-        raise ValueError(
+        raise InputError(
             f"{src}: could not index the FASTA ({err}). Lines within a sequence must have "
             "equal length; reformat with e.g. `seqkit seq -w 60`."
         ) from err
@@ -99,7 +205,15 @@ class Genome:
         fai = Path(fai) if fai is not None else Path(str(self.path) + ".fai")
         if not fai.exists():
             raise FileNotFoundError(f"{fai} not found: index the genome with prepare_fasta()")
-        self.index = read_fai(fai).set_index("chrom")
+        index = read_fai(fai)
+        dup = index["chrom"][index["chrom"].duplicated()].unique().tolist()
+        if dup:
+            raise InputError(
+                f"{fai}: duplicated sequence name(s) {', '.join(map(repr, dup[:10]))} in the "
+                "index; each sequence needs a unique name: fix the FASTA and index it again "
+                "(prepare_fasta)"
+            )
+        self.index = index.set_index("chrom")
         self.sizes: dict[str, int] = {c: int(n) for c, n in self.index["length"].items()}
         self._chrom: str | None = None
         self._seq: np.ndarray | None = None
@@ -129,7 +243,8 @@ class Genome:
         else:
             seq = raw
         if len(seq) != length:
-            raise ValueError(f"{self.path}: {chrom} has {len(seq)} bases, index says {length}")
+            raise InputError(f"{self.path}: {chrom} has {len(seq)} bases, the index says "
+                             f"{length}: the FASTA changed after indexing; index it again")
         self._chrom, self._seq = chrom, np.ascontiguousarray(seq)
         return self._seq
 

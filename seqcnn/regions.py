@@ -7,12 +7,20 @@ error messages), and after labelling one ``uint8`` column per task.
 
 :func:`prepare_regions` does read → resize → filter → merge → sort → write for any number
 of regions in bounded memory (chunks and an external sort), with the same result.
+
+Chromosome names are checked against the genome before anything is dropped
+(:func:`check_chrom_names`; renamed first with a ``chrom_aliases`` file,
+:func:`read_chrom_aliases`), and a task left with no region is an error
+(:class:`~seqcnn.errors.EmptyTaskError`). Labels come from overlap
+(:func:`label_by_overlap`): 1 for every task with a window overlapping the region by at
+least ``label_overlap`` of its length, 255 (:data:`AMBIGUOUS`) for a smaller overlap, else 0.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -24,13 +32,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqcnn.errors import ConfigError, EmptyTaskError, InputError
 from seqcnn.genome import Genome, base_fractions, open_text
+from seqcnn.seqsets import IGNORE
 
 #: Drop reasons, in the order they are applied.
 DROP_REASONS = ("unknown_chrom", "off_chrom_end", "blacklist", "too_many_n")
 
+#: Label of a region for a task whose window overlaps it by less than ``label_overlap``
+#: (but more than 0 bp): neither positive nor negative; training and metrics ignore it.
+AMBIGUOUS = IGNORE
 
-class BedFormatError(ValueError):
+#: A BED file with fewer of its regions on the genome's chromosomes than this stops the run
+#: (:func:`check_chrom_names`) when none is, or when renaming (a ``chr`` prefix, letter
+#: case) would put more of them there: a naming mismatch, not a subset genome.
+MIN_KNOWN_FRACTION = 0.5
+
+
+class BedFormatError(InputError):
     """Malformed BED input; the message names the file, the line and the fix.
 
     ``check`` is which check failed, in the order :func:`read_bed` applies them (0: too
@@ -43,8 +62,12 @@ class BedFormatError(ValueError):
         self.check = check
 
 
-class RegionDropError(ValueError):
+class RegionDropError(InputError):
     """Raised instead of dropping a region when ``strict`` is on."""
+
+
+class ChromNameError(InputError):
+    """A BED file whose chromosome names do not match the genome's."""
 
 
 def _is_skipped(line: str) -> bool:
@@ -266,6 +289,153 @@ def _empty_table() -> pd.DataFrame:
     })
 
 
+# --------------------------------------------------------------------- chromosome names
+
+
+def read_chrom_aliases(path: str | os.PathLike, genome_names: Iterable[str]) -> dict[str, str]:
+    """Read a chromosome alias file into ``{alias: genome name}``.
+
+    One line per chromosome, two or more columns separated by tabs (or spaces); ``#`` and
+    blank lines are skipped. The column holding the most of the genome's names is the
+    name column, whichever it is, and every other value on a line is an alias of that
+    line's name: UCSC ``chromAlias.txt`` (the genome's name first, then its aliases) and
+    ``alias → name`` files both work. Aliases that are themselves genome names, or that
+    would map to two different names, are left out.
+
+    Raises :class:`InputError` naming the file for a line with one column, or when no
+    column holds any of the genome's names.
+    """
+    genome = set(genome_names)
+    rows: list[list[str]] = []
+    with open_text(path) as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            fields = line.split()
+            if len(fields) < 2:
+                raise InputError(
+                    f"{path}, line {no}: {line.strip()[:80]!r} has one column; a chrom_aliases "
+                    "file needs two columns or more (the genome's name and its aliases), "
+                    "separated by tabs")
+            rows.append(fields)
+    width = max((len(r) for r in rows), default=0)
+    hits = [sum(len(r) > c and r[c] in genome for r in rows) for c in range(width)]
+    if not rows or max(hits) == 0:
+        raise InputError(
+            f"{path}: no column of the chrom_aliases file holds a name of the genome's "
+            f"chromosome(s) ({_abbreviate(list(genome))}); one column must hold the genome's "
+            "names (check that the file is for this assembly)")
+    col = int(np.argmax(hits))
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        if len(r) <= col or r[col] not in genome:
+            continue
+        for c, alias in enumerate(r):
+            if c != col and alias not in genome:
+                found.setdefault(alias, set()).add(r[col])
+    return {a: next(iter(n)) for a, n in found.items() if len(n) == 1}
+
+
+def rename_chroms(regions: pd.DataFrame, aliases: Mapping[str, str] | None) -> pd.DataFrame:
+    """The table with chromosome names found in ``aliases`` replaced by their genome name."""
+    if not aliases or not len(regions):
+        return regions
+    chrom = regions["chrom"]
+    renamed = chrom.map(aliases)
+    if renamed.isna().all():
+        return regions
+    return regions.assign(chrom=renamed.fillna(chrom).to_numpy(dtype=object))
+
+
+def _abbreviate(names: list[str], k: int = 8) -> str:
+    """``a, b, c, … (N names)``: the first ``k`` names and how many there are."""
+    shown = ", ".join(map(str, names[:k]))
+    return shown + (f", … ({len(names)} names)" if len(names) > k else "")
+
+
+def _renaming(name: str, genome: set[str], lower: Mapping[str, str]) -> str | None:
+    """The genome's name that ``name`` becomes by a ``chr`` prefix added or removed and/or
+    letter case, if any."""
+    for cand in (name, "chr" + name, name[3:] if name[:3].lower() == "chr" else ""):
+        if cand in genome:
+            return cand
+        if cand and cand.lower() in lower:
+            return lower[cand.lower()]
+    return None
+
+
+def _renaming_hint(unknown: Mapping[str, int], genome_names: list[str]) -> tuple[str, int]:
+    """The likely fix for BED names ``unknown`` (name → regions), and how many regions it
+    would put on the genome's chromosomes (0: no simple renaming works)."""
+    genome = set(genome_names)
+    lower = {g.lower(): g for g in genome_names}
+    kinds: dict[str, list] = {}
+    for name, n in sorted(unknown.items(), key=lambda kv: -kv[1]):
+        target = _renaming(name, genome, lower)
+        if target is None:
+            continue
+        if len(target) > len(name):
+            kind = f"add the {target[:len(target) - len(name)]!r} prefix to"
+        elif len(target) < len(name):
+            kind = f"remove the {name[:len(name) - len(target)]!r} prefix from"
+        else:
+            kind = "change the letter case of"
+        entry = kinds.setdefault(kind, [0, name, target])
+        entry[0] += n
+    if not kinds:
+        return ("no simple renaming (a 'chr' prefix, letter case) matches them: the file "
+                "may use another naming scheme (e.g. RefSeq NC_000001.11 for UCSC chr1, "
+                "GenBank CM000663.2) or come from another assembly.", 0)
+    kind, (fixed, name, target) = max(kinds.items(), key=lambda kv: kv[1][0])
+    why = ("the names differ only in case" if kind.startswith("change") else
+           "the names differ by a prefix")
+    return (f"{why} ({name} → {target}): {kind} column 1 of the file (fixes {fixed} "
+            "regions).", fixed)
+
+
+def check_chrom_names(counts: Mapping[str, int], genome_names: Iterable[str],
+                      path: str | os.PathLike, what: str = "regions",
+                      genome_path: str | os.PathLike | None = None) -> None:
+    """Stop when the chromosome names of a BED file do not match the genome's.
+
+    ``counts`` maps the file's chromosome names to their number of regions (after
+    ``chrom_aliases``). When fewer than :data:`MIN_KNOWN_FRACTION` of the regions are on
+    the genome's chromosomes and either none is or a simple renaming would put more there,
+    raises :class:`ChromNameError` with both name lists and the likely fix. Otherwise (a
+    genome holding a subset of the chromosomes) those regions are dropped with a count.
+    """
+    genome_names = list(genome_names)
+    genome = set(genome_names)
+    total = sum(counts.values())
+    known = sum(n for c, n in counts.items() if c in genome)
+    if not total or known >= MIN_KNOWN_FRACTION * total:
+        return
+    unknown = {c: n for c, n in counts.items() if c not in genome}
+    fix, fixed = _renaming_hint(unknown, genome_names)
+    if known and not fixed:
+        return
+    ordered = [c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    where = f" {genome_path}" if genome_path else ""
+    raise ChromNameError(
+        f"{path} ({what}): {total - known} of {total} regions are on chromosomes absent from "
+        f"the genome{where}. Names in the file: {_abbreviate(ordered)}; names in the genome: "
+        f"{_abbreviate(genome_names)}. Likely fix: {fix} Or set chrom_aliases: "
+        "path/to/aliases.tsv in the dataset's config (a line per chromosome: the genome's "
+        "name, then its aliases, tab-separated; a UCSC chromAlias.txt works)."
+    )
+
+
+def read_genome_bed(path: str | os.PathLike, genome_names: Iterable[str],
+                    aliases: Mapping[str, str] | None = None, what: str = "regions",
+                    narrowpeak: bool | None = False) -> pd.DataFrame:
+    """Read a BED file to use with a genome (a blacklist, a user's negatives): rename its
+    chromosomes with ``aliases`` (:func:`read_chrom_aliases`), then
+    :func:`check_chrom_names` (``what`` names the file's role in the message)."""
+    table = rename_chroms(read_bed(path, narrowpeak=narrowpeak), aliases)
+    check_chrom_names(table["chrom"].value_counts().to_dict(), genome_names, path, what)
+    return table
+
+
 def resize(regions: pd.DataFrame, seq_len: int) -> pd.DataFrame:
     """Resize every region to ``seq_len`` around its summit, or else its centre.
 
@@ -435,6 +605,66 @@ def label_and_merge(per_task: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame,
     return merged.reset_index(drop=True), n_merged
 
 
+def min_overlap_bp(seq_len: int, label_overlap: float) -> int:
+    """Fewest bp of overlap with a task's window that make a region positive for it."""
+    if not 0 < label_overlap <= 1:
+        raise ConfigError(f"label_overlap must be in (0, 1], got {label_overlap}")
+    return max(1, math.ceil(label_overlap * seq_len - 1e-9))
+
+
+def _window_keys(rank: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """One sortable int64 per window: chromosome rank, then start (starts are >= 0)."""
+    return (np.asarray(rank, np.int64) << 40) + np.asarray(start, np.int64)
+
+
+def _overlap_codes(keys: np.ndarray, identity: np.ndarray, rows: np.ndarray, seq_len: int,
+                   min_bp: int) -> np.ndarray:
+    """Labels ``(len(rows), tasks)`` of the windows ``rows`` among all windows ``keys``
+    (:func:`_window_keys`, all ``seq_len`` long) whose own tasks are ``identity``: 1 where
+    a window of the task overlaps by ``min_bp`` or more, :data:`AMBIGUOUS` where it
+    overlaps by less, else 0."""
+    out = np.zeros((len(rows), identity.shape[1]), dtype=np.uint8)
+    q = keys[rows]
+    for j in range(identity.shape[1]):
+        w = np.sort(keys[identity[:, j] == 1])
+        if not len(w) or not len(q):
+            continue
+        i = np.searchsorted(w, q)
+        right = np.where(i < len(w), w[np.minimum(i, len(w) - 1)] - q, seq_len)
+        left = np.where(i > 0, q - w[np.maximum(i - 1, 0)], seq_len)
+        overlap = seq_len - np.minimum(np.minimum(left, right), seq_len)
+        out[:, j] = np.where(overlap >= min_bp, 1, np.where(overlap > 0, AMBIGUOUS, 0))
+    return out
+
+
+def label_by_overlap(regions: pd.DataFrame, tasks: list[str],
+                     label_overlap: float | None = 0.5) -> pd.DataFrame:
+    """Relabel merged windows (from :func:`label_and_merge`: all of one length, labelled
+    with the tasks whose peak made them) by overlap, as Basset and DeepSEA label bins.
+
+    A region is 1 for every task with a window overlapping it by at least
+    ``label_overlap`` of its length (so always for the tasks that made it),
+    :data:`AMBIGUOUS` (255) for a task whose windows overlap it by less (but by 1 bp or
+    more), else 0. Strands are ignored. ``None`` keeps the labels (identical windows
+    only). Returns a copy.
+    """
+    out = regions.copy()
+    if label_overlap is None or not len(out) or not tasks:
+        return out
+    length = (out["end"] - out["start"]).to_numpy(np.int64)
+    if (length != length[0]).any():
+        raise ValueError("label_by_overlap needs regions of one length; resize first")
+    seq_len = int(length[0])
+    rank = pd.factorize(out["chrom"])[0]
+    keys = _window_keys(rank, out["start"].to_numpy(np.int64))
+    identity = out[tasks].to_numpy(np.uint8)
+    codes = _overlap_codes(keys, identity, np.arange(len(out)), seq_len,
+                           min_overlap_bp(seq_len, label_overlap))
+    for j, t in enumerate(tasks):
+        out[t] = codes[:, j]
+    return out
+
+
 def sort_regions(regions: pd.DataFrame, chrom_order: Iterable[str]) -> pd.DataFrame:
     """Sort by chromosome (in ``chrom_order``, e.g. FASTA order) then start and end."""
     order = {c: i for i, c in enumerate(chrom_order)}
@@ -516,18 +746,23 @@ def prepare_regions(
     chunk_size: int = 10_000,
     tmp_dir: str | os.PathLike | None = None,
     sort_buffer: str = "16M",
+    chrom_aliases: Mapping[str, str] | None = None,
+    label_overlap: float | None = 0.5,
+    allow_empty_tasks: bool = False,
 ) -> dict:
     """Read, validate, resize, filter, merge, sort and write the peaks of several tasks
     with memory bounded by ``chunk_size``, whatever the number of regions.
 
     The output file is byte for byte the one of the in-memory path: :func:`read_bed` →
     :func:`resize` → :func:`filter_regions` per task, :func:`label_and_merge`,
-    :func:`sort_regions` in genome order, ``source = "peak"``, :func:`write_regions`;
-    the counts and ``strict`` errors are the same as well. How:
+    :func:`sort_regions` in genome order, :func:`label_by_overlap`, ``source = "peak"``,
+    :func:`write_regions`; the counts and ``strict`` errors are the same as well. How:
 
-    1. each task file is read in chunks (:func:`read_bed` with ``chunksize``), resized,
+    1. each task file is read in chunks (:func:`read_bed` with ``chunksize``), its
+       chromosomes renamed with ``chrom_aliases`` (:func:`read_chrom_aliases`), resized,
        and filtered for what needs no sequence (unknown chromosome, off its end,
-       blacklist); the kept regions go to a temporary file;
+       blacklist); the kept regions go to a temporary file. Once the file is read, its
+       chromosome names are checked (:func:`check_chrom_names`);
     2. that file is sorted by ``sort`` (coreutils, ``LC_ALL=C``, at most ``sort_buffer``
        of memory, spilling to ``tmp_dir``) by chromosome rank, start, end, strand, task
        and line;
@@ -535,14 +770,24 @@ def prepare_regions(
        time, as :class:`Genome` caches), then regions with the same interval and strand
        (now adjacent) merge into one labelled with the union of their tasks, named after
        the first (task order, then file order), and equal intervals on different strands
-       come in order of first appearance, as the stable sort of the in-memory path does.
+       come in order of first appearance, as the stable sort of the in-memory path does;
+       then the merged windows are labelled by overlap (``label_overlap``, see
+       :func:`label_by_overlap`; ``None``: identical windows only), holding back the
+       windows of the last ``seq_len`` bp until the next chunk.
 
     ``task_files`` maps task names (label columns, in order) to BED/narrowPeak paths.
     ``tmp_dir`` (default: the system's) holds about twice the kept regions as text.
 
-    Returns ``{"tasks": {task: {"file", "read", "kept", "dropped": {reason: n}}},
-    "merged_duplicates", "positives", "positives_per_task": {task: n},
-    "summit": {task: whether any region had a summit}}``.
+    Returns ``{"tasks": {task: {"file", "read", "kept", "dropped": {reason: n},
+    "unknown_chroms": {name: n} (the 10 commonest)}}, "merged_duplicates", "positives",
+    "positives_per_task": {task: n}, "ambiguous_per_task": {task: n}, "empty_tasks":
+    [task], "summit": {task: whether any region had a summit}}``.
+
+    Raises :class:`~seqcnn.errors.ConfigError` when ``seq_len`` is longer than every
+    chromosome, :class:`ChromNameError` for a task file whose names do not match the
+    genome's, and :class:`~seqcnn.errors.EmptyTaskError` naming every task left with no
+    region (an empty file, or all dropped: the counts per reason and the fix) unless
+    ``allow_empty_tasks`` (then they are listed in ``empty_tasks``).
 
     With ``strict``, raises what the in-memory path raises first: per task in order, the
     :class:`BedFormatError` of its file, else a :class:`RegionDropError` for its first
@@ -558,13 +803,16 @@ def prepare_regions(
         raise ValueError(f"seq_len must be positive, got {seq_len}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    tasks = list(task_files)
     sizes = genome.sizes
+    _check_seq_len(seq_len, sizes, genome.path)
+    min_bp = None if label_overlap is None else min_overlap_bp(seq_len, label_overlap)
+    tasks = list(task_files)
     rank = {c: i for i, c in enumerate(sizes)}
     chroms = np.array(list(sizes), dtype=object)
     files = [str(Path(p)) for p in task_files.values()]
     stats = {t: {"file": os.fspath(p), "read": 0, "kept": 0,
                  "dropped": dict.fromkeys(DROP_REASONS, 0)} for t, p in task_files.items()}
+    names: dict[str, Counter] = {t: Counter() for t in tasks}
     summit = dict.fromkeys(tasks, False)
     drop_at: dict[int, tuple[int, RegionDropError]] = {}  # strict: first drop per task
     pending, pending_task = None, len(tasks)  # strict: a format error, of that task
@@ -578,6 +826,8 @@ def prepare_regions(
                 st = stats[task]
                 try:
                     for bed in read_bed(path, chunksize=chunk_size):
+                        bed = rename_chroms(bed, chrom_aliases)
+                        names[task].update(bed["chrom"].value_counts().to_dict())
                         st["read"] += len(bed)
                         summit[task] = summit[task] or bool((bed["summit"] >= 0).any())
                         bed = resize(bed, seq_len)
@@ -596,29 +846,86 @@ def prepare_regions(
                     # raised unless an earlier task drops a region (maybe for its N)
                     pending, pending_task = err, t
                     break
+                _check_task_names(names[task], sizes, path, task, genome.path, st)
                 if t in drop_at:  # strict: this task fails (the N filter may find an
                     break         # earlier line); later tasks cannot matter
         sorted_records = Path(tmp) / "sorted.tsv"
         _sort_records(records, sorted_records, Path(tmp), sort_buffer)
         records.unlink()
         try:
-            kept, positives, n_out = _merge_records(
+            kept, written = _merge_records(
                 sorted_records, part, genome, chroms, tasks, files, max_n_fraction, stats,
-                drop_at if strict else None, chunk_size)
+                drop_at if strict else None, chunk_size, _Labeller(len(tasks), seq_len, min_bp)
+                if min_bp is not None else None)
             if strict:
                 for t in range(pending_task):
                     if t in drop_at:
                         raise drop_at[t][1]
                 if pending is not None:
                     raise pending
+            for t, task in enumerate(tasks):
+                stats[task]["kept"] = int(kept[t])
+            empty = [task for task in tasks if not stats[task]["kept"]]
+            if empty and not allow_empty_tasks:
+                raise _empty_task_error({t: stats[t] for t in empty}, seq_len, max_n_fraction)
             os.replace(part, out_path)
         finally:
             part.unlink(missing_ok=True)
-    for t, task in enumerate(tasks):
-        stats[task]["kept"] = int(kept[t])
+    n_out = written["rows"]
     return {"tasks": stats, "merged_duplicates": int(kept.sum()) - n_out, "positives": n_out,
-            "positives_per_task": {t: int(n) for t, n in zip(tasks, positives, strict=True)},
-            "summit": summit}
+            "positives_per_task": {t: int(n) for t, n in
+                                   zip(tasks, written["positive"], strict=True)},
+            "ambiguous_per_task": {t: int(n) for t, n in
+                                   zip(tasks, written["ambiguous"], strict=True)},
+            "empty_tasks": empty, "summit": summit}
+
+
+def _check_seq_len(seq_len: int, sizes: Mapping[str, int], genome_path: Path) -> None:
+    """Stop when no window of ``seq_len`` fits on any chromosome."""
+    if sizes and seq_len > max(sizes.values()):
+        name = max(sizes, key=sizes.__getitem__)
+        raise ConfigError(
+            f"seq_len {seq_len} is longer than every chromosome of the genome {genome_path} "
+            f"(longest: {name}, {sizes[name]} bp): no region fits. Set seq_len to at most "
+            f"{sizes[name]}, or check that genome is the right FASTA.")
+
+
+def _check_task_names(names: Counter, sizes: Mapping[str, int], path: str | os.PathLike,
+                      task: str, genome_path: Path, st: dict) -> None:
+    """:func:`check_chrom_names` for a task's file; keep its commonest unknown names."""
+    check_chrom_names(names, sizes, path, f"peaks of task {task!r}", genome_path)
+    unknown = [(c, n) for c, n in names.items() if c not in sizes]
+    st["unknown_chroms"] = dict(sorted(unknown, key=lambda kv: (-kv[1], kv[0]))[:10])
+
+
+#: What to check when every region of a task was dropped for a reason.
+_EMPTY_HINTS = {
+    "unknown_chrom": "their chromosomes are not in the genome (see chrom_aliases)",
+    "off_chrom_end": "resized to seq_len={seq_len} bp they run off their chromosome's end "
+                     "(lower seq_len, or check that the peaks are for this assembly)",
+    "blacklist": "they overlap the blacklist (check that it is for this assembly)",
+    "too_many_n": "more than max_n_fraction={max_n} of their bases are not ACGT (check that "
+                  "the genome is not hard-masked, or raise max_n_fraction)",
+}
+
+
+def _empty_task_error(empty: Mapping[str, dict], seq_len: int, max_n: float) -> EmptyTaskError:
+    """The :class:`EmptyTaskError` for the tasks ``empty`` (task → stats)."""
+    parts = []
+    for task, st in empty.items():
+        if not st["read"]:
+            parts.append(f"task {task!r}: {st['file']} has no regions (the file is empty or "
+                         "holds only comment, track or browser lines)")
+            continue
+        drops = {r: n for r, n in st["dropped"].items() if n}
+        hints = "; ".join(_EMPTY_HINTS[r].format(seq_len=seq_len, max_n=max_n) for r in drops)
+        parts.append(f"task {task!r}: all {st['read']} regions of {st['file']} were dropped "
+                     f"({', '.join(f'{r} {n}' for r, n in drops.items())}): {hints}")
+    return EmptyTaskError(
+        "; ".join(parts) + ". A task with no positives cannot be trained or evaluated: fix "
+        "its file, or set allow_empty_tasks: true in the dataset's config to keep it (all "
+        "its labels 0, with a warning)."
+    )
 
 
 def _write_records(fh: io.TextIOBase, regions: pd.DataFrame, rank: Mapping[str, int],
@@ -652,15 +959,22 @@ def _sort_records(src: Path, dest: Path, tmp: Path, buffer: str) -> None:
 
 def _merge_records(path: Path, out: Path, genome: Genome, chroms: np.ndarray,
                    tasks: list[str], files: list[str], max_n_fraction: float, stats: dict,
-                   drop_at: dict | None, chunk_size: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Step 3 of :func:`prepare_regions`: N filter, merge, write ``out``. Counts
-    ``too_many_n`` into ``stats``; with ``drop_at`` (strict) keeps there the first drop
-    per task. Returns the kept regions and the positives per task, and the rows written."""
+                   drop_at: dict | None, chunk_size: int, labeller: _Labeller | None
+                   ) -> tuple[np.ndarray, dict]:
+    """Step 3 of :func:`prepare_regions`: N filter, merge, label (``labeller``; ``None``:
+    identical windows only), write ``out``. Counts ``too_many_n`` into ``stats``; with
+    ``drop_at`` (strict) keeps there the first drop per task. Returns the kept regions per
+    task and ``{"positive": per task, "ambiguous": per task, "rows": n}`` written."""
     n_tasks = len(tasks)
     kept = np.zeros(n_tasks, dtype=np.int64)
     n_rich = np.zeros(n_tasks, dtype=np.int64)
-    written = [np.zeros(n_tasks, dtype=np.int64), 0]  # positives per task, rows
+    written = {"positive": np.zeros(n_tasks, dtype=np.int64),
+               "ambiguous": np.zeros(n_tasks, dtype=np.int64), "rows": 0}
     merger = _Merger(n_tasks)
+
+    def label(groups):
+        return groups if labeller is None else labeller.add(groups)
+
     reader = (pd.read_csv(path, sep="\t", header=None, names=list(_RECORD), dtype=_RECORD,
                           quoting=3, na_filter=False, keep_default_na=False, engine="c",
                           chunksize=chunk_size)
@@ -678,20 +992,23 @@ def _merge_records(path: Path, out: Path, genome: Genome, chroms: np.ndarray,
                                drop_at)
             rec = rec.loc[~drop]
             kept += np.bincount(rec["task"].to_numpy(), minlength=n_tasks)
-            _write_groups(fh, merger.add(rec), chroms, tasks, written)
-        _write_groups(fh, merger.add(None), chroms, tasks, written)
+            _write_groups(fh, label(merger.add(rec)), chroms, tasks, written)
+        _write_groups(fh, label(merger.add(None)), chroms, tasks, written)
+        if labeller is not None:
+            _write_groups(fh, labeller.finish(), chroms, tasks, written)
     for t, task in enumerate(tasks):
         stats[task]["dropped"]["too_many_n"] += int(n_rich[t])
-    return kept, written[0], written[1]
+    return kept, written
 
 
 def _write_groups(fh: io.TextIOBase, groups: dict[str, np.ndarray] | None, chroms: np.ndarray,
-                  tasks: list[str], written: list) -> None:
+                  tasks: list[str], written: dict) -> None:
     """Append merged regions of :class:`_Merger` to the table; count them in ``written``."""
-    if groups is None:
+    if groups is None or not len(groups["rank"]):
         return
-    written[0] += groups["labels"].sum(axis=0, dtype=np.int64)
-    written[1] += len(groups["rank"])
+    written["positive"] += (groups["labels"] == 1).sum(axis=0, dtype=np.int64)
+    written["ambiguous"] += (groups["labels"] == AMBIGUOUS).sum(axis=0, dtype=np.int64)
+    written["rows"] += len(groups["rank"])
     table = pd.DataFrame({"chrom": chroms[groups["rank"]], "start": groups["start"],
                           "end": groups["end"], "name": groups["name"],
                           "strand": groups["strand"]})
@@ -769,3 +1086,51 @@ class _Merger:
                 return None
         order = np.lexsort((groups["line"], groups["task"], run))
         return {k: v[order] for k, v in groups.items()}
+
+
+class _Labeller:
+    """Label merged windows (:class:`_Merger` groups, in genome order) by overlap as
+    :func:`label_by_overlap` does, in bounded memory: a window is labelled once every
+    window within ``seq_len`` bp after it has been seen; the windows of the last
+    ``2 * seq_len`` bp stay as context for the next chunk."""
+
+    def __init__(self, n_tasks: int, seq_len: int, min_bp: int) -> None:
+        self.n_tasks, self.seq_len, self.min_bp = n_tasks, seq_len, min_bp
+        self.buf: dict[str, np.ndarray] | None = None
+        self.done = 0  # rows of buf already labelled and returned (context)
+
+    def add(self, groups: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+        """Add merged groups; return those now labelled (``labels``: by overlap)."""
+        if groups is None or not len(groups["rank"]):
+            return None
+        part = {k: v for k, v in groups.items() if k != "labels"}
+        part["identity"] = groups["labels"]
+        part["key"] = _window_keys(groups["rank"], groups["start"])
+        if self.buf is not None:
+            part = {k: np.concatenate([self.buf[k], v]) for k, v in part.items()}
+        self.buf = part
+        # a window is complete when no later one (key >= the last key) can overlap it
+        ready = int(np.searchsorted(part["key"], part["key"][-1] - self.seq_len, "right"))
+        return self._emit(ready)
+
+    def finish(self) -> dict[str, np.ndarray] | None:
+        """The windows still held back, labelled."""
+        if self.buf is None:
+            return None
+        return self._emit(len(self.buf["key"]))
+
+    def _emit(self, ready: int) -> dict[str, np.ndarray] | None:
+        buf, done = self.buf, self.done
+        out = None
+        if ready > done:
+            out = {k: v[done:ready] for k, v in buf.items() if k not in ("identity", "key")}
+            out["labels"] = _overlap_codes(buf["key"], buf["identity"],
+                                           np.arange(done, ready), self.seq_len, self.min_bp)
+        n = len(buf["key"])
+        if ready >= n:
+            self.buf, self.done = None, 0
+            return out
+        lo = int(np.searchsorted(buf["key"], buf["key"][ready] - self.seq_len, "right"))
+        self.buf = {k: v[lo:] for k, v in buf.items()}
+        self.done = ready - lo
+        return out

@@ -58,3 +58,54 @@ def test_base_fractions(small_genome):
     assert nfrac.tolist()[:2] == [0.0, 1.0]
     assert np.isnan(gc[1])
     assert nfrac[2] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_duplicate_fasta_names_are_an_error(tmp_path, rng, gz):
+    from seqcnn.errors import InputError
+
+    chroms = [("chr1", random_dna(100, rng)), ("chr2", random_dna(80, rng)),
+              ("chr1 second copy", random_dna(90, rng)), ("chr2", random_dna(10, rng))]
+    text = "".join(f">{n}\n{s}\n" for n, s in chroms)
+    src = tmp_path / ("g.fa.gz" if gz else "g.fa")
+    if gz:
+        with gzip.open(src, "wt") as fh:
+            fh.write(text)
+    else:
+        src.write_text(text)
+    with pytest.raises(InputError) as err:
+        prepare_fasta(src, tmp_path / "o" / "g.fa")
+    msg = str(err.value)
+    assert str(src) in msg and "duplicated" in msg and "'chr1' (2 times)" in msg
+    assert "'chr2' (2 times)" in msg
+
+
+def test_duplicate_names_in_an_index(tmp_path, rng):
+    from seqcnn.errors import InputError
+
+    write_fasta(tmp_path / "g.fa", {"a": random_dna(50, rng)})
+    (tmp_path / "g.fa.fai").write_text("a\t50\t3\t50\t51\na\t50\t3\t50\t51\n")
+    with pytest.raises(InputError, match=r"g.fa.fai: duplicated sequence name.*'a'"):
+        Genome(tmp_path / "g.fa")
+
+
+def test_truncated_gzip_fasta_names_the_file(tmp_path, rng):
+    from seqcnn.errors import InputError
+    from seqcnn.genome import open_text
+
+    plain = write_fasta(tmp_path / "g.fa", {"c1": random_dna(200_000, rng)})
+    with open(plain, "rb") as fin, gzip.open(tmp_path / "g.fa.gz", "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    data = (tmp_path / "g.fa.gz").read_bytes()
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut.fa.gz: truncated or corrupt gzip.*"
+                                         r"re-download or re-compress"):
+        prepare_fasta(cut, tmp_path / "o" / "g.fa")
+    with pytest.raises(InputError, match=r"cut.fa.gz: truncated or corrupt gzip"):
+        with open_text(cut) as fh:
+            fh.read()
+    bad = tmp_path / "bad.fa.gz"
+    bad.write_bytes(data[:20] + b"\x00" * 100 + data[120:])
+    with pytest.raises(InputError, match=r"bad.fa.gz: truncated or corrupt gzip"):
+        prepare_fasta(bad, tmp_path / "o2" / "g.fa")

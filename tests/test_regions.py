@@ -153,7 +153,8 @@ def test_overlaps():
 # --------------------------------------------------------------------------- streaming
 
 
-def _in_memory(task_files, genome, seq_len, blacklist, strict, out, max_n=0.1):
+def _in_memory(task_files, genome, seq_len, blacklist, strict, out, max_n=0.1,
+               label_overlap=0.5):
     """The in-memory path (prepare_positives before streaming): the reference."""
     per_task, tasks = {}, {}
     for task, path in task_files.items():
@@ -161,14 +162,20 @@ def _in_memory(task_files, genome, seq_len, blacklist, strict, out, max_n=0.1):
         kept, drops = rg.filter_regions(rg.resize(bed, seq_len), genome, max_n, blacklist,
                                         strict)
         per_task[task] = kept
+        unknown = bed.loc[~bed["chrom"].isin(list(genome.sizes)), "chrom"].value_counts()
         tasks[task] = {"file": path, "read": len(bed), "kept": len(kept),
-                       "dropped": dict(drops)}
+                       "dropped": dict(drops),
+                       "unknown_chroms": dict(sorted(unknown.items(),
+                                                     key=lambda kv: (-kv[1], kv[0]))[:10])}
     merged, n_merged = rg.label_and_merge(per_task)
     merged = rg.sort_regions(merged, genome.sizes)
+    merged = rg.label_by_overlap(merged, list(task_files), label_overlap)
     merged["source"] = "peak"
     rg.write_regions(merged, out, list(task_files))
     return {"tasks": tasks, "merged_duplicates": n_merged, "positives": len(merged),
-            "positives_per_task": {t: int(merged[t].sum()) for t in task_files}}
+            "positives_per_task": {t: int((merged[t] == 1).sum()) for t in task_files},
+            "ambiguous_per_task": {t: int((merged[t] == 255).sum()) for t in task_files},
+            "empty_tasks": []}
 
 
 def _outcome(fn, out):
@@ -269,6 +276,10 @@ def test_prepare_regions_matches_in_memory_path(small_genome, tmp_path, seed, se
     # the inputs exercise what they should
     assert ref["merged_duplicates"] > 0
     assert all(n > 0 for n in ref["positives_per_task"].values())
+    assert all(n > 0 for n in ref["ambiguous_per_task"].values())
+    exact = _in_memory(files, genome, seq_len, BLACK, False, tmp_path / "x.bed",
+                       label_overlap=None)["positives_per_task"]
+    assert all(ref["positives_per_task"][t] > exact[t] for t in files)  # overlaps count
     assert all(sum(ref["tasks"][t]["dropped"][r] for t in files) > 0 for r in rg.DROP_REASONS)
     text = (tmp_path / "ref.bed").read_text()
     assert "\t-\t" in text and "\t+\t" in text
@@ -368,3 +379,231 @@ def test_prepare_regions_memory_does_not_grow_with_regions(tmp_path, rng):
     assert large < 1.5 * small, (small, large)
     # the check can tell: the in-memory path grows with the regions
     assert peak(20_000, False) > 2 * peak(5000, False)
+
+
+# --------------------------------------------------------------------------- issue 15
+# chromosome names, empty tasks, labels by overlap, input errors
+
+
+def _genome(tmp_path, rng, names, length=3000):
+    """A prepared genome with chromosomes ``names`` of ``length`` random bases."""
+    from conftest import random_dna, write_fasta
+    from seqcnn.genome import Genome, prepare_fasta
+
+    src = write_fasta(tmp_path / "named.fa", {n: random_dna(length, rng) for n in names})
+    prepare_fasta(src, tmp_path / "named" / "g.fa")
+    return Genome(tmp_path / "named" / "g.fa")
+
+
+def _bed(path, chroms, starts=(100, 600, 1100, 1600)):
+    lines = [f"{c}\t{s}\t{s + 100}\tp{i}" for i, (c, s) in
+             enumerate((c, s) for c in chroms for s in starts)]
+    return str(write_text(path, "\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize(
+    "bed_names, genome_names, hint",
+    [
+        (["1", "2"], ["chr1", "chr2", "chr3"], "add the 'chr' prefix"),
+        (["chr1", "chr2"], ["1", "2", "3"], "remove the 'chr' prefix"),
+        (["CHR1", "CHR2"], ["chr1", "chr2"], "differ only in case"),
+        (["NC_003070.9", "NC_003071.7"], ["1", "2"], "no simple renaming"),
+    ],
+)
+def test_chromosome_names_that_do_not_match_stop_with_both_lists(tmp_path, rng, bed_names,
+                                                                 genome_names, hint):
+    from seqcnn.errors import InputError
+
+    genome = _genome(tmp_path, rng, genome_names)
+    peaks = _bed(tmp_path / "peaks.bed", bed_names)
+    with pytest.raises(rg.ChromNameError) as err:
+        rg.prepare_regions({"A": peaks}, genome, 100, tmp_path / "out.bed")
+    msg = str(err.value)
+    assert isinstance(err.value, InputError)
+    assert peaks in msg and "task 'A'" in msg and hint in msg
+    assert "8 of 8 regions" in msg
+    assert ", ".join(bed_names) in msg and ", ".join(genome_names) in msg
+    assert "chrom_aliases" in msg
+    assert not (tmp_path / "out.bed").exists()
+    # the blacklist (and a user negatives BED) go through the same check
+    with pytest.raises(rg.ChromNameError, match="blacklist"):
+        rg.read_genome_bed(peaks, genome.sizes, what="blacklist")
+
+
+def test_subset_genome_drops_with_counts_rather_than_stopping(tmp_path, rng):
+    genome = _genome(tmp_path, rng, ["chr2"])
+    peaks = _bed(tmp_path / "p.bed", ["chr1", "chr2", "chr3", "chr4"])
+    got = rg.prepare_regions({"A": peaks}, genome, 100, tmp_path / "out.bed")
+    assert got["tasks"]["A"]["dropped"]["unknown_chrom"] == 12
+    assert got["tasks"]["A"]["unknown_chroms"] == {"chr1": 4, "chr3": 4, "chr4": 4}
+    assert got["positives_per_task"] == {"A": 4}
+
+
+@pytest.mark.parametrize("genome_first", [True, False])
+def test_chrom_aliases_rename_bed_chromosomes(tmp_path, rng, genome_first):
+    genome = _genome(tmp_path, rng, ["1", "2"])
+    peaks = _bed(tmp_path / "peaks.bed", ["NC_003070.9", "NC_003071.7"])
+    rows = [("1", "NC_003070.9", "CP002684.1"), ("2", "NC_003071.7", "CP002685.1")]
+    if genome_first:  # UCSC chromAlias.txt: a header, the genome's name first
+        text = "# ucsc\trefseq\tgenbank\n" + "".join("\t".join(r) + "\n" for r in rows)
+    else:  # alias -> name
+        text = "".join(f"{a}\t{n}\n" for n, *al in rows for a in al)
+    path = write_text(tmp_path / "aliases.tsv", text)
+    aliases = rg.read_chrom_aliases(path, genome.sizes)
+    assert aliases["NC_003070.9"] == "1" and aliases["CP002685.1"] == "2"
+    got = rg.prepare_regions({"A": peaks}, genome, 100, tmp_path / "out.bed",
+                             chrom_aliases=aliases)
+    assert got["positives_per_task"] == {"A": 8}
+    out = rg.read_regions(tmp_path / "out.bed")
+    assert sorted(set(out["chrom"])) == ["1", "2"]
+    black = rg.read_genome_bed(peaks, genome.sizes, aliases, what="blacklist")
+    assert set(black["chrom"]) == {"1", "2"}
+
+
+def test_chrom_aliases_file_matching_no_genome_name(tmp_path, rng):
+    from seqcnn.errors import InputError
+
+    genome = _genome(tmp_path, rng, ["1", "2"])
+    path = write_text(tmp_path / "aliases.tsv", "chrA\tfoo\nchrB\tbar\n")
+    with pytest.raises(InputError, match=r"aliases.tsv: no column .* genome's chromosome"):
+        rg.read_chrom_aliases(path, genome.sizes)
+    path = write_text(tmp_path / "short.tsv", "1\tNC_1\n2\n")
+    with pytest.raises(InputError, match=r"short.tsv, line 2: .*two columns"):
+        rg.read_chrom_aliases(path, genome.sizes)
+
+
+def test_seq_len_longer_than_every_chromosome(small_genome, tmp_path):
+    from seqcnn.errors import ConfigError
+
+    genome, _ = small_genome
+    peaks = _bed(tmp_path / "p.bed", ["chr1"])
+    with pytest.raises(ConfigError, match=r"seq_len 6000 is longer than every chromosome .*"
+                                          r"longest: chr1, 5000 bp"):
+        rg.prepare_regions({"A": peaks}, genome, 6000, tmp_path / "out.bed")
+
+
+@pytest.mark.parametrize("text", ["", "track name=x\n# nothing here\n\n"])
+def test_task_without_regions_is_an_error(small_genome, tmp_path, text):
+    from seqcnn.errors import EmptyTaskError
+
+    genome, _ = small_genome
+    good = _bed(tmp_path / "a.bed", ["chr1"])
+    empty = str(write_text(tmp_path / "b.bed", text))
+    with pytest.raises(EmptyTaskError) as err:
+        rg.prepare_regions({"A": good, "B": empty}, genome, 100, tmp_path / "out.bed")
+    msg = str(err.value)
+    assert "task 'B'" in msg and empty in msg and "no regions" in msg
+    assert "allow_empty_tasks" in msg and "'A'" not in msg
+    assert not (tmp_path / "out.bed").exists()
+
+
+@pytest.mark.parametrize("lines, reason", [
+    (["chr1\t4990\t5000", "chr2\t0\t10"], "off_chrom_end 2"),
+    (["chr1\t1020\t1040", "chr2\t210\t250"], "blacklist 2"),
+    (["chr3\t100\t200", "chr3\t2300\t2400"], "too_many_n 2"),
+])
+def test_task_with_every_region_dropped_is_an_error(small_genome, tmp_path, lines, reason):
+    from seqcnn.errors import EmptyTaskError
+
+    genome, _ = small_genome
+    good = _bed(tmp_path / "a.bed", ["chr1"])
+    bad = str(write_text(tmp_path / "b.bed", "\n".join(lines) + "\n"))
+    with pytest.raises(EmptyTaskError) as err:
+        rg.prepare_regions({"A": good, "B": bad}, genome, 100, tmp_path / "out.bed", 0.1,
+                           BLACK, chunk_size=1)
+    msg = str(err.value)
+    assert "task 'B'" in msg and bad in msg and "all 2 regions" in msg and reason in msg
+    assert "allow_empty_tasks: true" in msg
+
+
+def test_allow_empty_tasks_keeps_the_task(small_genome, tmp_path):
+    genome, _ = small_genome
+    good = _bed(tmp_path / "a.bed", ["chr1"])
+    empty = str(write_text(tmp_path / "b.bed", "# nothing\n"))
+    got = rg.prepare_regions({"A": good, "B": empty}, genome, 100, tmp_path / "out.bed",
+                             allow_empty_tasks=True)
+    assert got["empty_tasks"] == ["B"]
+    out = rg.read_regions(tmp_path / "out.bed")
+    assert rg.task_columns(out) == ["A", "B"] and (out["B"] == 0).all() and len(out) == 4
+
+
+def test_labels_by_overlap(small_genome, tmp_path):
+    """A: chr1:1000-1100; B overlaps it by 90 bp (90 %); C by 30 bp (30 %)."""
+    genome, _ = small_genome
+    files = {t: str(write_text(tmp_path / f"{t}.bed", f"chr1\t{s}\t{s + 100}\t{t}\n"))
+             for t, s in {"A": 1000, "B": 1010, "C": 1070}.items()}
+    got = rg.prepare_regions(files, genome, 100, tmp_path / "out.bed")
+    out = rg.read_regions(tmp_path / "out.bed")
+    assert out[["start", "A", "B", "C"]].values.tolist() == [
+        [1000, 1, 1, 255],   # C overlaps A's window by 30 bp: ambiguous for C
+        [1010, 1, 1, 255],   # C overlaps B's window by 40 bp: ambiguous
+        [1070, 255, 255, 1],
+    ]
+    assert got["positives_per_task"] == {"A": 2, "B": 2, "C": 1}
+    assert got["ambiguous_per_task"] == {"A": 1, "B": 1, "C": 2}
+    # label_overlap = 0.3: the 30 % overlap is enough; 1.0: identical windows only
+    rg.prepare_regions(files, genome, 100, tmp_path / "o3.bed", label_overlap=0.3)
+    assert (rg.read_regions(tmp_path / "o3.bed")[["A", "B", "C"]] == 1).all().all()
+    rg.prepare_regions(files, genome, 100, tmp_path / "o1.bed", label_overlap=1.0)
+    labels = rg.read_regions(tmp_path / "o1.bed")[["A", "B", "C"]].values.tolist()
+    assert labels == [[1, 255, 255], [255, 1, 255], [255, 255, 1]]
+
+
+def test_overlap_labels_ignore_other_chromosomes_and_far_regions(small_genome, tmp_path):
+    genome, _ = small_genome
+    files = {"A": str(write_text(tmp_path / "a.bed", "chr1\t1000\t1100\nchr1\t1100\t1200\n")),
+             "B": str(write_text(tmp_path / "b.bed", "chr2\t1000\t1100\n"))}
+    rg.prepare_regions(files, genome, 100, tmp_path / "out.bed")
+    out = rg.read_regions(tmp_path / "out.bed")
+    # adjacent windows (0 bp overlap) are not ambiguous; nor is the same place elsewhere
+    assert out[["chrom", "start", "A", "B"]].values.tolist() == [
+        ["chr1", 1000, 1, 0], ["chr1", 1100, 1, 0], ["chr2", 1000, 0, 1]]
+
+
+def test_bed_errors_are_input_errors():
+    from seqcnn.errors import InputError
+
+    assert issubclass(BedFormatError, InputError) and issubclass(RegionDropError, InputError)
+    assert issubclass(BedFormatError, ValueError)
+
+
+def test_truncated_gzip_bed_names_the_file(tmp_path):
+    from seqcnn.errors import InputError
+
+    text = "".join(f"chr1\t{i}\t{i + 10}\n" for i in range(0, 200_000, 20))
+    full = write_text(tmp_path / "full.bed.gz", text, gz=True).read_bytes()
+    cut = tmp_path / "cut.bed.gz"
+    cut.write_bytes(full[: len(full) // 2])
+    for read in (lambda: rg.read_bed(cut), lambda: list(rg.read_bed(cut, chunksize=100))):
+        with pytest.raises(InputError, match=r"cut.bed.gz: truncated or corrupt gzip.*"
+                                             r"re-download or re-compress"):
+            read()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_streamed_overlap_labels_match_in_memory(seed):
+    """The labeller's carry across chunks, on dense windows of three chromosomes."""
+    rng = np.random.default_rng(seed)
+    n, seq_len = 400, 20
+    table = pd.DataFrame({"chrom": np.sort(rng.choice(["a", "b", "c"], n)),
+                          "start": rng.integers(0, 600, n)})
+    table = table.sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+    table["end"] = table["start"] + seq_len
+    identity = np.zeros((n, 3), np.uint8)
+    identity[np.arange(n), rng.integers(0, 3, n)] = 1
+    for j, t in enumerate("XYZ"):
+        table[t] = identity[:, j]
+    ref = rg.label_by_overlap(table, list("XYZ"), 0.5)[list("XYZ")].to_numpy()
+    labeller = rg._Labeller(3, seq_len, rg.min_overlap_bp(seq_len, 0.5))
+    rank = pd.factorize(table["chrom"])[0]
+    got, i = [], 0
+    while i < n:
+        j = i + int(rng.integers(1, 30))
+        out = labeller.add({"rank": rank[i:j], "start": table["start"].to_numpy()[i:j],
+                            "labels": identity[i:j]})
+        got += [] if out is None else [out["labels"]]
+        i = j
+    out = labeller.finish()
+    got += [] if out is None else [out["labels"]]
+    np.testing.assert_array_equal(np.concatenate(got), ref)
+    assert (ref == 1).sum() > n and (ref == rg.AMBIGUOUS).sum() > 0
