@@ -5,7 +5,10 @@ split (highest validation auROC per task, ties to the smaller ``C``; the grid is
 upwards with warm starts and stops once validation auROC falls), and are scored on the
 test split by the caller (:mod:`seqcnn.metrics`). Both take one-hot ``uint8``
 ``(N, 4, L)`` arrays (memory maps welcome: they are read in chunks) and labels ``(N, tasks)``,
-and predict ``(N, tasks)`` probabilities. One logistic regression per task.
+and predict ``(N, tasks)`` probabilities. One logistic regression per task, fitted and
+selected on the rows labelled for that task: a label of 255 (ambiguous, no label for that
+task) leaves the row out of that task's fit and validation (the feature scaling, which does
+not see labels, uses every row labelled for some task).
 
 - :class:`KmerBaseline`: canonical k-mer frequencies for every k in ``ks`` (default 1..6).
   A CNN that barely beats it learned composition, not grammar; lower orders are included
@@ -37,6 +40,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from seqcnn.jaspar import Motif, log_odds
+from seqcnn.metrics import AMBIGUOUS
 
 #: Dense cells per chunk while counting k-mers (bounds peak memory: ~8 bytes a cell).
 _KMER_CELLS = 1 << 23
@@ -204,13 +208,15 @@ def _fit_tasks(F_train, y_train: np.ndarray, F_valid, y_valid: np.ndarray,
     ``Cs`` are tried in increasing order, each fit starting from the previous solution
     (warm start); with ``stop_early`` the search ends at the first ``C`` whose validation
     auROC is below the best so far (validation auROC is unimodal in ``C`` in practice, and
-    large ``C`` costs the most iterations). Ties go to the smaller ``C``. Returns per task
-    the fitted model (or a float: the training prevalence, when training holds one class),
-    the chosen ``C`` and its validation auROC (NaN if not computable).
+    large ``C`` costs the most iterations). Ties go to the smaller ``C``. Each task sees
+    only its labelled rows (label != 255) of both splits. Returns per task the fitted model
+    (or a float: the training prevalence, when training holds one class), the chosen ``C``
+    and its validation auROC (NaN if not computable).
     """
     models, chosen, scores = [], [], []
     for j, task in enumerate(tasks):
-        yt, yv = np.asarray(y_train[:, j]), np.asarray(y_valid[:, j])
+        (Ft, yt), (Fv, yv) = (_labelled(F_train, y_train[:, j]),
+                              _labelled(F_valid, y_valid[:, j]))
         if len(np.unique(yt)) < 2:
             warnings.warn(f"task {task}: one class in the training split; it predicts the "
                           "training prevalence", UserWarning, stacklevel=3)
@@ -230,8 +236,8 @@ def _fit_tasks(F_train, y_train: np.ndarray, F_valid, y_valid: np.ndarray,
             lr.set_params(C=C)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*max_iter.*")
-                lr.fit(F_train, yt)
-            auc = roc_auc_score(yv, lr.decision_function(F_valid)) if two_valid else np.nan
+                lr.fit(Ft, yt)
+            auc = roc_auc_score(yv, lr.decision_function(Fv)) if two_valid else np.nan
             if best_model is None or auc > best_auc:
                 best_auc, best_model, best_C = auc, copy.deepcopy(lr), C
             elif stop_early:
@@ -240,6 +246,21 @@ def _fit_tasks(F_train, y_train: np.ndarray, F_valid, y_valid: np.ndarray,
         models.append(best_model)
         chosen.append(best_C)
     return models, chosen, scores
+
+
+def _labelled(F, y: np.ndarray) -> tuple[object, np.ndarray]:
+    """Rows of features ``F`` (dense or sparse, ``(N, features)``) and labels ``y`` ``(N,)``
+    whose label is not ambiguous (255); ``F`` itself when every row is labelled."""
+    y = np.asarray(y)
+    keep = y != AMBIGUOUS
+    if keep.all():
+        return F, y
+    return F[np.flatnonzero(keep)], y[keep]
+
+
+def _ambiguous(y: np.ndarray) -> np.ndarray:
+    """Ambiguous (255) labels per task ``(tasks,)`` of labels ``(N, tasks)``."""
+    return (np.asarray(y) == AMBIGUOUS).sum(axis=0)
 
 
 def _check_xy(X, y, name: str) -> np.ndarray:
@@ -263,6 +284,7 @@ class _LogisticBaseline:
     models_: list = field(default_factory=list, init=False, repr=False)
     C_: list[float] = field(default_factory=list, init=False, repr=False)
     valid_auroc_: list[float] = field(default_factory=list, init=False, repr=False)
+    n_ambiguous_: list[tuple[int, int]] = field(default_factory=list, init=False, repr=False)
     scaler_: StandardScaler | None = field(default=None, init=False, repr=False)
 
     def features(self, X: np.ndarray):
@@ -276,7 +298,8 @@ class _LogisticBaseline:
         """Fit on ``(N, 4, L)`` / ``(N, tasks)`` training data, choose ``C`` on validation.
 
         Returns ``self``. ``tasks`` names the label columns (for warnings and
-        :meth:`describe`).
+        :meth:`describe`). Labels are 0/1, or 255 (ambiguous): left out of that task's fit
+        and ``C`` selection; ``n_ambiguous_`` holds ``(train, valid)`` counts per task.
         """
         y_train = _check_xy(X_train, y_train, "train")
         y_valid = _check_xy(X_valid, y_valid, "valid")
@@ -285,8 +308,16 @@ class _LogisticBaseline:
         self.tasks_ = list(tasks) if tasks is not None else [
             f"task{j}" for j in range(y_train.shape[1])]
         self._prepare()
+        self.n_ambiguous_ = [(int(a), int(b)) for a, b in zip(
+            _ambiguous(y_train), _ambiguous(y_valid), strict=True)]
         self.scaler_ = StandardScaler(with_mean=False, copy=False)  # scales sparse in place
-        F_train = self.scaler_.fit_transform(self.features(X_train))
+        F_train = self.features(X_train)
+        some = np.flatnonzero((y_train != AMBIGUOUS).any(axis=1))  # labelled for some task
+        if len(some) == len(y_train):
+            F_train = self.scaler_.fit_transform(F_train)
+        else:
+            self.scaler_.fit(F_train[some])
+            F_train = self.scaler_.transform(F_train)
         F_valid = self.scaler_.transform(self.features(X_valid))
         self.models_, self.C_, self.valid_auroc_ = _fit_tasks(
             F_train, y_train, F_valid, y_valid, self.Cs, self.seed, self.max_iter, self.tasks_,
@@ -314,9 +345,13 @@ class _LogisticBaseline:
 
     def _selection(self) -> str:
         parts = []
-        for t, c, a in zip(self.tasks_, self.C_, self.valid_auroc_, strict=True):
-            parts.append(f"{t} C={c:g} (valid auROC {a:.3f})" if np.isfinite(a)
-                         else f"{t} C={c:g}")
+        amb = self.n_ambiguous_ or [(0, 0)] * len(self.tasks_)
+        for t, c, a, (n_tr, n_va) in zip(self.tasks_, self.C_, self.valid_auroc_, amb,
+                                         strict=True):
+            part = f"{t} C={c:g} (valid auROC {a:.3f})" if np.isfinite(a) else f"{t} C={c:g}"
+            if n_tr or n_va:
+                part += f", {n_tr} train / {n_va} valid ambiguous rows left out"
+            parts.append(part)
         return "; ".join(parts)
 
 

@@ -3,7 +3,9 @@ chromosome and per task comparisons of a model and its baselines.
 
 Inputs are plain arrays and the tidy tables of :mod:`seqcnn.metrics`; ``scores`` maps a
 model name to its ``(N, tasks)`` scores on the same regions, in the order drawn (the first
-is the model, the rest its baselines). A model keeps its colour across figures.
+is the model, the rest its baselines). A model keeps its colour across figures. Labels are
+0/1 or 255 (ambiguous: no label for that task): a row is left out of the curves and
+histograms of the tasks it has no label for, and the panel titles count those rows.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
     roc_curve,
 )
+
+from seqcnn.metrics import AMBIGUOUS  # noqa: E402
 
 _PALETTE = plt.get_cmap("tab10").colors
 _LABEL = {"auroc": "auROC", "auprc": "auPR"}
@@ -63,6 +67,14 @@ def _check(scores: Mapping[str, np.ndarray], labels: np.ndarray, tasks: Sequence
     return out, labels
 
 
+def _labelled(labels: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Task ``j``'s labelled rows ``(N,)`` bool, their 0/1 labels ``(M,)``, and a note
+    counting the ambiguous rows left out (empty when there are none)."""
+    keep = labels[:, j] != AMBIGUOUS
+    n_amb = int((~keep).sum())
+    return keep, labels[keep, j], f", {n_amb:,} ambiguous" if n_amb else ""
+
+
 def _save(fig, path: str | os.PathLike) -> None:
     fig.tight_layout()
     fig.savefig(path)
@@ -73,7 +85,8 @@ def roc_pr_curves(scores: Mapping[str, np.ndarray], labels: np.ndarray, tasks: S
                   path: str | os.PathLike, max_tasks: int = 12) -> None:
     """ROC (left) and precision–recall (right) curves, one row per task, every model drawn.
 
-    ``scores``: model name → ``(N, tasks)``; ``labels``: 0/1 ``(N, tasks)``. Legends give
+    ``scores``: model name → ``(N, tasks)``; ``labels``: 0/1 (255: left out)
+    ``(N, tasks)``. Legends give
     auROC / auPR; the PR panel marks the positive fraction (a random model's precision).
     Tasks past ``max_tasks`` are left out (the title says so).
     """
@@ -84,26 +97,27 @@ def roc_pr_curves(scores: Mapping[str, np.ndarray], labels: np.ndarray, tasks: S
                              squeeze=False)
     for row, j in enumerate(shown):
         ax_roc, ax_pr = axes[row]
-        y = labels[:, j]
+        keep, y, ambiguous = _labelled(labels, j)
         n_pos = int(y.sum())
         one_class = n_pos in (0, len(y))
         for name, s in scores.items():
             if one_class:
                 break
-            fpr, tpr, _ = roc_curve(y, s[:, j])
+            sj = s[keep, j]
+            fpr, tpr, _ = roc_curve(y, sj)
             ax_roc.plot(fpr, tpr, color=colors[name], lw=1.5,
-                        label=f"{name} ({roc_auc_score(y, s[:, j]):.3f})")
-            prec, rec, _ = precision_recall_curve(y, s[:, j])
+                        label=f"{name} ({roc_auc_score(y, sj):.3f})")
+            prec, rec, _ = precision_recall_curve(y, sj)
             ax_pr.plot(rec, prec, color=colors[name], lw=1.5, drawstyle="steps-post",
-                       label=f"{name} ({average_precision_score(y, s[:, j]):.3f})")
+                       label=f"{name} ({average_precision_score(y, sj):.3f})")
         ax_roc.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
         if len(y):
             ax_pr.axhline(n_pos / len(y), color="grey", ls=":", lw=1)
         for ax, kind in ((ax_roc, "ROC"), (ax_pr, "PR")):
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.02)
-            ax.set_title(f"{tasks[j]} — {kind} (n+={n_pos:,}, n−={len(y) - n_pos:,})",
-                         fontsize=10)
+            ax.set_title(f"{tasks[j]} — {kind} (n+={n_pos:,}, n−={len(y) - n_pos:,}"
+                         f"{ambiguous})", fontsize=10)
             if one_class:
                 ax.text(0.5, 0.5, "one class: no curve", ha="center", va="center")
             else:
@@ -124,8 +138,9 @@ def score_distributions(scores: Mapping[str, np.ndarray], labels: np.ndarray,
                         max_tasks: int = 12) -> None:
     """Histograms of scores of positives and negatives: rows are tasks, columns models.
 
-    Each panel's bins span that model's scores on that task; heights are densities, so
-    classes of different sizes compare.
+    Each panel's bins span that model's scores on that task's labelled rows; heights are
+    densities, so classes of different sizes compare. Ambiguous rows (255) are left out
+    (the title counts them).
     """
     scores, labels = _check(scores, labels, tasks)
     shown, note = _shown(tasks, max_tasks)
@@ -133,16 +148,17 @@ def score_distributions(scores: Mapping[str, np.ndarray], labels: np.ndarray,
     fig, axes = plt.subplots(len(shown), len(models), dpi=100, squeeze=False,
                              figsize=(3.6 * len(models), 2.8 * len(shown)))
     for row, j in enumerate(shown):
-        y = labels[:, j].astype(bool)
+        keep, y, ambiguous = _labelled(labels, j)
+        y = y.astype(bool)
         for col, name in enumerate(models):
             ax = axes[row, col]
-            s = scores[name][:, j]
+            s = scores[name][keep, j]
             edges = np.histogram_bin_edges(s, bins=bins)
             for mask, label, color in ((~y, "negative", "#7f7f7f"), (y, "positive", "#d62728")):
                 if mask.any():
                     ax.hist(s[mask], bins=edges, density=True, histtype="stepfilled",
                             alpha=0.45, color=color, label=f"{label} (n={mask.sum():,})")
-            ax.set_title(f"{tasks[j]} — {name}", fontsize=10)
+            ax.set_title(f"{tasks[j]} — {name}{ambiguous}", fontsize=10)
             ax.set_xlabel("score")
             ax.set_ylabel("density")
             ax.legend(frameon=False, fontsize=7)

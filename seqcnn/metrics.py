@@ -12,6 +12,12 @@ scored with the same seed on the same regions sees the same resampled regions: t
 intervals are paired. Resamples that draw a single class are skipped and counted
 (``n_boot`` is the number used). A task with a single class in the labels gets NaN and a
 :class:`SingleClassWarning`, not an exception.
+
+A label of :data:`AMBIGUOUS` (255, :data:`seqcnn.seqsets.IGNORE`) means the region has no
+label for that task (it overlaps the task's peak too little to be called positive or
+negative): the row is left out of that task's metrics (not of the other tasks'), counted in
+``n_ambiguous``. A task's metrics, intervals included, are exactly those computed on its
+labelled rows alone; tasks with the same labelled rows share their resamples.
 """
 
 from __future__ import annotations
@@ -30,13 +36,16 @@ from seqcnn.alphabet import reverse_complement
 if TYPE_CHECKING:  # metrics stays free of torch at import time
     from seqcnn.targets import Targets
 
+#: The label of a region without a label for a task (ambiguous); equals seqsets.IGNORE.
+AMBIGUOUS = 255
+
 #: Column order of :func:`task_metrics`.
 COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo", "auprc_hi",
-           "n_pos", "n_neg", "n_boot"]
+           "n_pos", "n_neg", "n_ambiguous", "n_boot"]
 
 #: Column order of :func:`class_metrics`.
 CLASS_COLUMNS = ["model", "task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc",
-                 "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_boot"]
+                 "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "n_boot"]
 #: Column order of :func:`accuracy_metrics`.
 ACCURACY_COLUMNS = ["model", "task", "accuracy", "q3", "majority", "n"]
 #: Column order of :func:`class_precision_recall`.
@@ -68,9 +77,11 @@ def _check(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str] | None
     scores = _as_2d(scores, "scores").astype(np.float64, copy=False)
     if labels.shape != scores.shape:
         raise ValueError(f"labels {labels.shape} and scores {scores.shape} differ in shape")
-    if not np.isin(labels, (0, 1)).all():
-        bad = np.unique(labels[~np.isin(labels, (0, 1))])[:5]
-        raise ValueError(f"labels must be 0 or 1; found {bad.tolist()}")
+    codes = (0, 1, AMBIGUOUS)
+    if not np.isin(labels, codes).all():
+        bad = np.unique(labels[~np.isin(labels, codes)])[:5]
+        raise ValueError(f"labels must be 0 or 1 (or {AMBIGUOUS}: ambiguous, left out); "
+                         f"found {bad.tolist()}")
     if tasks is None:
         tasks = [f"task{j}" for j in range(labels.shape[1])]
     tasks = list(tasks)
@@ -80,7 +91,7 @@ def _check(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str] | None
     if not finite.all():
         bad = [t for t, ok in zip(tasks, finite, strict=True) if not ok]
         raise ValueError(f"scores of task(s) {', '.join(bad)} contain NaN or inf")
-    return labels.astype(np.int8, copy=False), scores, tasks
+    return labels.astype(np.uint8, copy=False), scores, tasks
 
 
 def weighted_auroc_auprc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray
@@ -137,11 +148,40 @@ def bootstrap_weights(n: int, n_boot: int, seed: int, chunk: int | None = None):
 
 def _bootstrap(labels: np.ndarray, scores: np.ndarray, columns: Sequence[int], n_boot: int,
                seed: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap auROC and auPR: two ``(n_boot, tasks)`` arrays (NaN for skipped resamples).
+    """Bootstrap auROC and auPR of ``columns``: two ``(n_boot, tasks)`` arrays (NaN for
+    skipped resamples and other columns).
 
-    ``groups`` ``(N,)`` (codes ``0..G-1``): resample whole groups (e.g. the positions of one
-    sequence) instead of rows; each row takes its group's weight.
+    Each column is resampled over its labelled (non-ambiguous) rows only, with ``seed``:
+    exactly as if the ambiguous rows were not there. ``groups`` ``(N,)`` (codes
+    ``0..G-1``): resample whole groups (e.g. the positions of one sequence) instead of rows;
+    each row takes its group's weight.
     """
+    n, t = labels.shape
+    roc = np.full((n_boot, t), np.nan)
+    pr = np.full((n_boot, t), np.nan)
+    for rows, cols in _label_groups(labels, columns):
+        sub = None if groups is None else np.unique(groups[rows], return_inverse=True)[1]
+        roc[:, cols], pr[:, cols] = _bootstrap_rows(labels[rows][:, cols],
+                                                    scores[rows][:, cols], n_boot, seed,
+                                                    None if sub is None else sub.reshape(-1))
+    return roc, pr
+
+
+def _label_groups(labels: np.ndarray, columns: Sequence[int]
+                  ) -> list[tuple[np.ndarray, list[int]]]:
+    """``columns`` grouped by their labelled rows: ``[(rows (M,) bool, columns)]``, columns
+    with the same non-ambiguous rows together (all of them when nothing is ambiguous)."""
+    out: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+    for j in columns:
+        rows = labels[:, j] != AMBIGUOUS
+        out.setdefault(np.packbits(rows).tobytes(), (rows, []))[1].append(int(j))
+    return list(out.values())
+
+
+def _bootstrap_rows(labels: np.ndarray, scores: np.ndarray, n_boot: int, seed: int,
+                    groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_bootstrap` of every column of labels ``(n, t)`` in {0, 1} over the same
+    resamples of the ``n`` rows (or of ``groups``): two ``(n_boot, t)`` arrays."""
     n, t = labels.shape
     roc = np.full((n_boot, t), np.nan)
     pr = np.full((n_boot, t), np.nan)
@@ -153,7 +193,7 @@ def _bootstrap(labels: np.ndarray, scores: np.ndarray, columns: Sequence[int], n
         chunk = max(1, _BOOT_CELLS // max(n, 1))
         draws = (w[:, groups] for w in bootstrap_weights(n_groups, n_boot, seed, chunk))
     for w in draws:
-        for j in columns:
+        for j in range(t):
             roc[row:row + len(w), j], pr[row:row + len(w), j] = weighted_auroc_auprc(
                 labels[:, j], scores[:, j], w)
         row += len(w)
@@ -166,14 +206,16 @@ def _rows(labels: np.ndarray, scores: np.ndarray, tasks: list[str], model: str, 
     """Metric rows for checked inputs, and the tasks with a single class (NaN rows)."""
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci}")
-    n_pos = labels.sum(axis=0).astype(int)
-    n_neg = len(labels) - n_pos
+    n_pos = (labels == 1).sum(axis=0).astype(int)
+    n_neg = (labels == 0).sum(axis=0).astype(int)
+    n_amb = len(labels) - n_pos - n_neg
     two = np.flatnonzero((n_pos > 0) & (n_neg > 0))
     nan = np.full(len(tasks), np.nan)
     auroc, auprc = nan.copy(), nan.copy()
     for j in two:
-        auroc[j] = roc_auc_score(labels[:, j], scores[:, j])
-        auprc[j] = average_precision_score(labels[:, j], scores[:, j])
+        keep = labels[:, j] != AMBIGUOUS
+        auroc[j] = roc_auc_score(labels[keep, j], scores[keep, j])
+        auprc[j] = average_precision_score(labels[keep, j], scores[keep, j])
     lo_roc, hi_roc, lo_pr, hi_pr = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     used = np.zeros(len(tasks), dtype=int)
     if n_boot > 0 and len(two):
@@ -188,7 +230,7 @@ def _rows(labels: np.ndarray, scores: np.ndarray, tasks: list[str], model: str, 
     df = pd.DataFrame({
         "model": model, "task": tasks, "auroc": auroc, "auroc_lo": lo_roc, "auroc_hi": hi_roc,
         "auprc": auprc, "auprc_lo": lo_pr, "auprc_hi": hi_pr, "n_pos": n_pos, "n_neg": n_neg,
-        "n_boot": used,
+        "n_ambiguous": n_amb, "n_boot": used,
     }, columns=COLUMNS)
     single = [tasks[j] for j in sorted(set(range(len(tasks))) - set(two.tolist()))]
     return df, single
@@ -199,19 +241,22 @@ def task_metrics(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str] | 
                  ) -> pd.DataFrame:
     """auROC and auPR per task with bootstrap percentile intervals.
 
-    ``labels`` are 0/1 and ``scores`` any real numbers (probabilities or logits), both
-    ``(N, tasks)`` (or ``(N,)`` for one task). ``n_boot`` resamples of the N regions
-    (0: no intervals) give the central ``ci`` interval; ``seed`` fixes the resamples.
-    Returns one row per task with :data:`COLUMNS`: ``model, task, auroc, auroc_lo,
-    auroc_hi, auprc, auprc_lo, auprc_hi, n_pos, n_neg, n_boot`` (resamples used: those with
-    both classes). A task with one class gets NaN metrics and a :class:`SingleClassWarning`.
+    ``labels`` are 0/1, or 255 (:data:`AMBIGUOUS`: no label for that task, left out of it),
+    and ``scores`` any real numbers (probabilities or logits), both ``(N, tasks)`` (or
+    ``(N,)`` for one task). ``n_boot`` resamples of a task's labelled regions (0: no
+    intervals) give the central ``ci`` interval; ``seed`` fixes the resamples. Returns one
+    row per task with :data:`COLUMNS`: ``model, task, auroc, auroc_lo, auroc_hi, auprc,
+    auprc_lo, auprc_hi, n_pos, n_neg, n_ambiguous, n_boot`` (resamples used: those with both
+    classes). A task with one class among its labelled regions gets NaN metrics and a
+    :class:`SingleClassWarning`.
     """
     labels, scores, tasks = _check(labels, scores, tasks)
     df, single = _rows(labels, scores, tasks, model, n_boot, ci, seed)
     if single:
         warnings.warn(
-            f"{model}: task(s) {', '.join(single)} have a single class among {len(labels)} "
-            "regions; their auROC and auPR are NaN", SingleClassWarning, stacklevel=2)
+            f"{model}: task(s) {', '.join(single)} have a single class among their labelled "
+            f"regions (of {len(labels)}); their auROC and auPR are NaN", SingleClassWarning,
+            stacklevel=2)
     return df
 
 
@@ -221,9 +266,9 @@ def per_chromosome_metrics(labels: np.ndarray, scores: np.ndarray, chrom: Sequen
     """:func:`task_metrics` on the regions of each chromosome separately.
 
     ``chrom`` is ``(N,)``, the chromosome of each row. Returns the columns of
-    :func:`task_metrics` plus ``chrom`` and ``n`` (regions on that chromosome), chromosomes in
-    order of first appearance. Chromosome–task pairs with one class get NaN and a single
-    :class:`SingleClassWarning` that lists them all.
+    :func:`task_metrics` plus ``chrom`` and ``n`` (regions on that chromosome, ambiguous ones
+    included), chromosomes in order of first appearance. Chromosome–task pairs with one
+    class get NaN and a single :class:`SingleClassWarning` that lists them all.
     """
     labels, scores, tasks = _check(labels, scores, tasks)
     chrom = np.asarray(chrom).astype(str)
@@ -252,15 +297,17 @@ def class_metrics(labels: np.ndarray, probs: np.ndarray, targets: Targets,
     """One-vs-rest auROC and auPR per output column, with bootstrap percentile intervals.
 
     ``labels`` are class codes (per-sequence ``(N, T)`` or per-position ``(N, L)``, 255 at
-    padding) and ``probs`` the model's probabilities (``(N, n_outputs)`` or
-    ``(N, K, L)``), laid out as ``targets`` says (:meth:`Targets.one_vs_rest`). Padded
-    positions never count. Per-position intervals resample whole sequences (their positions
-    are not independent); per-sequence ones resample sequences, as :func:`task_metrics`.
+    padding or where a sequence has no label for a task) and ``probs`` the model's
+    probabilities (``(N, n_outputs)`` or ``(N, K, L)``), laid out as ``targets`` says
+    (:meth:`Targets.one_vs_rest`). Padded positions never count; unlabelled sequences are
+    left out of their task's columns and counted in ``n_ambiguous``. Per-position intervals
+    resample whole sequences (their positions are not independent); per-sequence ones
+    resample sequences, as :func:`task_metrics`.
 
     Returns one row per output column with :data:`CLASS_COLUMNS`: ``model, task, class``
-    (empty for a binary task), the metrics of :func:`task_metrics` and ``n_pos, n_neg``
-    (rows: sequences, or real positions), ``n_boot``. A column with one class gets NaN and
-    a :class:`SingleClassWarning`.
+    (empty for a binary task), the metrics of :func:`task_metrics` and ``n_pos, n_neg,
+    n_ambiguous`` (rows: sequences, or real positions), ``n_boot``. A column with one class
+    gets NaN and a :class:`SingleClassWarning`.
     """
     y, p = targets.one_vs_rest(labels, probs)
     names = targets.output_names
@@ -283,7 +330,7 @@ def class_metrics(labels: np.ndarray, probs: np.ndarray, targets: Targets,
 def _class_tasks(labels: np.ndarray, probs: np.ndarray, targets: Targets
                  ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(task, true codes (M,), predicted codes (M,))`` per multiclass/per-position task,
-    real positions only."""
+    real positions and labelled sequences only."""
     labels = np.asarray(labels)
     y, _ = targets.one_vs_rest(labels, probs)  # checks shapes and codes
     pred = targets.predicted_class(probs)
@@ -296,7 +343,8 @@ def _class_tasks(labels: np.ndarray, probs: np.ndarray, targets: Targets
             real = labels != targets.ignore_index
             out.append((t, labels[real].astype(np.int64), pred[t][real]))
         else:
-            out.append((t, labels[:, j].astype(np.int64), pred[t]))
+            real = labels[:, j] != targets.ignore_index
+            out.append((t, labels[real, j].astype(np.int64), pred[t][real]))
     return out
 
 

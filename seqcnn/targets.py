@@ -15,6 +15,12 @@ Per-sequence labels are ``(N, T)`` class codes, one column per task (binary and 
 tasks may be mixed); the logits are ``(N, n_outputs)``, the tasks' columns side by side in
 task order (:attr:`Targets.slices`). Scoring is one-vs-rest: every output column is a binary
 problem (:meth:`Targets.one_vs_rest`), so auROC/auPR apply to every kind.
+
+A per-sequence label equal to ``ignore_index`` (255) means *no label for this task on this
+sequence* (e.g. a genome region that overlaps a task's peak too little to call it positive
+or negative: "ambiguous"): it is masked out of the loss, left out of the metrics
+(:meth:`Targets.indicator` keeps it as 255, which :mod:`seqcnn.metrics` leaves out per
+column) and out of the counts.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ class Targets:
     ``kinds[t]`` is ``binary``, ``multiclass`` or ``per_position``; ``classes[t]`` the class
     names (code ``i`` is ``classes[t][i]``; binary tasks default to ``("0", "1")``). A
     ``per_position`` task must be the only task. ``ignore_index`` marks padded positions of
-    per-position labels.
+    per-position labels and, in per-sequence labels, a task without a label on that sequence
+    (ambiguous).
     """
 
     tasks: tuple[str, ...]
@@ -187,9 +194,10 @@ class Targets:
 
     def check_labels(self, labels: np.ndarray, seq_len: int | None = None,
                      name: str = "labels") -> None:
-        """Raise ``ValueError`` (naming the task) for a wrong shape or a code outside the
-        task's classes. ``labels``: per-sequence ``(N, T)`` or per-position ``(N, L)``
-        (``L == seq_len`` when given); read in row chunks (fine on memmaps)."""
+        """Raise ``ValueError`` (naming the task) for a wrong shape or a code that is neither
+        one of the task's classes nor ``ignore_index`` (padding, or no label: ambiguous).
+        ``labels``: per-sequence ``(N, T)`` or per-position ``(N, L)`` (``L == seq_len``
+        when given); read in row chunks (fine on memmaps)."""
         labels = np.asarray(labels)
         if self.per_position:
             if labels.ndim != 2 or (seq_len is not None and labels.shape[1] != seq_len):
@@ -202,7 +210,7 @@ class Targets:
                                                       range(len(self.tasks))]
         for t, col in zip(self.tasks, columns, strict=True):
             allowed = list(range(self.n_classes(t)))
-            if self.per_position:
+            if self._ignorable(t):
                 allowed.append(self.ignore_index)
             for start in range(0, len(col), _CHUNK):
                 chunk = np.asarray(col[start:start + _CHUNK])
@@ -210,11 +218,17 @@ class Targets:
                 if bad.any():
                     raise ValueError(self._bad_code(t, chunk[bad], name))
 
+    def _ignorable(self, task: str) -> bool:
+        """True when ``ignore_index`` is not one of ``task``'s class codes."""
+        return self.ignore_index >= self.n_classes(task)
+
     def _bad_code(self, task: str, bad: np.ndarray, name: str) -> str:
         shown = ", ".join(str(v.item()) for v in np.unique(bad)[:5])
         k = self.n_classes(task)
-        extra = f" or {self.ignore_index} (padding)" if self.per_position else ""
-        hint = (" (a binary task takes 0 or 1; multiclass or per-position labels need "
+        extra = (f" or {self.ignore_index} (padding)" if self.per_position else
+                 f" or {self.ignore_index} (no label: ambiguous)")
+        hint = (" (a binary task takes 0 or 1, or 255 for no label; multiclass or "
+                "per-position labels need "
                 "targets from the manifest: Targets.from_manifest)"
                 if self.kinds[task] == "binary" else "")
         return (f"{name}: task {task!r} ({self.kinds[task]}, classes "
@@ -223,7 +237,11 @@ class Targets:
 
     def indicator(self, labels: np.ndarray) -> np.ndarray:
         """One-vs-rest labels ``uint8`` ``(M, n_outputs)`` in {0, 1}: per-sequence ``M = N``;
-        per-position ``M`` = real positions (label != ignore), sequence by sequence."""
+        per-position ``M`` = real positions (label != ignore), sequence by sequence.
+
+        A per-sequence label equal to ``ignore_index`` (no label) gives :data:`IGNORE` (255)
+        in every column of its task on that row: :mod:`seqcnn.metrics` leaves such entries
+        out, column by column."""
         labels = np.asarray(labels)
         self.check_labels(labels)
         if self.per_position:
@@ -233,22 +251,25 @@ class Targets:
         for j, t in enumerate(self.tasks):
             sl = self.slices[t]
             if self.kinds[t] == "binary":
-                out[:, sl.start] = labels[:, j]
+                out[:, sl.start] = labels[:, j] == 1
             else:
                 out[:, sl] = labels[:, j][:, None] == np.arange(sl.stop - sl.start)[None, :]
+            if self._ignorable(t):
+                out[labels[:, j] == self.ignore_index, sl] = IGNORE
         return out
 
-    def column_counts(self, labels: np.ndarray) -> tuple[np.ndarray, int]:
-        """Positives per output column ``int64`` ``(n_outputs,)`` and the number of rows
-        ``M`` of :meth:`indicator` (sequences, or real positions), read in row chunks."""
+    def column_counts(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positives and labelled rows per output column, both ``int64`` ``(n_outputs,)``:
+        rows of :meth:`indicator` (sequences, or real positions) whose entry is 0 or 1, i.e.
+        not ignored (ambiguous). Read in row chunks."""
         labels = np.asarray(labels)
         pos = np.zeros(self.n_outputs, dtype=np.int64)
-        rows = 0
+        labelled = np.zeros(self.n_outputs, dtype=np.int64)
         for start in range(0, len(labels), _CHUNK):
             ind = self.indicator(labels[start:start + _CHUNK])
-            pos += ind.sum(axis=0, dtype=np.int64)
-            rows += len(ind)
-        return pos, rows
+            pos += (ind == 1).sum(axis=0, dtype=np.int64)
+            labelled += (ind != IGNORE).sum(axis=0, dtype=np.int64)
+        return pos, labelled
 
     def position_rows(self, labels: np.ndarray) -> np.ndarray:
         """Sequence index ``(M,)`` of each row of :meth:`indicator` (per-position: the
@@ -295,9 +316,10 @@ class Targets:
     def one_vs_rest(self, labels: np.ndarray, probs: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
         """``(Y, P)``: one-vs-rest labels ``uint8`` ``(M, n_outputs)`` and scores
-        ``(M, n_outputs)``. Per-sequence ``M = N`` and ``P = probs``; per-position the rows
-        are the real positions (label != ignore), flattened sequence by sequence, and
-        ``probs`` is ``(N, K, L)`` with the labels' ``L``."""
+        ``(M, n_outputs)``. Per-sequence ``M = N`` and ``P = probs``, with ``Y`` 255 where a
+        task has no label (:meth:`indicator`); per-position the rows are the real positions
+        (label != ignore), flattened sequence by sequence, and ``probs`` is ``(N, K, L)``
+        with the labels' ``L``."""
         labels, probs = np.asarray(labels), np.asarray(probs)
         self._check_outputs(probs, "probs")
         if self.per_position:
@@ -363,15 +385,19 @@ def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
 class TargetsLoss(nn.Module):
     """Loss of :class:`Targets`: ``forward(logits, labels) -> scalar``.
 
-    - all binary: ``BCEWithLogits`` (mean over every label, ``pos_weight`` per task): exactly
-      ``nn.BCEWithLogitsLoss(pos_weight)``;
-    - per-sequence, mixed: mean over tasks of per-task mean losses (BCE with ``pos_weight``
-      on a binary task's column, cross-entropy on a multiclass task's columns); the all-binary
-      case is the special case of this;
+    - all binary: ``BCEWithLogits`` (``pos_weight`` per task) averaged over every labelled
+      entry of ``(N, T)`` (label != ``ignore_index``): exactly
+      ``nn.BCEWithLogitsLoss(pos_weight)`` on the labelled entries, and on all of them when
+      none is ignored;
+    - per-sequence, mixed: mean over tasks of per-task mean losses over that task's labelled
+      rows (BCE with ``pos_weight`` on a binary task's column, cross-entropy on a multiclass
+      task's columns);
     - per-position: cross-entropy over the class axis of logits ``(N, K, L)`` against labels
       ``(N, L)``, averaged over the positions whose label is not ``ignore_index``.
 
-    ``labels`` may be any numeric dtype holding class codes (floats are converted).
+    Ignored entries add nothing to the loss and get zero gradient; a batch (or a task) with
+    no labelled entry contributes 0, not NaN. ``labels`` may be any numeric dtype holding
+    class codes (floats are converted).
     """
 
     def __init__(self, targets: Targets,
@@ -409,19 +435,29 @@ class TargetsLoss(nn.Module):
             raise ValueError(f"labels must be (N, {len(t.tasks)}) = "
                              f"{(logits.shape[0], len(t.tasks))}, got {tuple(labels.shape)}")
         if t.all_binary:
-            return F.binary_cross_entropy_with_logits(logits, labels.float(),
-                                                      pos_weight=self.pos_weight)
+            total, count = self._bce(logits, labels)
+            return total.sum() / count.sum().clamp(min=1)
         parts = []
-        if len(t.binary_tasks):
-            # mean over the binary columns × their number = the sum of their per-task means
-            bce = F.binary_cross_entropy_with_logits(
-                logits[:, self._bin_cols], labels[:, self._bin_tasks].float(),
-                pos_weight=self.pos_weight)
-            parts.append(bce * len(t.binary_tasks))
+        if len(t.binary_tasks):  # the sum of the binary tasks' per-task means
+            total, count = self._bce(logits[:, self._bin_cols], labels[:, self._bin_tasks])
+            parts.append((total / count.clamp(min=1)).sum())
         for j, task in enumerate(t.tasks):
             if t.kinds[task] == "multiclass":
-                parts.append(F.cross_entropy(logits[:, t.slices[task]], labels[:, j].long()))
+                codes = labels[:, j].long()
+                ce = F.cross_entropy(logits[:, t.slices[task]], codes,
+                                     ignore_index=t.ignore_index, reduction="sum")
+                parts.append(ce / (codes != t.ignore_index).sum().clamp(min=1))
         return torch.stack(parts).sum() / len(t.tasks)
+
+    def _bce(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-column BCE summed over the labelled rows, and their number: ``(T,)``, ``(T,)``
+        for binary logits and labels ``(N, T)``; ignored labels count as 0 with weight 0."""
+        labelled = labels != self.targets.ignore_index
+        y = torch.where(labelled, labels.float(), torch.zeros((), device=labels.device))
+        per = F.binary_cross_entropy_with_logits(logits, y, pos_weight=self.pos_weight,
+                                                 reduction="none")
+        per = torch.where(labelled, per, torch.zeros((), dtype=per.dtype, device=per.device))
+        return per.sum(dim=0), labelled.sum(dim=0)
 
 
 __all__ = ["BINARY_CLASSES", "KINDS", "Targets", "TargetsLoss"]

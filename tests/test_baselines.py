@@ -187,3 +187,39 @@ def test_motif_filters_are_log_odds_on_both_strands():
     assert (f[2, :, :left] == 0).all() and (f[2, :, left + spi1.counts.shape[1]:] == 0).all()
     with pytest.raises(KeyError):
         motif_filters(["MA9999.9"])
+
+
+# --------------------------------------------------------------------------- ambiguous (255)
+
+
+def test_baselines_fit_and_select_on_labelled_rows_only():
+    rng = np.random.default_rng(6)
+    site = "GATTACAG"
+    (Xtr, ytr), (Xva, yva), (Xte, _) = (_planted(n, 100, site, rng) for n in (300, 150, 50))
+    amb_tr, amb_va = ytr.copy(), yva.copy()
+    amb_tr[rng.random(300) < 0.25] = 255
+    amb_va[rng.random(150) < 0.25] = 255
+    keep_tr, keep_va = amb_tr[:, 0] != 255, amb_va[:, 0] != 255
+    for cls in (KmerBaseline, lambda **kw: MotifScanBaseline(
+            motifs=[Motif("site", "site", one_hot_batch([site])[0] * 10.0)], **kw)):
+        got = cls(seed=0).fit(Xtr, amb_tr, Xva, amb_va, tasks=["site"])
+        ref = cls(seed=0).fit(Xtr[keep_tr], ytr[keep_tr], Xva[keep_va], yva[keep_va],
+                              tasks=["site"])
+        np.testing.assert_allclose(got.predict(Xte), ref.predict(Xte), rtol=1e-6, atol=1e-9)
+        assert got.C_ == ref.C_ and got.valid_auroc_ == pytest.approx(ref.valid_auroc_)
+        assert got.n_ambiguous_ == [((~keep_tr).sum(), (~keep_va).sum())]
+        assert f"{(~keep_tr).sum()} train / {(~keep_va).sum()} valid ambiguous rows left " \
+               "out" in got.describe()
+
+
+def test_task_with_one_labelled_class_predicts_its_prevalence():
+    rng = np.random.default_rng(4)
+    X = _random_onehot(40, 20, rng)
+    y = np.zeros((40, 2), np.uint8)
+    y[::2, 0] = 1
+    y[::3, 1] = 255  # task b: labelled rows are all negative
+    motif = Motif("toy", "toy", np.ones((4, 3)))
+    with pytest.warns(UserWarning, match="b: one class in the training split"):
+        model = MotifScanBaseline(motifs=[motif]).fit(X[:30], y[:30], X[30:], y[30:],
+                                                      tasks=["a", "b"])
+    assert (model.predict(X[30:])[:, 1] == 0).all()

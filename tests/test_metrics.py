@@ -154,3 +154,82 @@ def test_plots_write_pngs(tmp_path):
     for p in paths.values():
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, p
+
+
+# --------------------------------------------------------------------------- ambiguous (255)
+
+
+def _with_ambiguous(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels (n, 2) with different ambiguous rows per task, the labels without them, scores."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, (n, 2)).astype(np.uint8)
+    s = rng.normal(y.astype(float), 1.0)
+    amb = y.copy()
+    amb[rng.random(n) < 0.2, 0] = 255
+    amb[rng.random(n) < 0.1, 1] = 255
+    return amb, y, s
+
+
+def test_ambiguous_rows_are_left_out_per_task_and_counted():
+    amb, y, s = _with_ambiguous(300, 8)
+    df = task_metrics(amb, s, ["a", "b"], model="m", n_boot=200, seed=4)
+    assert "n_ambiguous" in COLUMNS and list(df.columns) == COLUMNS
+    for j, task in enumerate(["a", "b"]):
+        keep = amb[:, j] != 255
+        alone = task_metrics(amb[keep, j], s[keep, j], [task], model="m", n_boot=200, seed=4)
+        got = df.iloc[[j]].reset_index(drop=True)
+        assert got["n_ambiguous"].item() == (~keep).sum() > 0
+        pd.testing.assert_frame_equal(got.drop(columns="n_ambiguous"),
+                                      alone.drop(columns="n_ambiguous"))
+        assert got["auroc_lo"].item() < got["auroc"].item() < got["auroc_hi"].item()
+    # tasks with the same labelled rows share their resamples, as without ambiguity
+    same = amb.copy()
+    same[:, 1] = np.where(same[:, 0] == 255, 255, y[:, 1])
+    both = task_metrics(same, s, ["a", "b"], n_boot=100, seed=2)
+    keep = same[:, 0] != 255
+    pd.testing.assert_frame_equal(both, task_metrics(same[keep], s[keep], ["a", "b"],
+                                                     n_boot=100, seed=2).assign(
+        n_ambiguous=[(~keep).sum()] * 2))
+
+
+def test_task_with_only_ambiguous_or_one_labelled_class_is_nan():
+    y = np.array([[1, 255], [0, 255], [255, 1], [255, 1]], dtype=np.uint8)
+    s = np.array([[.9, .1], [.2, .5], [.8, .7], [.1, .3]])
+    with pytest.warns(SingleClassWarning, match="b"):
+        df = task_metrics(y, s, ["a", "b"], n_boot=10)
+    assert df["auroc"][0] == 1.0 and df["n_ambiguous"].tolist() == [2, 2]
+    assert np.isnan(df["auroc"][1]) and (df["n_pos"][1], df["n_neg"][1]) == (2, 0)
+    with pytest.raises(ValueError, match="0 or 1.*255"):
+        task_metrics(np.array([0, 254, 1]), np.array([.1, .2, .3]))
+
+
+def test_per_chromosome_metrics_leave_out_ambiguous_rows():
+    amb, _, s = _with_ambiguous(400, 9)
+    chrom = np.array(["chr1", "chr2"])[np.random.default_rng(1).integers(0, 2, 400)]
+    df = per_chromosome_metrics(amb, s, chrom, ["a", "b"], model="m", n_boot=20)
+    for c in ("chr1", "chr2"):
+        for j, task in enumerate(["a", "b"]):
+            rows = (chrom == c) & (amb[:, j] != 255)
+            row = df[(df.chrom == c) & (df.task == task)].iloc[0]
+            assert row.n == (chrom == c).sum()
+            assert row.n_ambiguous == ((chrom == c) & (amb[:, j] == 255)).sum()
+            assert row.auroc == pytest.approx(roc_auc_score(amb[rows, j], s[rows, j]))
+            assert row.n_pos + row.n_neg == rows.sum()
+
+
+def test_curves_leave_out_ambiguous_rows(monkeypatch):
+    amb, _, s = _with_ambiguous(200, 10)
+    figures = []
+    monkeypatch.setattr(evalplots, "_save", lambda fig, path: figures.append(fig))
+    evalplots.roc_pr_curves({"cnn": s}, amb, ["a", "b"], "unused.png")
+    evalplots.score_distributions({"cnn": s}, amb, ["a", "b"], "unused.png")
+    curves, dists = figures
+    for j in range(2):
+        y = amb[amb[:, j] != 255, j]
+        n_pos, n_neg, n_amb = y.sum(), (y == 0).sum(), (amb[:, j] == 255).sum()
+        title = curves.axes[2 * j].get_title()
+        assert f"n+={n_pos:,}, n−={n_neg:,}" in title and f"{n_amb:,} ambiguous" in title
+        auroc = roc_auc_score(y, s[amb[:, j] != 255, j])
+        assert f"cnn ({auroc:.3f})" in curves.axes[2 * j].get_legend().get_texts()[0].get_text()
+        legend = [t.get_text() for t in dists.axes[j].get_legend().get_texts()]
+        assert legend == [f"negative (n={n_neg:,})", f"positive (n={n_pos:,})"]

@@ -373,3 +373,102 @@ def test_per_position_needs_the_dilated_arch():
         train({"arch": "deepbind"}, split, split, {"epochs": 1}, targets=SS, progress=False)
     with pytest.raises(ValueError, match="task 'task0'.*from_manifest"):  # default: binary
         train({"arch": "dilated"}, split, split, {"epochs": 1}, progress=False)
+
+
+# --------------------------------------------------------------------------- ambiguous (255)
+
+BIN3 = Targets.binary(["a", "b", "c"])
+
+
+def _loss_and_grad(loss_fn, logits: torch.Tensor, labels: torch.Tensor):
+    logits = logits.clone().requires_grad_(True)
+    loss = loss_fn(logits, labels)
+    loss.backward()
+    return loss.detach(), logits.grad
+
+
+def test_binary_and_multiclass_labels_accept_the_ignore_code():
+    BIN3.check_labels(np.array([[0, 1, 255], [255, 255, 255]], np.uint8))
+    MIXED.check_labels(np.array([[255, 2], [1, 255]], np.uint8))
+    with pytest.raises(ValueError, match="task 'b'.*code\\(s\\) 254"):
+        BIN3.check_labels(np.array([[0, 254, 1]], np.uint8))
+
+
+def test_binary_loss_with_ignored_labels_is_bce_over_the_labelled_entries():
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(10, 3, generator=g)
+    labels = (torch.rand(10, 3, generator=g) > 0.5).to(torch.uint8)
+    labels[torch.rand(10, 3, generator=g) < 0.3] = 255
+    labelled = labels != 255
+    assert 0 < labelled.sum() < labels.numel()
+    pw = torch.tensor([1.0, 2.5, 0.5])
+    ref = F.binary_cross_entropy_with_logits(logits[labelled], labels[labelled].float(),
+                                             pos_weight=pw.expand(10, 3)[labelled])
+    loss_fn = BIN3.loss(pw.numpy())
+    loss, grad = _loss_and_grad(loss_fn, logits, labels)
+    torch.testing.assert_close(loss, ref)
+    torch.testing.assert_close(loss_fn(logits, labels.float()), ref)  # as training passes them
+    assert (grad[~labelled] == 0).all() and (grad[labelled] != 0).all()
+    garbage = torch.where(labelled, logits, torch.full_like(logits, 1e4))
+    loss_g, grad_g = _loss_and_grad(loss_fn, garbage, labels)
+    assert torch.equal(loss_g, loss) and torch.equal(grad_g, grad)
+    # no ignored labels: still exactly BCEWithLogitsLoss
+    full = labels.clone()
+    full[~labelled] = 1
+    torch.testing.assert_close(loss_fn(logits, full),
+                               nn.BCEWithLogitsLoss(pos_weight=pw)(logits, full.float()))
+
+
+def test_batch_with_every_label_ignored_contributes_zero_without_nan():
+    logits = torch.randn(4, 3)
+    labels = torch.full((4, 3), 255, dtype=torch.uint8)
+    loss, grad = _loss_and_grad(BIN3.loss(np.ones(3)), logits, labels)
+    assert loss.item() == 0.0 and (grad == 0).all()
+    mixed = torch.full((4, 2), 255, dtype=torch.uint8)
+    loss, grad = _loss_and_grad(MIXED.loss(), torch.randn(4, 4), mixed)
+    assert loss.item() == 0.0 and torch.isfinite(grad).all() and (grad == 0).all()
+
+
+def test_mixed_loss_masks_ignored_binary_and_multiclass_labels():
+    logits = torch.tensor([[0.5, 2.0, 0.0, -1.0], [-1.0, 0.0, 3.0, 0.0],
+                           [2.0, 1.0, 1.0, 1.0], [9.0, -9.0, 9.0, 9.0]])
+    labels = torch.tensor([[1, 0], [255, 1], [1, 255], [255, 255]], dtype=torch.uint8)
+    keep_b, keep_m = torch.tensor([0, 2]), torch.tensor([0, 1])
+    bce = F.binary_cross_entropy_with_logits(logits[keep_b, 0], labels[keep_b, 0].float(),
+                                             pos_weight=torch.tensor([3.0]))
+    ce = F.cross_entropy(logits[keep_m, 1:], labels[keep_m, 1].long())
+    loss, grad = _loss_and_grad(MIXED.loss(np.array([3.0], np.float32)), logits, labels)
+    torch.testing.assert_close(loss, (bce + ce) / 2)
+    assert (grad[3] == 0).all() and (grad[1, 0] == 0) and (grad[2, 1:] == 0).all()
+
+
+def test_indicator_one_vs_rest_and_counts_leave_ignored_labels_out():
+    labels = np.array([[1, 2], [255, 0], [0, 255], [1, 1]], np.uint8)
+    y = MIXED.indicator(labels)
+    assert y.tolist() == [[1, 0, 0, 1], [255, 1, 0, 0], [0, 255, 255, 255], [1, 0, 1, 0]]
+    probs = MIXED.probabilities(np.zeros((4, 4)))
+    y2, p = MIXED.one_vs_rest(labels, probs)
+    assert np.array_equal(y2, y) and p is probs
+    pos, labelled = MIXED.column_counts(labels)
+    assert pos.tolist() == [2, 1, 1, 1] and labelled.tolist() == [3, 3, 3, 3]
+    pos, labelled = SS.column_counts(np.array([[2, 0, 255], [1, 255, 255]], np.uint8))
+    assert pos.tolist() == [1, 1, 1] and labelled.tolist() == [3, 3, 3]
+
+
+def test_class_metrics_leave_out_ignored_sequences():
+    rng = np.random.default_rng(7)
+    labels = np.stack([rng.integers(0, 2, 80), rng.integers(0, 3, 80)], axis=1).astype(np.uint8)
+    probs = MIXED.probabilities(rng.normal(size=(80, 4)) + np.eye(4)[1 + labels[:, 1]])
+    amb = labels.copy()
+    amb[:10, 0] = 255
+    amb[70:, 1] = 255
+    df = class_metrics(amb, probs, MIXED, n_boot=0)
+    assert df["n_ambiguous"].tolist() == [10, 10, 10, 10]
+    kept = class_metrics(labels[10:], probs[10:], MIXED, n_boot=0)
+    assert df["auroc"][0] == kept["auroc"][0] and df["n_pos"][0] == kept["n_pos"][0]
+    kept = class_metrics(labels[:70], probs[:70], MIXED, n_boot=0)
+    for j in (1, 2, 3):
+        assert df["auroc"][j] == kept["auroc"][j] and df["n_neg"][j] == kept["n_neg"][j]
+    acc = accuracy_metrics(amb, probs, MIXED)
+    assert acc["n"].tolist() == [70]
+    assert acc["accuracy"][0] == accuracy_metrics(labels[:70], probs[:70], MIXED)["accuracy"][0]
