@@ -1,4 +1,9 @@
-"""Score a trained model on the test split; metrics beside the baselines; figures."""
+"""Score a trained model on the test split; metrics beside the baselines; figures.
+
+Ambiguous labels (255: the region overlaps the task's peak too little to be called either
+way) are left out of that task's metrics and figures and counted in ``n_ambiguous``;
+predictions.tsv.gz keeps their rows (the score is still the model's) with label ``NA``.
+"""
 
 import json
 
@@ -41,10 +46,11 @@ region_id = (regions["chrom"] + ":" + regions["start"].astype(str) + "-"
 pred = pd.DataFrame({
     "region": np.repeat(region_id, len(tasks)),
     "task": np.tile(tasks, len(x)),
-    "label": labels.reshape(-1),
+    "label": pd.array(labels.reshape(-1), dtype="Int64"),
     "score": scores[model_name].reshape(-1),
 })
-pred.to_csv(sm.output.predictions, sep="\t", index=False, float_format="%.5f",
+pred.loc[labels.reshape(-1) == metrics.AMBIGUOUS, "label"] = pd.NA  # no label: NA, not 255
+pred.to_csv(sm.output.predictions, sep="\t", index=False, float_format="%.5f", na_rep="NA",
             compression={"method": "gzip", "mtime": 0})
 
 by_chrom = pd.concat([metrics.per_chromosome_metrics(labels, s, regions["chrom"].to_numpy(),

@@ -20,7 +20,8 @@ splits (arrays, memmaps or ``.npy`` paths) and writes, under ``out_dir`` (or the
 What the loop does, per epoch: shuffled batches (order seeded by ``(seed, epoch)``,
 augmentation by ``(seed, epoch, row)``, see :mod:`seqcnn.data`) → Adam step on
 ``BCEWithLogitsLoss`` with per-task ``pos_weight`` (``n_neg / n_pos`` of the training labels
-when ``pos_weight: balanced``) → validation loss, auROC and auPR (scikit-learn; mean over
+when ``pos_weight: balanced``; a label of 255, ambiguous, is masked out of the loss, the
+weights and the validation metrics) → validation loss, auROC and auPR (scikit-learn; mean over
 tasks with both classes) → ``ReduceLROnPlateau`` on validation auPR → early stopping when
 validation auPR has not improved for ``patience`` epochs; the best epoch's weights are kept.
 A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
@@ -79,7 +80,7 @@ from seqcnn.models import (
     count_parameters,
     pwm_entropy,
 )
-from seqcnn.seqsets import PADDING_MODES, pad_batch
+from seqcnn.seqsets import IGNORE, PADDING_MODES, pad_batch
 from seqcnn.targets import Targets
 
 #: Columns of ``train_log.tsv``, in order.
@@ -351,16 +352,19 @@ def seed_everything(seed: int) -> None:
 def class_weights(labels: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
     """Per-task ``pos_weight = n_neg / n_pos`` of binary labels ``(N, T)`` → ``float32 (T,)``.
 
-    Read in chunks of rows (fine on memmaps). A task without positives or without negatives
-    gets weight 1.
+    Read in chunks of rows (fine on memmaps). Ambiguous labels (255: no label for that task)
+    count as neither. A task without positives or without negatives gets weight 1.
     """
     labels = np.asarray(labels)  # a view: a memmap stays on disk
     if labels.ndim != 2:
         raise ValueError(f"labels must be (N, tasks), got shape {labels.shape}")
     pos = np.zeros(labels.shape[1], dtype=np.int64)
+    neg = np.zeros(labels.shape[1], dtype=np.int64)
     for start in range(0, labels.shape[0], chunk):
-        pos += (np.asarray(labels[start:start + chunk]) > 0).sum(axis=0)
-    neg = labels.shape[0] - pos
+        block = np.asarray(labels[start:start + chunk])
+        labelled = block != IGNORE
+        pos += (labelled & (block > 0)).sum(axis=0)
+        neg += (labelled & (block <= 0)).sum(axis=0)
     out = np.ones(labels.shape[1], dtype=np.float64)
     ok = (pos > 0) & (neg > 0)
     out[ok] = neg[ok] / pos[ok]
@@ -370,7 +374,8 @@ def class_weights(labels: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
 def task_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-task auROC and auPR (average precision) with scikit-learn: ``(T,)``, ``(T,)``.
 
-    A task whose labels hold one class only gets ``nan``.
+    Rows with an ambiguous label (255: no label for that task) are left out of that task. A
+    task whose labelled rows hold one class only gets ``nan``.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -379,11 +384,12 @@ def task_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np
     auroc = np.full(labels.shape[1], np.nan)
     auprc = np.full(labels.shape[1], np.nan)
     for t in range(labels.shape[1]):
-        y = labels[:, t] > 0
+        keep = labels[:, t] != IGNORE
+        y = labels[keep, t] > 0
         if y.all() or not y.any():
             continue
-        auroc[t] = roc_auc_score(y, scores[:, t])
-        auprc[t] = average_precision_score(y, scores[:, t])
+        auroc[t] = roc_auc_score(y, scores[keep, t])
+        auprc[t] = average_precision_score(y, scores[keep, t])
     return auroc, auprc
 
 
@@ -937,8 +943,8 @@ def _train(
     outputs = targets.output_names
     n_tasks = targets.n_outputs  # logit columns
     model_config = _model_config_for(model_config, targets)
-    valid_pos, valid_rows = targets.column_counts(valid_y)
-    scored = [o for o, p in zip(outputs, valid_pos, strict=True) if 0 < p < valid_rows]
+    valid_pos, valid_rows = targets.column_counts(valid_y)  # rows: labelled, per column
+    scored = [o for o, p, n in zip(outputs, valid_pos, valid_rows, strict=True) if 0 < p < n]
     if not scored:
         raise ValueError("no output has both positives and negatives in the validation split: "
                          "early stopping on validation auPR is impossible; change the split")
@@ -952,10 +958,10 @@ def _train(
     if world > 1 and len(train_x) < cfg.batch_size:
         raise ValueError(f"{len(train_x)} training sequences are fewer than one batch of "
                          f"{cfg.batch_size}: lower train.batch_size")
-    for t, p in zip(outputs, valid_pos, strict=True):
+    for t, p, n in zip(outputs, valid_pos, valid_rows, strict=True):
         if t not in scored:
-            log.warning("output %s has %d positives of %d in validation: left out of the "
-                        "validation mean", t, int(p), valid_rows)
+            log.warning("output %s has %d positives of %d labelled in validation: left out "
+                        "of the validation mean", t, int(p), int(n))
 
     # model, loss, optimizer (seeded: the initial weights depend on seed only)
     seed_everything(cfg.seed)

@@ -533,3 +533,63 @@ def test_rows_are_read_from_the_file_not_the_mapping(tmp_path):
         xb, yb = d.get_batch(idx)
         np.testing.assert_array_equal(xb.numpy(), x[idx])
         np.testing.assert_array_equal(yb.numpy(), x[idx, 0, :3])
+
+
+# --------------------------------------------------------------------------- ambiguous (255)
+
+
+def with_ambiguous(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A copy of ``labels`` with about ``fraction`` of the entries set to 255 (ambiguous)."""
+    out = labels.copy()
+    out[np.random.default_rng(seed).random(labels.shape) < fraction] = 255
+    return out
+
+
+def test_class_weights_leave_out_ambiguous_labels():
+    labels = np.full((10, 2), 255, np.uint8)
+    labels[:2, 0], labels[2:6, 0] = 1, 0  # 2 pos, 4 neg, 4 ambiguous → 2
+    labels[:3, 1] = 1  # 3 pos, no negatives → 1
+    assert np.allclose(class_weights(labels), [2.0, 1.0])
+    assert np.allclose(class_weights(labels, chunk=3), [2.0, 1.0])
+
+
+def test_validation_metrics_leave_out_ambiguous_labels():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (200, 2)).astype(np.uint8)
+    s = rng.normal(y.astype(float), 1.0)
+    amb = with_ambiguous(y, 0.2, seed=1)
+    auroc, auprc = task_metrics(amb, s)
+    for j in range(2):
+        keep = amb[:, j] != 255
+        ref_roc, ref_pr = task_metrics(y[keep, j:j + 1], s[keep, j:j + 1])
+        assert auroc[j] == ref_roc[0] and auprc[j] == ref_pr[0]
+
+
+def test_loader_and_augmentation_pass_ambiguous_labels_through():
+    x = random_onehot(64, 30, seed=4)
+    labels = with_ambiguous(np.random.default_rng(5).integers(0, 2, (64, 3)).astype(np.uint8),
+                            0.3, seed=6)
+    ds = CacheDataset(x, labels, rc_augment=True, jitter=3, seed=1)
+    loader = make_loader(ds, 16, shuffle=True, seed=2)
+    loader.sampler.set_epoch(3)
+    got = torch.cat([y for _, y in loader]).numpy()
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, labels[loader.sampler.order()])
+
+
+def test_training_ignores_ambiguous_labels_in_loss_and_validation(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    x, y = planted(320, 40, seed=8)
+    train_y, valid_y = with_ambiguous(y[:240], 0.25, seed=9), with_ambiguous(y[240:], 0.25, 10)
+    res = train(TINY, (x[:240], train_y), (x[240:], valid_y), FAST, out_dir=tmp_path,
+                tasks=["a", "b"], progress=False)
+    assert all(math.isfinite(r[c]) for r in res.history for c in ("train_loss", "valid_loss"))
+    probs = predict(res.model, x[240:], device="cpu")
+    for j, task_auroc in enumerate(res.valid_auroc_per_task):
+        keep = valid_y[:, j] != 255
+        assert task_auroc == pytest.approx(roc_auc_score(valid_y[keep, j], probs[keep, j]),
+                                           abs=1e-6)
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert ckpt["meta"]["pos_weight"] == pytest.approx(
+        dict(zip(["a", "b"], class_weights(train_y).tolist(), strict=True)))
