@@ -10,13 +10,13 @@ from seqcnn import interpret as it
 from seqcnn import regions as rg
 from seqcnn.cache import load_cache
 from seqcnn.logs import get_logger
-from seqcnn.models.zoo import from_checkpoint
+from seqcnn.models.zoo import load_model
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("attribute_sequences", sm.log[0])
 torch.set_num_threads(max(1, sm.threads))
-model = from_checkpoint(torch.load(sm.input.model, weights_only=True))
+model = load_model(sm.input.model)
 tasks = json.load(open(sm.input.manifest))["tasks"]
 x, y = (np.asarray(a) for a in load_cache(sm.input.test_onehot, sm.input.test_labels))
 regions = rg.read_regions(sm.input.regions)
@@ -29,6 +29,15 @@ arrays, rows = {}, []
 for t, task in enumerate(tasks):
     idx = it.top_positives(np.where(complete, scores[:, t], -np.inf), y[:, t], cfg["n_top"])
     idx = idx[complete[idx]]
+    if not len(idx):
+        why = ("no positives in the test split" if not (y[:, t] == 1).any()
+               else "every test positive has N (DeepLIFT/SHAP needs complete sequences)")
+        log.warning("%s: %s; attributions skipped (empty arrays in %s)", task, why,
+                    sm.output.npz)
+        arrays.update({f"{task}.index": idx, f"{task}.onehot": x[idx]})
+        arrays.update({f"{task}.{m}": np.zeros(x[idx].shape, np.float32)
+                       for m in ("saliency", "deeplift_shap", "ism")})
+        continue
     log.info("%s: attributions for the %d top-scoring test positives", task, len(idx))
     maps = it.attributions(model, x[idx], ["saliency", "deeplift_shap"], target=t,
                            n_shuffles=cfg["n_shuffles"], random_state=cfg["seed"])

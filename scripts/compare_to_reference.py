@@ -69,12 +69,10 @@ for i, model in enumerate(sm.params.models):
         stride = int(options[model].get("stride", 1))
         measured[model]["detection_fraction"] = float(stride_hits(positives, pwm, stride).mean())
     if "measured_receptive_field" in needed:
-        import torch
-
         from seqcnn.models.receptive_field import gradient_footprint
-        from seqcnn.models.zoo import from_checkpoint
+        from seqcnn.models.zoo import load_model
 
-        net = from_checkpoint(torch.load(sm.input.checkpoints[i], weights_only=True))
+        net = load_model(sm.input.checkpoints[i])
         rf = int(summary["receptive_field"])
         measured[model]["measured_receptive_field"] = float(
             gradient_footprint(net, max(4 * rf, 256), net.alphabet_size))

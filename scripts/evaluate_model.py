@@ -9,13 +9,12 @@ import json
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seqcnn import evalplots, metrics
 from seqcnn import regions as rg
 from seqcnn.cache import load_cache
 from seqcnn.logs import get_logger
-from seqcnn.models.zoo import from_checkpoint
+from seqcnn.models.zoo import load_model
 from seqcnn.training import predict
 
 sm = snakemake  # noqa: F821
@@ -28,7 +27,7 @@ regions = rg.read_regions(sm.input.regions)
 if len(regions) != len(x):
     raise ValueError(f"{sm.input.regions} has {len(regions)} rows, the cache {len(x)}")
 
-model = from_checkpoint(torch.load(sm.input.model, weights_only=True))
+model = load_model(sm.input.model)
 scores = {model_name: predict(model, x, rc_average=cfg["rc_average"], device=sm.params.device)}
 baselines = np.load(sm.input.baselines)
 scores.update({name: baselines[name] for name in baselines.files})
@@ -37,6 +36,13 @@ labels = np.asarray(y)
 table = pd.concat([metrics.task_metrics(labels, s, tasks, model=name, n_boot=cfg["bootstrap"],
                                         seed=cfg["seed"])
                    for name, s in scores.items()], ignore_index=True)
+# a task kept by allow_empty_tasks: an explicit row, not a blank one
+table["note"] = np.select([table["n_pos"] == 0, table["n_neg"] == 0],
+                          ["no positives in the test split", "no negatives in the test split"],
+                          "")
+for task in table.loc[table["note"] != "", "task"].unique():
+    log.warning("%s: %s (%d regions): its auROC and auPR are NaN; the note column says so",
+                task, table.loc[table["task"] == task, "note"].iloc[0], len(x))
 table.to_csv(sm.output.metrics, sep="\t", index=False, float_format="%.4f")
 log.info("test metrics (%d regions on %s):\n%s", len(x),
          ", ".join(sorted(regions["chrom"].unique())), table.to_string(index=False))

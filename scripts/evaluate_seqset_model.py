@@ -3,11 +3,10 @@ predictions and figures."""
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seqcnn import evalplots, metrics
 from seqcnn.logs import get_logger
-from seqcnn.models.zoo import from_checkpoint
+from seqcnn.models.zoo import from_checkpoint, read_checkpoint
 from seqcnn.seqsets import load_seqset_cache
 from seqcnn.targets import Targets
 from seqcnn.training import predict
@@ -16,7 +15,7 @@ sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("evaluate_seqset_model", sm.log[0])
 name = sm.wildcards.model
-ckpt = torch.load(sm.input.model, weights_only=True)
+ckpt = read_checkpoint(sm.input.model)
 meta = ckpt["meta"]
 targets = Targets.from_dict(meta["targets"])
 x, y, lengths = load_seqset_cache(sm.input.test_onehot.rsplit("/", 1)[0], "test")

@@ -10,15 +10,14 @@ from seqcnn import interpret as it
 from seqcnn import plots
 from seqcnn.cache import load_cache
 from seqcnn.logs import get_logger
-from seqcnn.models.zoo import from_checkpoint
+from seqcnn.models.zoo import load_model
 from seqcnn.seqsets import length_mask
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("interpret_filters", sm.log[0])
 torch.set_num_threads(max(1, sm.threads))
-ckpt = torch.load(sm.input.model, weights_only=True)
-model = from_checkpoint(ckpt)
+model = load_model(sm.input.model)
 manifest = json.load(open(sm.input.manifest))
 alphabet = manifest["alphabet"]
 seqset = manifest.get("kind") == "seqset"

@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -41,6 +42,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from seqcnn.errors import SeqcnnError
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ _TORCHRUN_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_
                  "TORCHELASTIC_MAX_RESTARTS")
 
 
-class DistributedTrainingError(RuntimeError):
-    """A training job started by :func:`run_distributed` exited with an error."""
+class DistributedTrainingError(SeqcnnError, RuntimeError):
+    """A training job started by :func:`run_distributed` exited with an error; the message
+    is the first worker's plain ``FAILED`` message, or says where torchrun's output is."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -128,23 +132,39 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _tail(path: Path, chars: int = 4000) -> str:
-    """The last ``chars`` characters of a text file ('' if it cannot be read)."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(max(0, fh.seek(0, os.SEEK_END) - chars))
-            return fh.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _child_env() -> dict[str, str]:
+def _child_env(log: Path | None = None) -> dict[str, str]:
     """This environment without an enclosing torchrun job's variables, with the directory
-    holding the ``seqcnn`` package first on ``PYTHONPATH`` (conda envs do not install it)."""
+    holding the ``seqcnn`` package first on ``PYTHONPATH`` (conda envs do not install it)
+    and ``SEQCNN_OUTPUT_LOG`` naming the file the workers' output goes to."""
     env = {k: v for k, v in os.environ.items() if k not in _TORCHRUN_ENV}
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    if log is not None:
+        env["SEQCNN_OUTPUT_LOG"] = os.fspath(log)
     return env
+
+
+_FAILED = re.compile(r" ERROR FAILED: (.+)$")
+
+
+def _failure(log: Path, start: int, code: int, cmd: Sequence[str]) -> str:
+    """Why the job writing to ``log`` from byte ``start`` on failed: the first worker's
+    ``FAILED`` line (:func:`seqcnn.train_cli.report_failure`), or where to look."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(start)
+            lines = fh.read().decode(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        found = _FAILED.search(line)
+        if found:
+            return found.group(1).strip()
+    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    return (f"training under torchrun failed (exit status {code}) before a worker said why "
+            f"(killed, out of memory, or torchrun itself failed); the output of torchrun and "
+            f"its workers is in {log}" + (f", last line: {last[:300]}" if last else "")
+            + f"; the command was: {shlex.join(cmd)}")
 
 
 def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathLike, *,
@@ -161,7 +181,7 @@ def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathL
     ``claim_gpus`` and a train device other than ``cpu``/``mps``, ``nproc`` free GPUs are
     held while it runs (:func:`seqcnn.gpus.claim_gpus`; a no-op without GPUs or with
     ``CUDA_VISIBLE_DEVICES`` set). A non-zero exit raises :class:`DistributedTrainingError`
-    with the command and the tail of the log.
+    with the first failing worker's plain message (its traceback stays in ``log_path``).
     """
     from seqcnn.gpus import claim_gpus as claim
 
@@ -178,12 +198,11 @@ def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathL
     with gpus, open(log, "a") as out:
         out.write(f"$ {shlex.join(cmd)}\n")
         out.flush()
+        start = out.tell()
         code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT,
-                              env=_child_env()).returncode
+                              env=_child_env(log)).returncode
     if code:
-        raise DistributedTrainingError(
-            f"training failed (exit status {code}): {shlex.join(cmd)}\n"
-            f"--- last lines of {log} ---\n{_tail(log)}")
+        raise DistributedTrainingError(_failure(log, start, code, cmd))
 
 
 __all__ = ["DistInfo", "DistributedTrainingError", "from_env", "init", "launch_command",

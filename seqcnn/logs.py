@@ -50,16 +50,16 @@ def get_logger(name: str, logfile: str | os.PathLike | None = None,
     return logger
 
 
-def failure_message(err: BaseException) -> str:
+def failure_message(err: BaseException, traceback_at: str = "above, at DEBUG level") -> str:
     """The one plain line a user reads: a :class:`SeqcnnError`'s message as it is; any
-    other error with its type, and a pointer to the traceback above it."""
+    other error with its type, and where its traceback is (``traceback_at``)."""
     text = " ".join(str(err).split()) or type(err).__name__
     if isinstance(err, SeqcnnError):
         return text
     if isinstance(err, (FileNotFoundError, EOFError, ValueError, KeyError, OSError)):
-        return f"{type(err).__name__}: {text} (the traceback is above, at DEBUG level)"
+        return f"{type(err).__name__}: {text} (the traceback is {traceback_at})"
     return (f"{type(err).__name__}: {text}. This looks like a bug in seqcnn; the traceback "
-            "is above, at DEBUG level: please report it with this log")
+            f"is {traceback_at}: please report it with this log")
 
 
 def log_failure(logger: logging.Logger, err: BaseException) -> None:

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -127,12 +128,38 @@ def run(job: Mapping[str, Any]) -> Any:
     return result
 
 
+#: Set by :func:`seqcnn.distributed.run_distributed`: the file this process's output goes to.
+OUTPUT_LOG_ENV = "SEQCNN_OUTPUT_LOG"
+
+
+def report_failure(err: BaseException) -> None:
+    """The traceback on stderr, then one ``ERROR FAILED: <plain message>`` line (the line
+    :func:`seqcnn.distributed.run_distributed` finds and raises again in the parent)."""
+    from seqcnn.logs import failure_message
+
+    log = logging.getLogger("seqcnn.train_cli")
+    if not log.handlers:
+        log = make_logger(None)
+    where = os.environ.get(OUTPUT_LOG_ENV)
+    traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+    sys.stderr.flush()
+    rank = os.environ.get("RANK")
+    log.error("FAILED: %s", failure_message(
+        err, f"in {where}" + (f" (process {rank})" if rank else "") if where else "above"))
+    for h in log.handlers:
+        h.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m seqcnn.train_cli",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--args", required=True, help="JSON file of train() arguments")
     opts = ap.parse_args(argv)
-    run(read_job(opts.args))
+    try:
+        run(read_job(opts.args))
+    except Exception as err:
+        report_failure(err)
+        return 1
     return 0
 
 

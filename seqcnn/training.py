@@ -60,6 +60,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ from seqcnn.models import (
     count_parameters,
     pwm_entropy,
 )
+from seqcnn.models.zoo import SHA256_KEY, file_sha256
 from seqcnn.seqsets import IGNORE, PADDING_MODES, pad_batch
 from seqcnn.targets import Targets
 
@@ -695,11 +697,45 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
+def _atomic_save(obj: Any, path: Path) -> str:
+    """``torch.save`` to a temporary file beside ``path``, flushed to disk, then renamed
+    over ``path``: a kill leaves the old file or the new one, never half of one. Returns the
+    new file's SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        digest = file_sha256(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _read_last_checkpoint(path: Path, log: logging.Logger,
+                          is_main: bool) -> Mapping[str, Any] | None:
+    """``checkpoints/last.pt``, or None when it cannot be read (a kill while the disk was
+    full, a copy cut short): the main process moves it aside to ``last.pt.corrupt`` with a
+    warning, and training starts afresh."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(ckpt, Mapping):
+            return ckpt
+        reason = f"a {type(ckpt).__name__}, not a checkpoint"
+    except Exception as err:  # truncated or foreign: OSError, RuntimeError, UnpicklingError
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+    aside = path.with_name(path.name + ".corrupt")
+    if is_main:
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, aside)
+        log.warning("%s cannot be read (%s): moved it to %s and training from scratch",
+                    path, reason, aside)
+    return None
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
@@ -1016,11 +1052,11 @@ def _train(
 
     ckpt_path = paths.checkpoint
     if resume and ckpt_path is not None and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        if ckpt.get("fingerprint") != fingerprint:
+        ckpt = _read_last_checkpoint(ckpt_path, log, info.is_main)
+        if ckpt is not None and ckpt.get("fingerprint") != fingerprint:
             log.warning("%s was written for another model config, training config or data: "
                         "ignoring it and training from scratch", ckpt_path)
-        else:
+        elif ckpt is not None:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
@@ -1167,10 +1203,13 @@ def _train(
         "precision": precision,
         "processes": world,
     }
+    model_sha256 = None
     if paths.model is not None:
-        _atomic_save({**checkpoint(model), "meta": meta}, paths.model)
+        model_sha256 = _atomic_save({**checkpoint(model), "meta": meta}, paths.model)
     if paths.summary is not None:
         summary = {"model_config": dict(model.config), **meta}
+        if model_sha256 is not None:  # read_checkpoint checks model.pt against it
+            summary[SHA256_KEY] = model_sha256
         _atomic_write_text(json.dumps(summary, indent=2, default=float) + "\n", paths.summary)
     log.info("best epoch %d: valid auPR %.4f, auROC %.4f (%s); %.1fs", meta["best_epoch"],
              meta["best_valid_auprc"], meta["best_valid_auroc"],

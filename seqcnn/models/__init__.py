@@ -40,6 +40,8 @@ from seqcnn.models.zoo import (
     checkpoint,
     count_parameters,
     from_checkpoint,
+    load_model,
+    read_checkpoint,
 )
 
 __all__ = [
@@ -66,6 +68,8 @@ __all__ = [
     "checkpoint",
     "count_parameters",
     "from_checkpoint",
+    "load_model",
+    "read_checkpoint",
     "gradient_footprint",
     "masked_global_avg",
     "masked_global_max",

@@ -20,13 +20,18 @@ Common options: ``stride`` (of the first conv), ``pool`` (head: ``global_max``,
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from seqcnn.errors import CheckpointError
 from seqcnn.models.heads import POOLS, PoolingHead, mlp
 from seqcnn.models.layers import (
     ACTIVATIONS,
@@ -581,6 +586,78 @@ def from_checkpoint(ckpt: Mapping[str, Any], strict: bool = True) -> SequenceMod
     return model.eval()
 
 
+#: The key of ``model.json`` holding the SHA-256 of ``model.pt`` (written by training).
+SHA256_KEY = "model_sha256"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _retrain(path: Path) -> str:
+    return (f"retrain it with `snakemake --forcerun {path}` (or delete {path} and run "
+            "snakemake again)")
+
+
+def _recorded_sha256(path: Path) -> tuple[Path, str | None]:
+    """``model.json`` beside ``path`` and the SHA-256 it records (None: no record)."""
+    summary = path.with_suffix(".json")
+    try:
+        recorded = json.loads(summary.read_text()).get(SHA256_KEY)
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    return summary, recorded
+
+
+def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
+    """The ``{"config", "state_dict", "meta"}`` mapping in a ``model.pt``, read with
+    ``weights_only=True`` onto the CPU.
+
+    With ``verify``, the file's SHA-256 must equal the one ``model.json`` beside it records
+    (when there is one). A missing, truncated, changed or foreign file raises
+    :class:`~seqcnn.errors.CheckpointError` naming the file and how to retrain it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model file not found; train it with `snakemake "
+                              f"{path}` (or seqcnn.training.train)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises OSError, RuntimeError, UnpicklingError, ...
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise CheckpointError(f"{path} cannot be read as a torch model file (truncated, or "
+                              f"not a torch file: {reason[:200]}); " + _retrain(path)) from err
+    if not isinstance(ckpt, Mapping) or not {"config", "state_dict"} <= set(ckpt):
+        raise CheckpointError(f"{path} is a torch file but not a seqcnn model (no config and "
+                              "state_dict); " + _retrain(path))
+    if verify:
+        summary, recorded = _recorded_sha256(path)
+        if recorded is not None and recorded != file_sha256(path):
+            raise CheckpointError(
+                f"{path}: its SHA-256 differs from the one recorded in {summary} when it was "
+                "written (the file was changed, copied in part or written by another run); "
+                + _retrain(path))
+    return dict(ckpt)
+
+
+def load_model(path: str | os.PathLike, strict: bool = True) -> SequenceModel:
+    """The model in a ``model.pt`` (:func:`read_checkpoint`, then :func:`from_checkpoint`),
+    in eval mode on the CPU; every failure is a :class:`~seqcnn.errors.CheckpointError`
+    naming the file and the fix."""
+    ckpt = read_checkpoint(path)
+    try:
+        return from_checkpoint(ckpt, strict=strict)
+    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+        reason = " ".join(str(err).split())[:300]
+        raise CheckpointError(f"{path}: its weights do not fit its model config ({reason}); "
+                              + _retrain(Path(path))) from err
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -597,5 +674,8 @@ __all__ = [
     "build_model",
     "checkpoint",
     "count_parameters",
+    "file_sha256",
     "from_checkpoint",
+    "load_model",
+    "read_checkpoint",
 ]
