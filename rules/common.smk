@@ -94,6 +94,8 @@ GENOME_ONLY_KEYS = (
     "max_n_fraction",
     "strict",
     "split",
+    "chrom_aliases",
+    "label_overlap",
 )
 
 
@@ -139,6 +141,12 @@ def task_peak_files(wildcards):
 
 def blacklist_file(wildcards):
     path = dataset_config(wildcards)["blacklist"]
+    return [path] if path else []
+
+
+def chrom_alias_file(wildcards):
+    """The dataset's ``chrom_aliases`` file (BED chromosome names → the genome's), if any."""
+    path = dataset_config(wildcards).get("chrom_aliases")
     return [path] if path else []
 
 

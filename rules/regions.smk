@@ -21,6 +21,7 @@ rule prepare_positives:
     input:
         peaks=task_peak_files,
         blacklist=blacklist_file,
+        aliases=chrom_alias_file,
         fasta=f"{RESULTS}/{{dataset}}/genome/genome.fa",
         fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
     output:

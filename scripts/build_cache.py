@@ -20,9 +20,11 @@ with tqdm(total=n, unit="region", desc=f"cache {sm.wildcards.split}", mininterva
     stats = write_cache(Genome(sm.input.fasta), chunks, n, tasks, sm.output.onehot,
                         sm.output.labels, cfg["seq_len"], cfg["alphabet"], cfg["seed"],
                         progress=bar)
-log.info("%s: %d regions -> %s (%.1f MB); positives %s", sm.wildcards.split, stats.n,
-         sm.output.onehot, stats.bytes / 1e6,
-         ", ".join(f"{t} {k}" for t, k in stats.positives.items()))
+log.info("%s: %d regions -> %s (%.1f MB); positives %s; ambiguous (label 255) %s",
+         sm.wildcards.split, stats.n, sm.output.onehot, stats.bytes / 1e6,
+         ", ".join(f"{t} {k}" for t, k in stats.positives.items()),
+         ", ".join(f"{t} {k}" for t, k in stats.ambiguous.items()))
 with open(sm.output.stats, "w") as fh:
     json.dump({"split": sm.wildcards.split, "n": stats.n, "positives": stats.positives,
-               "sha256": stats.sha256, "bytes": stats.bytes}, fh, indent=2)
+               "ambiguous": stats.ambiguous, "sha256": stats.sha256, "bytes": stats.bytes},
+              fh, indent=2)

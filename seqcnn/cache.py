@@ -133,10 +133,12 @@ def dinucleotide_shuffle_codes(codes: np.ndarray, rng: np.random.Generator) -> n
 
 @dataclass
 class CacheStats:
-    """What :func:`write_cache` wrote: rows, label counts, checksums."""
+    """What :func:`write_cache` wrote: rows, label counts (1: positive, 255: ambiguous,
+    see :func:`seqcnn.regions.label_by_overlap`), checksums."""
 
     n: int = 0
     positives: dict[str, int] = field(default_factory=dict)
+    ambiguous: dict[str, int] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
     bytes: int = 0
 
@@ -205,7 +207,7 @@ def write_cache(
     :class:`CacheStats`; raises if the chunks hold more or fewer than ``n`` rows.
     """
     size = len(letters(alphabet))
-    stats = CacheStats(positives={t: 0 for t in tasks})
+    stats = CacheStats(positives={t: 0 for t in tasks}, ambiguous={t: 0 for t in tasks})
     with NpyWriter(onehot_path, (n, size, seq_len)) as x_out, \
             NpyWriter(labels_path, (n, len(tasks))) as y_out, \
             ThreadPoolExecutor(max_workers=1) as writer:
@@ -219,7 +221,8 @@ def write_cache(
             while len(pending) > in_flight:
                 pending.popleft().result()
             for j, t in enumerate(tasks):
-                stats.positives[t] += int(y[:, j].sum())
+                stats.positives[t] += int((y[:, j] == 1).sum())
+                stats.ambiguous[t] += int((y[:, j] == 255).sum())
             stats.n += len(df)
             if progress is not None:
                 progress.update(len(df))

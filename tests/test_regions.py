@@ -607,3 +607,17 @@ def test_streamed_overlap_labels_match_in_memory(seed):
     got += [] if out is None else [out["labels"]]
     np.testing.assert_array_equal(np.concatenate(got), ref)
     assert (ref == 1).sum() > n and (ref == rg.AMBIGUOUS).sum() > 0
+
+
+def test_ambiguous_labels_pass_through_the_cache(small_genome, tmp_path):
+    from seqcnn.cache import load_cache, write_cache
+
+    genome, _ = small_genome
+    files = {t: str(write_text(tmp_path / f"{t}.bed", f"chr1\t{s}\t{s + 100}\t{t}\n"))
+             for t, s in {"A": 1000, "C": 1070}.items()}
+    rg.prepare_regions(files, genome, 100, tmp_path / "r.bed")
+    stats = write_cache(genome, rg.read_regions(tmp_path / "r.bed", chunksize=1), 2,
+                        ["A", "C"], tmp_path / "x.npy", tmp_path / "y.npy", 100)
+    _, y = load_cache(tmp_path / "x.npy", tmp_path / "y.npy")
+    assert y.tolist() == [[1, 255], [255, 1]]
+    assert stats.positives == {"A": 1, "C": 1} and stats.ambiguous == {"A": 1, "C": 1}
