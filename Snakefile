@@ -1,3 +1,5 @@
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -6,6 +8,11 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# plain messages naming the key first; then Snakemake's validate fills the defaults
+sys.path.insert(0, workflow.basedir)
+from seqcnn.config_check import check_config
+
+check_config(config, f"{workflow.basedir}/config/config.schema.yaml")
 validate(config, "config/config.schema.yaml")
 
 

@@ -7,6 +7,8 @@ import sys
 sys.path.insert(
     0, workflow.basedir
 )  # the Snakefile reads seqcnn.sweeps (standard library only)
+from seqcnn.config_check import check_config
+from seqcnn.errors import ConfigError
 from seqcnn.sweeps import expand_model_list, expand_sweeps
 
 RESULTS = config["results"]
@@ -21,6 +23,8 @@ SIMULATED = "resources/simulated"
 config["models"], SWEEPS = expand_sweeps(config["models"], config["sweeps"])
 for _ds in config["datasets"].values():
     _ds["models"] = expand_model_list(_ds["models"], SWEEPS)
+# the sweeps' variants against the schema too (a grid value such as pool: maxpool)
+check_config(config, f"{workflow.basedir}/config/config.schema.yaml")
 
 # Two kinds of dataset: intervals on a genome (genome + tasks) and sequence sets
 # (sequences + labels). Rules that differ between them are constrained to one kind.
@@ -48,16 +52,17 @@ wildcard_constraints:
 for _name, _ds in config["datasets"].items():
     for _model in _ds["models"]:
         if _model not in config["models"]:
-            raise ValueError(
-                f"datasets.{_name}.models lists {_model!r}, which is neither defined under "
-                f"models: nor a sweep (defined: {', '.join(config['models']) or 'none'}; "
+            raise ConfigError(
+                f"config key datasets.{_name}.models lists {_model!r}, which is neither "
+                "defined under models: nor a sweep (defined: "
+                f"{', '.join(config['models']) or 'none'}; "
                 f"sweeps: {', '.join(SWEEPS) or 'none'})"
             )
     if _name in GENOME_DATASETS:
         if _ds["alphabet"] not in ("auto", "dna"):
-            raise ValueError(
-                f"datasets.{_name}.alphabet is {_ds['alphabet']!r}, but a genome dataset is "
-                "DNA; give RNA or protein data as a sequence set (sequences: + labels:)"
+            raise ConfigError(
+                f"config key datasets.{_name}.alphabet is {_ds['alphabet']!r}, but a genome "
+                "dataset is DNA; give RNA or protein data as a sequence set (sequences: + labels:)"
             )
         _ds["alphabet"] = "dna"
 

@@ -1,0 +1,80 @@
+"""Config validation with plain messages: one line per problem, naming the key (dotted
+path), the value, and what is allowed.
+
+The Snakefile calls :func:`check_config` before Snakemake's own ``validate`` (which fills
+the defaults): jsonschema's messages as Snakemake prints them dump the schema and say
+"is not valid under any of the given schemas" without the allowed values. Standard
+library, ``jsonschema`` and ``yaml`` only (both come with Snakemake): no torch at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+import yaml
+
+from seqcnn.errors import ConfigError
+
+#: At most this many problems are listed (the first ones by key).
+MAX_ERRORS = 8
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _key(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """What is wrong with the value, and what is allowed."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    hint = schema.get("description")
+    if "propertyNames" in error.absolute_schema_path:
+        return (f"the name {_short(error.instance)} is not allowed: names use "
+                f"{hint or 'letters, digits, _ . -'}")
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{_short(error.instance)} is not one of: {allowed}"
+    if error.validator in ("anyOf", "oneOf", "pattern"):
+        why = _reason(error)
+        text = f"{_short(error.instance)} is not allowed" + (f" ({why})" if why else "")
+        return text + (f"; expected {hint}" if hint else "")
+    return error.message
+
+
+def _reason(error: jsonschema.ValidationError) -> str:
+    """Why no branch of an ``anyOf``/``oneOf`` fits: a missing or unexpected key, if that is
+    what the branches say (their type and enum mismatches say nothing new)."""
+    reasons = [e.message for e in error.context or []
+               if e.validator in ("required", "additionalProperties", "minItems")]
+    return "; ".join(dict.fromkeys(reasons))
+
+
+def config_errors(config: Mapping[str, Any], schema: str | os.PathLike) -> list[str]:
+    """One plain line per problem of ``config`` against the YAML ``schema`` file."""
+    with open(schema) as fh:
+        spec = yaml.safe_load(fh)
+    validator = jsonschema.validators.validator_for(spec)(spec)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.path])
+    return [f"config key {_key(e)}: {_explain(e)}" for e in errors]
+
+
+def check_config(config: Mapping[str, Any], schema: str | os.PathLike) -> None:
+    """Raise :class:`ConfigError` listing ``config``'s problems (see :func:`config_errors`)."""
+    problems = config_errors(config, schema)
+    if not problems:
+        return
+    more = len(problems) - MAX_ERRORS
+    lines = problems[:MAX_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
+    raise ConfigError(
+        "the config does not match config/config.schema.yaml (config/README.md explains "
+        "every key); fix:\n  " + "\n  ".join(lines))
+
+
+__all__ = ["MAX_ERRORS", "check_config", "config_errors"]
