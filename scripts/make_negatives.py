@@ -19,8 +19,9 @@ blacklist = rg.read_bed(sm.input.blacklist[0], narrowpeak=False) if sm.input.bla
 method, ratio, seed = cfg["negatives"], cfg["negative_ratio"], cfg["seed"]
 
 if method == "gc_matched":
-    neg, info = ng.gc_matched(pos, genome, sm.input.fai + "", cfg["seq_len"], ratio, tasks,
-                              seed, blacklist, cfg["max_n_fraction"])
+    neg, info = ng.gc_matched(pos, genome, cfg["seq_len"], ratio, tasks, seed, blacklist,
+                              cfg["max_n_fraction"], strict=cfg["strict"],
+                              dataset=sm.wildcards.dataset, logger=log)
 elif method == "dinuc_shuffle":
     neg, info = ng.dinucleotide_shuffled(pos, ratio, tasks, seed)
 else:
@@ -37,9 +38,16 @@ rg.write_regions(neg, sm.output.bed, tasks)
 pos_gc = base_fractions(genome, pos)[0]
 neg_gc = pos_gc if method == "dinuc_shuffle" else base_fractions(genome, neg)[0]
 log.info("negatives (%s, ratio %s): %d for %d positives", method, ratio, len(neg), len(pos))
-for key in ("candidates", "removed_too_many_n", "removed_overlapping_positives", "shortfall"):
+for key in ("candidates", "capacity", "free_bp", "removed_too_many_n",
+            "removed_overlapping_positives", "shortfall"):
     if info.get(key):
-        log.info("  %s: %d", key, info[key])
+        log.info("  %s: %s", key, f"{info[key]:,}")
+if info.get("shortfall_by_gc"):
+    log.warning("negatives missing per GC bin (needed, missing):\n%s", "\n".join(
+        f"  {b['gc']}  {b['needed']:>8,}  {b['short']:>8,}" for b in info["shortfall_by_gc"]))
+elif info.get("shortfall"):
+    log.warning("%d of the %d negatives asked could not be placed", info["shortfall"],
+                info["shortfall"] + len(neg))
 log.info("GC of positives and negatives:\n%s",
          ng.gc_table({"positives": pos_gc, "negatives": neg_gc}))
 gc_histogram({"positives": pos_gc, "negatives": neg_gc}, sm.output.plot,
