@@ -305,7 +305,8 @@ def read_chrom_aliases(path: str | os.PathLike, genome_names: Iterable[str]) -> 
     Raises :class:`InputError` naming the file for a line with one column, or when no
     column holds any of the genome's names.
     """
-    genome = set(genome_names)
+    ordered = list(genome_names)
+    genome = set(ordered)
     rows: list[list[str]] = []
     with open_text(path) as fh:
         for no, line in enumerate(fh, 1):
@@ -323,7 +324,7 @@ def read_chrom_aliases(path: str | os.PathLike, genome_names: Iterable[str]) -> 
     if not rows or max(hits) == 0:
         raise InputError(
             f"{path}: no column of the chrom_aliases file holds a name of the genome's "
-            f"chromosome(s) ({_abbreviate(list(genome))}); one column must hold the genome's "
+            f"chromosome(s) ({_abbreviate(ordered)}); one column must hold the genome's "
             "names (check that the file is for this assembly)")
     col = int(np.argmax(hits))
     found: dict[str, set[str]] = {}
