@@ -33,8 +33,8 @@ manifest = {
                   "per_task": positives.get("ambiguous_per_task", {}),
                   "per_split": {s["split"]: s.get("ambiguous", {}) for s in load}},
     "negatives": {k: negatives.get(k) for k in
-                  ("method", "ratio", "n", "shortfall", "gc_median_positives",
-                   "gc_median_negatives")},
+                  ("method", "ratio", "n", "shortfall", "shortfall_by_gc", "candidates",
+                   "capacity", "free_bp", "gc_median_positives", "gc_median_negatives")},
     "checksums": {f"{s['split']}.{kind}.npy": {"sha256": s["sha256"][kind]}
                   for s in load for kind in ("onehot", "labels")},
     "config": cfg,

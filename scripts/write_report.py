@@ -33,6 +33,12 @@ drops = pd.DataFrame([
      **{r: v["dropped"].get(r, 0) for r in DROP_REASONS}, "kept": v["kept"]}
     for t, v in positives["tasks"].items()
 ])
+shortfall = pd.DataFrame(negatives.get("shortfall_by_gc") or [],
+                         columns=["gc", "needed", "short"])
+shortfall_table = (table_html(shortfall.rename(columns={
+    "gc": "GC bin", "needed": "negatives asked", "short": "missing"}), table_id="shortfall")
+    if len(shortfall) else None)
+
 
 def interpretation(i: int) -> dict:
     """The motif table, logos and attribution AUROCs of the i-th model."""
@@ -94,7 +100,7 @@ render({
     "chromosomes": manifest["chromosomes"], "negatives": negatives,
     "merged_duplicates": positives["merged_duplicates"],
     "counts_table": table_html(counts, table_id="counts"),
-    "drops_table": table_html(drops, table_id="drops"),
+    "drops_table": table_html(drops, table_id="drops"), "shortfall_table": shortfall_table,
     "gc_plot": sm.input.gc_plot, "models": models, "comparison": comparison, "reference": reference,
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))
