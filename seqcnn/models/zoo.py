@@ -604,6 +604,12 @@ def _retrain(path: Path) -> str:
             "snakemake again)")
 
 
+def _first_sentence(err: BaseException, limit: int = 120) -> str:
+    """``Type: first sentence`` of an error message, at most ``limit`` characters."""
+    text = " ".join(str(err).split()).split(". ")[0][:limit]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def _recorded_sha256(path: Path) -> tuple[Path, str | None]:
     """``model.json`` beside ``path`` and the SHA-256 it records (None: no record)."""
     summary = path.with_suffix(".json")
@@ -629,9 +635,9 @@ def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises OSError, RuntimeError, UnpicklingError, ...
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise CheckpointError(f"{path} cannot be read as a torch model file (truncated, or "
-                              f"not a torch file: {reason[:200]}); " + _retrain(path)) from err
+        raise CheckpointError(f"{path} cannot be read as a torch model file: it is truncated "
+                              f"or not a torch file ({_first_sentence(err)}); "
+                              + _retrain(path)) from err
     if not isinstance(ckpt, Mapping) or not {"config", "state_dict"} <= set(ckpt):
         raise CheckpointError(f"{path} is a torch file but not a seqcnn model (no config and "
                               "state_dict); " + _retrain(path))
@@ -653,9 +659,8 @@ def load_model(path: str | os.PathLike, strict: bool = True) -> SequenceModel:
     try:
         return from_checkpoint(ckpt, strict=strict)
     except (KeyError, ValueError, RuntimeError, TypeError) as err:
-        reason = " ".join(str(err).split())[:300]
-        raise CheckpointError(f"{path}: its weights do not fit its model config ({reason}); "
-                              + _retrain(Path(path))) from err
+        raise CheckpointError(f"{path}: its weights do not fit its model config "
+                              f"({_first_sentence(err, 300)}); " + _retrain(Path(path))) from err
 
 
 def count_parameters(model: nn.Module) -> int:
