@@ -88,6 +88,7 @@ SEQSET_ONLY_KEYS = (
     "max_len",
     "too_long",
     "dedupe",
+    "missing_labels",
 )
 GENOME_ONLY_KEYS = (
     "genome",
