@@ -194,7 +194,8 @@ def test_predictions_are_on_test_chromosomes_only(tiny_run):
         assert out.stdout == "", f"a predicted region overlaps {other}"
     metrics = pd.read_csv(res / "small" / "eval" / "metrics.tsv", sep="\t")
     assert set(metrics["model"]) == {"small", "kmer_lr", "motif_scan_lr"}
-    assert (metrics["n_pos"] + metrics["n_neg"] == len(test)).all()
+    # every test region counts once per task: positive, negative or ambiguous (masked)
+    assert (metrics["n_pos"] + metrics["n_neg"] + metrics["n_ambiguous"] == len(test)).all()
 
 
 def test_tiny_report_renders(tiny_run, tmp_path):
