@@ -39,7 +39,7 @@ which = sp.assign(allr, chosen, sizes, key=f"{key}.split")
 
 straddle = which == sp.DROPPED
 dropped = {"straddling_range_edge": int(straddle.sum()),
-           "positives": {t: int(allr.loc[straddle, t].sum()) for t in tasks}}
+           "positives": {t: int((allr.loc[straddle, t] == 1).sum()) for t in tasks}}
 log.info("%d regions straddle the edge of a valid/test range and are dropped (positives: %s)",
          dropped["straddling_range_edge"],
          ", ".join(f"{t} {n}" for t, n in dropped["positives"].items()) or "none")
@@ -53,8 +53,8 @@ for name in sp.SPLITS:
             "chromosomes or ranges that hold regions, leave some for train, or use split: auto")
     summary[name] = {
         "n": len(part),
-        "positives": {t: int(part[t].sum()) for t in tasks},
-        "negatives_any_task": int((part[tasks].sum(axis=1) == 0).sum()),
+        "positives": {t: int((part[t] == 1).sum()) for t in tasks},  # 255: ambiguous
+        "negatives_any_task": int((part[tasks] == 0).all(axis=1).sum()),
         "chromosomes": sorted(part["chrom"].unique().tolist()),
     }
     log.info("%s: %d regions on %d chromosomes; positives %s", name, len(part),

@@ -104,6 +104,8 @@ def ism(
     are built on the fly, ``batch_size`` per forward pass, across sequences.
     ``center=True`` subtracts the per-position mean over letters.
     """
+    if len(X) == 0:  # no sequences (a task without test positives): an empty map
+        return np.zeros(tuple(X.shape), dtype=np.float32)
     model.eval()
     dev = _device(model)
     x = _tensor(X, dev, _dtype(model))
@@ -247,8 +249,14 @@ def attributions(
     correct: bool = True,
 ) -> dict[str, np.ndarray]:
     """``{method: (N, A, L) float32}`` for ``methods`` among ``ism``, ``saliency``,
-    ``deeplift_shap`` (hypothetical; gradient-based ones corrected when ``correct``)."""
+    ``deeplift_shap`` (hypothetical; gradient-based ones corrected when ``correct``).
+    No sequences (a task without test positives) give empty ``(0, A, L)`` maps."""
     out = {}
+    if len(X) == 0:
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+        return {m: np.zeros(tuple(X.shape), dtype=np.float32) for m in methods}
     for method in methods:
         if method == "ism":
             out[method] = ism(model, X, target, batch_size)
