@@ -86,23 +86,32 @@ def free_space(sizes: Mapping[str, int], excluded: pd.DataFrame, min_length: int
     """The genome minus ``excluded`` (chrom, start, end; may overlap, may name chromosomes
     absent from ``sizes``) as disjoint intervals of at least ``min_length`` bp: a table
     chrom, start, end in ``sizes`` order, then by start."""
-    parts = []
+    names, starts, ends = [], [], []
     groups = excluded.groupby("chrom", sort=False).indices if len(excluded) else {}
-    starts = excluded["start"].to_numpy(np.int64) if len(excluded) else None
-    ends = excluded["end"].to_numpy(np.int64) if len(excluded) else None
+    ex_start = excluded["start"].to_numpy(np.int64) if len(excluded) else None
+    ex_end = excluded["end"].to_numpy(np.int64) if len(excluded) else None
     for chrom, size in sizes.items():
         idx = groups.get(chrom)
         if idx is None:
             s = e = np.zeros(0, dtype=np.int64)
         else:
-            s, e = _merge(np.clip(starts[idx], 0, size), np.clip(ends[idx], 0, size))
+            s, e = _merge(np.clip(ex_start[idx], 0, size), np.clip(ex_end[idx], 0, size))
         fs, fe = np.r_[0, e], np.r_[s, size]
         keep = fe - fs >= max(1, min_length)
-        parts.append(pd.DataFrame({"chrom": chrom, "start": fs[keep], "end": fe[keep]}))
-    if not parts:
-        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
-                             "end": pd.Series(dtype=np.int64)})
-    return pd.concat(parts, ignore_index=True)
+        names.append(np.full(int(keep.sum()), chrom, dtype=object))
+        starts.append(fs[keep])
+        ends.append(fe[keep])
+    return _interval_table(names, starts, ends)
+
+
+def _interval_table(names: list[np.ndarray], starts: list[np.ndarray], ends: list[np.ndarray]
+                    ) -> pd.DataFrame:
+    """One table chrom, start, end from per-chromosome arrays (one DataFrame, not one per
+    chromosome: assemblies of many scaffolds stay fast)."""
+    names, starts, ends = names or [[]], starts or [[]], ends or [[]]
+    return pd.DataFrame({"chrom": np.concatenate(names).astype(object),
+                         "start": np.concatenate(starts).astype(np.int64),
+                         "end": np.concatenate(ends).astype(np.int64)})
 
 
 def n_gaps(genome: Genome, chunk: int = 1 << 24) -> pd.DataFrame:
@@ -110,19 +119,20 @@ def n_gaps(genome: Genome, chunk: int = 1 << 24) -> pd.DataFrame:
     start, end (0-based, half-open). Reads one chromosome at a time, ``chunk`` bp at a time
     (memory: the chromosome plus a few bytes per base of one chunk)."""
     lut = lookup_table("dna")
-    parts = []
+    names, starts, ends = [], [], []
     for chrom in genome.sizes:
         seq = genome.chromosome(chrom)
-        starts, ends = [], []
+        run_start, run_end = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for a in range(0, len(seq), chunk):
             unknown = (lut[seq[a:a + chunk]] == UNKNOWN).view(np.int8)
             edge = np.diff(np.r_[np.int8(0), unknown, np.int8(0)])
-            starts.append(np.flatnonzero(edge == 1) + a)
-            ends.append(np.flatnonzero(edge == -1) + a)
-        s, e = _merge(np.concatenate(starts or [np.zeros(0, np.int64)]),
-                      np.concatenate(ends or [np.zeros(0, np.int64)]))
-        parts.append(pd.DataFrame({"chrom": chrom, "start": s, "end": e}))
-    return pd.concat(parts, ignore_index=True) if parts else free_space({}, pd.DataFrame())
+            run_start.append(np.flatnonzero(edge == 1) + a)
+            run_end.append(np.flatnonzero(edge == -1) + a)
+        s, e = _merge(np.concatenate(run_start), np.concatenate(run_end))  # joins chunk edges
+        names.append(np.full(len(s), chrom, dtype=object))
+        starts.append(s)
+        ends.append(e)
+    return _interval_table(names, starts, ends)
 
 
 def exclusion_zones(positives: pd.DataFrame, seq_len: int, blacklist: pd.DataFrame | None,

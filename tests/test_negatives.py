@@ -180,6 +180,18 @@ def test_no_free_space_gives_no_negatives_and_says_why(dense):
     assert "no room" in ng.shortfall_message(info, "tiny")
 
 
+def test_shortfall_message_tells_room_from_gc():
+    """Room for more windows than were drawn: the lack is GC, not space; the message says
+    which, per bin, and only the strict one points at strict: false."""
+    summary = {"n": 90, "shortfall": 10, "ratio": 1.0, "n_positives": 100, "seq_len": 500,
+               "capacity": 10_000, "candidates": 500, "free_bp": 6_000_000,
+               "shortfall_by_gc": [{"gc": "0.78-0.80", "needed": 12, "short": 10}]}
+    msg = ng.shortfall_message(summary, "hg")
+    assert "placed 90 of the 100" in msg and "0.78-0.80: 10" in msg
+    assert "too few of them have the positives' GC" in msg and "strict: true" in msg
+    assert "strict: false" in ng.shortfall_message(summary, "hg", strict=True)
+
+
 def test_place_windows_tiles_the_free_space_when_asked_for_more():
     free = pd.DataFrame({"chrom": ["c1", "c1", "c2"], "start": [0, 1500, 100],
                          "end": [1000, 1699, 750]})
