@@ -66,7 +66,8 @@ def parse_span(text: str, split: str, sizes: Mapping[str, int], key: str = "spli
     chrom = m["chrom"]
     start, end = (int(m[k].replace(",", "")) for k in ("start", "end"))
     if start < 1 or start > end:
-        why = "start 0" if start < 1 else "start after end"
+        why = (f"start 0 (ranges are 1-based: the BED interval {start}-{end} is "
+               f"{chrom}:{start + 1}-{end})" if start < 1 else "start after end")
         raise ConfigError(f"{key}: {text!r} in {split}: {why}; {_FORMAT} (start ≥ 1, "
                           "start ≤ end)")
     if chrom not in sizes:
@@ -158,7 +159,7 @@ def auto_split(counts: Mapping[str, int], fraction: float = 0.1) -> dict[str, li
     """
     nonempty = [c for c, n in counts.items() if n > 0]
     if len(nonempty) < 3:
-        raise ValueError(
+        raise ConfigError(
             f"split: auto needs regions on at least 3 chromosomes, found {len(nonempty)} "
             f"({', '.join(nonempty)}); give split: {{valid: [...], test: [...]}} explicitly"
         )

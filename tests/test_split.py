@@ -64,7 +64,8 @@ def test_ranges_are_one_based_inclusive_and_mix_with_chromosomes():
 @pytest.mark.parametrize("split, message", [
     ({"valid": ["a:2000-1000"], "test": ["b"]},
      "'a:2000-1000' in valid: start after end; write a range as chrom:start-end, 1-based"),
-    ({"valid": ["a:0-1000"], "test": ["b"]}, "'a:0-1000' in valid: start 0; write a range"),
+    ({"valid": ["a:0-1000"], "test": ["b"]},
+     "'a:0-1000' in valid: start 0 (ranges are 1-based: the BED interval 0-1000 is a:1-1000)"),
     ({"valid": ["a:1k-2k"], "test": ["b"]},
      "'a:1k-2k' in valid is neither a chromosome of the genome nor a range"),
     ({"valid": ["chrZ:1-100"], "test": ["b"]}, "range chrZ:1-100 in valid is on chrZ, which is "
