@@ -55,7 +55,7 @@ PHAGE = {
         },
     },
     "models": {"small": {"arch": "dilated", "filters": 8, "layers": 2, "first_kernel": 11}},
-    "train": {"epochs": 2, "batch_size": 64},
+    "train": {"epochs": 1, "batch_size": 64},
     "evaluate": {"bootstrap": 20},
     "interpret": {"n_top": 20, "ism_top": 3, "n_shuffles": 2},
 }
