@@ -41,6 +41,7 @@ from seqcnn.interpret import (
     save_attributions,
     tomtom,
     tomtom_jaspar,
+    top_positives,
     trim_bounds,
     trimmed_motifs,
     write_meme,
@@ -518,3 +519,10 @@ def test_logos_write_pngs(tmp_path, ctcf):
     for name in ("grid.png", "one.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_top_positives_leaves_out_ambiguous_labels():
+    """An ambiguous region (label 255) is not a positive to attribute, however high it scores."""
+    scores = np.array([0.9, 0.8, 0.7, 0.1])
+    labels = np.array([255, 1, 0, 1], dtype=np.uint8)
+    assert top_positives(scores, labels, 3).tolist() == [1, 3]

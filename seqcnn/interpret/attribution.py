@@ -83,9 +83,10 @@ def logits(model: nn.Module, X, batch_size: int = 512) -> np.ndarray:
 
 
 def top_positives(scores: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` highest-scoring positives (``labels > 0``), best first ``(≤ n,)``."""
+    """Indices of the ``n`` highest-scoring positives (``labels == 1``; ambiguous 255 left
+    out), best first ``(≤ n,)``."""
     scores, labels = np.asarray(scores), np.asarray(labels)
-    pos = np.flatnonzero(labels > 0)
+    pos = np.flatnonzero(labels == 1)
     order = np.argsort(-scores[pos], kind="stable")
     return pos[order[:n]]
 
