@@ -8,10 +8,12 @@ import seqcnn
 from seqcnn.logs import get_logger
 from seqcnn.regions import DROP_REASONS
 from seqcnn.report import (
+    baseline_verdict,
     config_table,
     model_comparison,
     reference_section,
     render,
+    split_text,
     table_html,
 )
 
@@ -25,6 +27,8 @@ tasks = manifest["tasks"]
 
 counts = pd.DataFrame([
     {"split": s, "regions": c["n"], **{f"{t} +": c["positives"][t] for t in tasks},
+     **{f"{t} ambiguous": c.get("ambiguous", {}).get(t, 0) for t in tasks
+        if any(v.get("ambiguous", {}).get(t, 0) for v in manifest["counts"].values())},
      "chromosomes": len(manifest["chromosomes"][s])}
     for s, c in manifest["counts"].items()
 ])
@@ -66,13 +70,12 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
     table = pd.read_csv(metrics_path, sep="\t")
     summaries.append(summary)
     tables.append(table)
-    cnn = table[table["model"] == name].set_index("task")["auroc"]
-    kmer = table[table["model"] == "kmer_lr"].set_index("task")["auroc"]
-    behind = [t for t in tasks if t in kmer and not cnn[t] > kmer[t]]
-    flag = (f"The CNN does not beat the k-mer baseline on {', '.join(behind)} (test auROC): "
-            "what it learned may be no more than k-mer composition.") if behind else None
-    shown = table[["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
-                   "auprc_hi", "n_pos", "n_neg"]]
+    flag, verdict = baseline_verdict(table, name, tasks)
+    shown = table[[c for c in ("model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc",
+                               "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "note")
+                   if c in table]]
+    if "note" in shown and shown["note"].isna().all():
+        shown = shown.drop(columns="note")
     config = config_table(summary["model_config"])
     models.append({
         "name": name, "arch": summary["arch"],
@@ -82,7 +85,7 @@ for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
         "config_table": table_html(config, classes=("data", "config")),
         "curves": curves, "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
         "flag": flag,
-        "verdict": "The CNN beats the k-mer baseline on every task (test auROC).",
+        "verdict": verdict,
         "eval_figures": list(figs),
         **interpretation(i),
     })
@@ -98,6 +101,11 @@ render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "seq_len": manifest["seq_len"], "letters": manifest["letters"],
     "chromosomes": manifest["chromosomes"], "negatives": negatives,
+    "split_text": split_text(manifest.get("split"), manifest.get("split_how"),
+                             manifest["chromosomes"]),
+    "split_dropped": manifest.get("split_dropped"),
+    "label_overlap": manifest.get("ambiguous", {}).get("label_overlap"),
+    "empty_tasks": manifest.get("empty_tasks") or [],
     "merged_duplicates": positives["merged_duplicates"],
     "counts_table": table_html(counts, table_id="counts"),
     "drops_table": table_html(drops, table_id="drops"), "shortfall_table": shortfall_table,

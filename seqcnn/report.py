@@ -116,6 +116,54 @@ def model_comparison(
     return pd.DataFrame(rows)
 
 
+def split_text(split: Mapping[str, Sequence[str]] | None, how: str | None,
+               chromosomes: Mapping[str, Sequence[str]]) -> str:
+    """How the regions were split, for a sentence: the valid and test chromosomes or ranges
+    (``chr1:1-60000``, 1-based), with ``how`` (``blocks``: chosen by ``split: auto`` on a
+    small genome); long chromosome lists are counted, not listed."""
+    def names(entries: Sequence[str]) -> str:
+        return ", ".join(entries) if len(entries) < 8 else f"{len(entries)} chromosomes"
+
+    entries = [e for k in ("valid", "test") for e in (split or {}).get(k, [])]
+    if split and any(":" in e for e in entries):
+        kind = ("contiguous blocks chosen by split: auto" if how == "blocks"
+                else "chromosomes and ranges")
+        return (f"{kind}: valid {names(split['valid'])}; test {names(split['test'])}; "
+                "train the rest")
+    return "whole chromosomes: " + "; ".join(f"{s} {names(c)}" for s, c in chromosomes.items())
+
+
+def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
+                     baseline: str = "kmer_lr") -> tuple[str | None, str]:
+    """Whether ``model`` beats ``baseline`` on test auROC, per task of an ``eval/metrics.tsv``
+    table: ``(flag, verdict)``, where ``flag`` (``None`` when there is nothing to flag) names
+    the tasks it does not beat and the tasks that could not be scored (no positives or no
+    negatives in the test split: auROC NaN), and ``verdict`` is one line for the page."""
+    own = metrics[metrics["model"] == model].set_index("task")["auroc"]
+    base = metrics[metrics["model"] == baseline].set_index("task")["auroc"]
+    unscored = [t for t in tasks if t in own and pd.isna(own[t])]
+    behind = [t for t in tasks if t in own and t in base and t not in unscored
+              and not own[t] > base[t]]
+    parts = []
+    if behind:
+        parts.append(f"The CNN does not beat the k-mer baseline on {', '.join(behind)} "
+                     "(test auROC): what it learned may be no more than k-mer composition.")
+    if unscored:
+        parts.append(f"Not scored on {', '.join(unscored)}: the test split has no positives "
+                     "(or no negatives) for it (allow_empty_tasks).")
+    scored = [t for t in tasks if t in own and t not in unscored]
+    if not scored:
+        line = "No task could be scored on the test split."
+    elif behind:
+        line = (f"The CNN beats the k-mer baseline on {len(scored) - len(behind)} of "
+                f"{len(scored)} scored tasks (test auROC).")
+    else:
+        line = ("The CNN beats the k-mer baseline on every task (test auROC)." if not unscored
+                else f"The CNN beats the k-mer baseline on every scored task ({len(scored)} of "
+                f"{len(tasks)}; test auROC).")
+    return (" ".join(parts) or None), line
+
+
 def verdict(table: pd.DataFrame, claim: str) -> str:
     """One line: whether every row of a comparison table agrees, the rows that do not, and
     the preset's ``claim``."""

@@ -1,0 +1,49 @@
+"""seqcnn.report: the sentences and verdicts a report page shows."""
+
+import numpy as np
+import pandas as pd
+
+from seqcnn.report import baseline_verdict, split_text
+
+
+def _metrics(cnn: dict, kmer: dict) -> pd.DataFrame:
+    rows = [{"model": "dilated", "task": t, "auroc": a} for t, a in cnn.items()]
+    rows += [{"model": "kmer_lr", "task": t, "auroc": a} for t, a in kmer.items()]
+    return pd.DataFrame(rows)
+
+
+def test_verdict_when_the_cnn_beats_the_baseline_everywhere():
+    flag, line = baseline_verdict(_metrics({"A": 0.9, "B": 0.8}, {"A": 0.7, "B": 0.75}),
+                                  "dilated", ["A", "B"])
+    assert flag is None
+    assert line == "The CNN beats the k-mer baseline on every task (test auROC)."
+
+
+def test_verdict_names_the_tasks_it_does_not_beat():
+    flag, line = baseline_verdict(_metrics({"A": 0.9, "B": 0.7}, {"A": 0.7, "B": 0.75}),
+                                  "dilated", ["A", "B"])
+    assert flag.startswith("The CNN does not beat the k-mer baseline on B ")
+    assert "1 of 2 scored tasks" in line
+
+
+def test_a_task_without_test_positives_is_not_scored_not_behind():
+    """auROC NaN (no positives in the test split) is said as such, not as a loss to k-mers."""
+    flag, line = baseline_verdict(_metrics({"A": 0.9, "B": np.nan}, {"A": 0.7, "B": np.nan}),
+                                  "dilated", ["A", "B"])
+    assert "does not beat" not in flag
+    assert "Not scored on B" in flag
+    assert "every scored task (1 of 2" in line
+
+
+def test_split_text_for_chromosomes_ranges_and_blocks():
+    chroms = {"train": ["chr1", "chr2"], "valid": ["chr3"], "test": ["chr4"]}
+    assert split_text({"valid": ["chr3"], "test": ["chr4"]}, "given", chroms) == (
+        "whole chromosomes: train chr1, chr2; valid chr3; test chr4")
+    ranges = {"valid": ["chr1:1-60000"], "test": ["chr1:340001-400000"]}
+    one = {"train": ["chr1"], "valid": ["chr1"], "test": ["chr1"]}
+    assert split_text(ranges, "given", one) == (
+        "chromosomes and ranges: valid chr1:1-60000; test chr1:340001-400000; train the rest")
+    assert split_text(ranges, "blocks", one).startswith(
+        "contiguous blocks chosen by split: auto: valid chr1:1-60000")
+    many = {"train": [f"chr{i}" for i in range(10)], "valid": ["chrX"], "test": ["chrY"]}
+    assert split_text(None, None, many).startswith("whole chromosomes: train 10 chromosomes;")
