@@ -19,6 +19,20 @@ SEQSET_REPORT_TEMPLATE = f"{workflow.basedir}/report/seqset.html.j2"
 SPLITS = ["train", "valid", "test"]
 SIMULATED = "resources/simulated"
 
+
+def results_path(*parts):
+    """A path under the results folder, wildcards written plainly:
+    ``results_path("{dataset}/cache/{split}.onehot.npy")`` is a rule's pattern,
+    ``results_path(dataset, "cache/manifest.json")`` a concrete file."""
+    return "/".join((RESULTS, *parts))
+
+
+def simulated_path(*parts):
+    """A path under the simulated datasets' folder (``resources/simulated``), as
+    :func:`results_path`."""
+    return "/".join((SIMULATED, *parts))
+
+
 # Sweeps expand into named model variants; a dataset listing a sweep trains all of them.
 config["models"], SWEEPS = expand_sweeps(config["models"], config["sweeps"])
 for _ds in config["datasets"].values():
