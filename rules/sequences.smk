@@ -6,6 +6,7 @@ rule build_cache:
     output:
         onehot=f"{RESULTS}/{{dataset}}/cache/{{split}}.onehot.npy",
         labels=f"{RESULTS}/{{dataset}}/cache/{{split}}.labels.npy",
+        ids=f"{RESULTS}/{{dataset}}/cache/{{split}}.ids.tsv",
         stats=f"{RESULTS}/{{dataset}}/cache/{{split}}.stats.json",
     log:
         f"{RESULTS}/logs/{{dataset}}/cache/{{split}}.log",

@@ -1,4 +1,5 @@
-"""Extract and one-hot encode one split's regions into the memory-mappable cache."""
+"""Extract and one-hot encode one split's regions into the memory-mappable cache, with the
+split's row ids (``{split}.ids.tsv``)."""
 
 import json
 
@@ -19,7 +20,7 @@ chunks = rg.read_regions(sm.input.regions, chunksize=cfg["chunk_size"])
 with tqdm(total=n, unit="region", desc=f"cache {sm.wildcards.split}", mininterval=2) as bar:
     stats = write_cache(Genome(sm.input.fasta), chunks, n, tasks, sm.output.onehot,
                         sm.output.labels, cfg["seq_len"], cfg["alphabet"], cfg["seed"],
-                        progress=bar)
+                        progress=bar, ids_path=sm.output.ids)
 log.info("%s: %d regions -> %s (%.1f MB); positives %s; ambiguous (label 255) %s",
          sm.wildcards.split, stats.n, sm.output.onehot, stats.bytes / 1e6,
          ", ".join(f"{t} {k}" for t, k in stats.positives.items()),

@@ -6,6 +6,7 @@ import numpy as np
 
 import seqcnn
 from seqcnn import plots
+from seqcnn.cache import validate_manifest
 from seqcnn.logs import get_logger
 from seqcnn.seqsets import SPLITS, load_seqset, write_seqset_cache
 
@@ -36,6 +37,7 @@ cache_dir = sm.output.manifest.rsplit("/", 1)[0]
 manifest = write_seqset_cache(seqset, cache_dir, chunk_size=cfg["chunk_size"])
 manifest = {"dataset": sm.wildcards.dataset, "seqcnn_version": seqcnn.__version__, **manifest,
             "config": cfg}
+validate_manifest(json.loads(json.dumps(manifest, default=str)), sm.output.manifest)
 with open(sm.output.manifest, "w") as fh:
     json.dump(manifest, fh, indent=2, default=str)
 plots.length_histogram({s: seqset.lengths[seqset.rows(s)] for s in SPLITS},

@@ -1,10 +1,16 @@
 """The one-hot tensor cache: streamed to ``.npy`` in chunks, memory-mapped when read.
 
 ``{split}.onehot.npy`` is ``uint8`` ``(N, alphabet, seq_len)`` and ``{split}.labels.npy``
-``uint8`` ``(N, tasks)``, rows in the order of ``regions/{split}.bed``. Both are written
-to a temporary file beside the target and renamed at the end, so a killed job never
-leaves a file that looks complete; a SHA-256 of each file is computed while writing.
+``uint8`` ``(N, tasks)``, rows in the order of ``regions/{split}.bed``; ``{split}.ids.tsv``
+names each row (``id``, ``length``: the region id as predictions.tsv.gz writes it). All are
+written to a temporary file beside the target and renamed at the end, so a killed job never
+leaves a file that looks complete; a SHA-256 of each array is computed while writing.
 Peak memory is one chunk plus one chromosome, whatever the number of regions.
+
+One contract after the cache, for genome datasets and sequence sets alike:
+:func:`load_split` memory-maps a split (sequence sets add ``{split}.lengths.npy``) and
+:func:`validate_manifest` checks ``manifest.json`` against the one schema
+(:data:`MANIFEST_KEYS`).
 """
 
 from __future__ import annotations
@@ -18,12 +24,28 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from seqcnn.alphabet import UNKNOWN, letters, lookup_table, one_hot_codes
+from seqcnn.errors import InputError
 from seqcnn.genome import Genome
+
+SPLITS = ("train", "valid", "test")
+#: Dataset kinds: intervals on a genome, or a set of sequences (FASTA + labels).
+KINDS = ("genome", "seqset")
+#: Version of the manifest schema (1: one schema per kind; 2: one for both).
+MANIFEST_SCHEMA = 2
+#: Keys every ``manifest.json`` holds, whatever its kind (:func:`validate_manifest`).
+MANIFEST_KEYS = ("schema", "dataset", "seqcnn_version", "kind", "source", "alphabet",
+                 "letters", "seq_len", "tasks", "targets", "layout", "counts", "drops",
+                 "checksums")
+
+
+class ManifestError(InputError):
+    """A cache directory or manifest that does not follow the one cache contract."""
 
 
 class NpyWriter:
@@ -200,16 +222,19 @@ def write_cache(
     seed: int = 0,
     progress: Iterator | None = None,
     in_flight: int = 2,
+    ids_path: str | os.PathLike | None = None,
 ) -> CacheStats:
     """Stream region chunks (from :func:`seqcnn.regions.read_regions`) into the cache.
 
-    ``n`` is the total number of rows (the ``.npy`` header is written first). Returns
+    ``n`` is the total number of rows (the ``.npy`` header is written first). With
+    ``ids_path``, each row's :func:`region_ids` go to that ``ids.tsv`` too. Returns
     :class:`CacheStats`; raises if the chunks hold more or fewer than ``n`` rows.
     """
     size = len(letters(alphabet))
     stats = CacheStats(positives={t: 0 for t in tasks}, ambiguous={t: 0 for t in tasks})
     with NpyWriter(onehot_path, (n, size, seq_len)) as x_out, \
             NpyWriter(labels_path, (n, len(tasks))) as y_out, \
+            IdsWriter(ids_path) as ids_out, \
             ThreadPoolExecutor(max_workers=1) as writer:
         # one thread writes and hashes chunk i while this one encodes chunk i + 1;
         # at most ``in_flight`` chunks wait, so memory stays bounded
@@ -218,6 +243,7 @@ def write_cache(
             x = encode_regions(genome, df, seq_len, alphabet, seed)
             y = df[tasks].to_numpy(np.uint8) if tasks else np.zeros((len(df), 0), np.uint8)
             pending.append(writer.submit(_write_pair, x_out, y_out, x, y))
+            ids_out.write(region_ids(df), np.full(len(df), seq_len))
             while len(pending) > in_flight:
                 pending.popleft().result()
             for j, t in enumerate(tasks):
@@ -242,3 +268,227 @@ def load_cache(onehot_path: str | os.PathLike, labels_path: str | os.PathLike
                ) -> tuple[np.ndarray, np.ndarray]:
     """Memory-map a cache split: ``(N, A, L)`` and ``(N, tasks)`` ``uint8``, read-only."""
     return np.load(onehot_path, mmap_mode="r"), np.load(labels_path, mmap_mode="r")
+
+
+# --------------------------------------------------------------------------- row ids
+
+
+def region_ids(regions: pd.DataFrame) -> np.ndarray:
+    """``chrom:start-end(strand)`` per region ``(N,)``: the names of predictions.tsv.gz."""
+    if not len(regions):
+        return np.array([], dtype=object)
+    return (regions["chrom"].astype(str) + ":" + regions["start"].astype(str) + "-"
+            + regions["end"].astype(str) + "(" + regions["strand"].astype(str) + ")"
+            ).to_numpy()
+
+
+class IdsWriter:
+    """Stream ``{split}.ids.tsv`` (``id``, ``length`` per cache row) to a temporary file,
+    renamed on a clean exit; a no-op when ``path`` is None."""
+
+    def __init__(self, path: str | os.PathLike | None):
+        self.path = Path(path) if path is not None else None
+        self.rows = 0
+
+    def __enter__(self) -> IdsWriter:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(str(self.path) + ".tmp")
+            self._fh = open(self.tmp, "w")
+            self._fh.write("id\tlength\n")
+        return self
+
+    def write(self, ids: Iterable[str], lengths: Iterable[int]) -> None:
+        """Append rows: ``ids`` ``(n,)`` and ``lengths`` ``(n,)``."""
+        if self.path is None:
+            return
+        lines = [f"{i}\t{int(m)}\n" for i, m in zip(ids, lengths, strict=True)]
+        self._fh.write("".join(lines))
+        self.rows += len(lines)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.path is None:
+            return
+        self._fh.close()
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            return
+        os.replace(self.tmp, self.path)
+
+
+def write_ids(path: str | os.PathLike, ids: Iterable[str], lengths: Iterable[int]) -> None:
+    """Write a whole ``ids.tsv`` at once (``ids``, ``lengths``: ``(N,)``)."""
+    with IdsWriter(path) as out:
+        out.write(ids, lengths)
+
+
+def read_ids(path: str | os.PathLike) -> pd.DataFrame:
+    """``{split}.ids.tsv`` → a table with ``id`` (str) and ``length`` (int), cache row order."""
+    return pd.read_csv(path, sep="\t", dtype={"id": str, "length": np.int64},
+                       keep_default_na=False)
+
+
+# --------------------------------------------------------------------------- one contract
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a cache, memory-mapped, read-only.
+
+    ``onehot`` ``uint8`` ``(N, A, L)``; ``labels`` ``uint8`` ``(N, tasks)`` (or ``(N, L)``
+    per-position class codes); ``lengths`` ``int32`` ``(N,)`` real positions per row for a
+    sequence set, None for a genome dataset (every row is ``L`` long); ``ids`` ``(N,)`` row
+    names (region ids or sequence ids).
+    """
+
+    onehot: np.ndarray
+    labels: np.ndarray
+    lengths: np.ndarray | None
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.onehot)
+
+
+def load_split(cache_dir: str | os.PathLike, split: str) -> Split:
+    """Memory-map ``split`` of the cache in ``cache_dir`` (either kind) → :class:`Split`.
+
+    Raises :class:`ManifestError` naming the file when a part is missing or the parts do
+    not have the same number of rows.
+    """
+    cache_dir = Path(cache_dir)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    paths = {kind: cache_dir / f"{split}.{kind}.npy" for kind in ("onehot", "labels")}
+    paths["ids"] = cache_dir / f"{split}.ids.tsv"
+    for path in paths.values():
+        if not path.exists():
+            raise ManifestError(f"{path}: missing from the cache; rebuild it (snakemake "
+                                f"--forcerun {cache_dir / 'manifest.json'})")
+    onehot = np.load(paths["onehot"], mmap_mode="r")
+    labels = np.load(paths["labels"], mmap_mode="r")
+    lengths_path = cache_dir / f"{split}.lengths.npy"
+    lengths = np.load(lengths_path, mmap_mode="r") if lengths_path.exists() else None
+    ids = read_ids(paths["ids"])["id"].to_numpy()
+    n = len(onehot)
+    for name, rows in (("labels", len(labels)), ("ids", len(ids)),
+                       ("lengths", n if lengths is None else len(lengths))):
+        if rows != n:
+            raise ManifestError(f"{cache_dir}: {split}.{name} has {rows} rows, "
+                                f"{split}.onehot.npy {n}; rebuild the cache (snakemake "
+                                f"--forcerun {cache_dir / 'manifest.json'})")
+    return Split(onehot, labels, lengths, ids)
+
+
+def drops_block(by_reason: dict[str, int], **detail: Any) -> dict[str, Any]:
+    """The manifest's ``drops``: ``{"total", "by_reason": {reason: n}, **detail}``."""
+    by_reason = {str(k): int(v) for k, v in by_reason.items()}
+    return {"total": sum(by_reason.values()), "by_reason": by_reason, **detail}
+
+
+def validate_manifest(manifest: dict[str, Any], path: str | os.PathLike = "manifest.json"
+                      ) -> dict[str, Any]:
+    """Check a manifest against the one schema for both kinds; return it unchanged.
+
+    Required: :data:`MANIFEST_KEYS`; ``kind`` in :data:`KINDS` and equal to
+    ``source["kind"]``; ``targets`` a :meth:`seqcnn.targets.Targets.to_dict` whose tasks
+    are ``tasks``; ``letters`` one per alphabet channel; ``counts`` and ``checksums`` for
+    every split; ``drops`` as :func:`drops_block` makes it. Raises :class:`ManifestError`
+    listing every problem.
+    """
+    problems = [f"no {k!r}" for k in MANIFEST_KEYS if k not in manifest]
+    if not problems:
+        problems += _schema_problems(manifest)
+    if problems:
+        raise ManifestError(f"{path}: not a seqcnn cache manifest (schema {MANIFEST_SCHEMA}): "
+                            + "; ".join(problems) + f"; rebuild it (snakemake --forcerun "
+                            f"{path})")
+    return manifest
+
+
+def _schema_problems(m: dict[str, Any]) -> list[str]:
+    from seqcnn.targets import Targets  # torch: only when a manifest is checked
+
+    out = []
+    if m["schema"] != MANIFEST_SCHEMA:
+        out.append(f"schema {m['schema']!r}, expected {MANIFEST_SCHEMA}")
+    if m["kind"] not in KINDS:
+        out.append(f"kind {m['kind']!r} is not one of {', '.join(KINDS)}")
+    if not isinstance(m["source"], dict) or m["source"].get("kind") != m["kind"]:
+        out.append("source must be a block whose 'kind' is the manifest's kind")
+    if len(m["letters"]) != len(letters(m["alphabet"])):
+        out.append(f"letters {m['letters']!r} do not fit alphabet {m['alphabet']!r}")
+    try:
+        targets = Targets.from_dict(m["targets"])
+        if list(targets.tasks) != list(m["tasks"]):
+            out.append(f"targets' tasks {list(targets.tasks)} are not tasks {m['tasks']}")
+    except (KeyError, TypeError, ValueError) as e:
+        out.append(f"targets: {e}")
+    for split in SPLITS:
+        if not isinstance(m["counts"].get(split, {}).get("n"), int):
+            out.append(f"counts.{split}.n missing")
+        for kind in ("onehot", "labels"):
+            if f"{split}.{kind}.npy" not in m["checksums"]:
+                out.append(f"checksums of {split}.{kind}.npy missing")
+    drops = m["drops"]
+    if not (isinstance(drops, dict) and isinstance(drops.get("by_reason"), dict)
+            and drops.get("total") == sum(drops["by_reason"].values())):
+        out.append("drops must hold by_reason counts and their total")
+    return out
+
+
+def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any]],
+                    positives: dict[str, Any], negatives: dict[str, Any],
+                    split: dict[str, Any], version: str) -> dict[str, Any]:
+    """The manifest of a genome dataset's cache, in the one schema.
+
+    ``stats`` are the per-split ``{split}.stats.json`` of build_cache; ``positives``,
+    ``negatives`` and ``split`` the JSON summaries of the region rules. Besides the schema's
+    keys it keeps the genome fields readers use (``chromosomes``, ``split``, ``dropped``,
+    ``negatives``, ``ambiguous``, ...).
+    """
+    from seqcnn.targets import Targets
+
+    tasks = list(cfg["tasks"])
+    dropped = {t: v["dropped"] for t, v in positives["tasks"].items()}
+    by_reason: dict[str, int] = {}
+    for counts in dropped.values():
+        for reason, k in counts.items():
+            by_reason[reason] = by_reason.get(reason, 0) + int(k)
+    by_reason["merged_duplicates"] = int(positives["merged_duplicates"])
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "dataset": dataset,
+        "seqcnn_version": version,
+        "kind": "genome",
+        "source": {"kind": "genome", "genome": cfg.get("genome"),
+                   "tasks": dict(cfg["tasks"]), "negatives": cfg.get("negatives"),
+                   "read": {t: v["read"] for t, v in positives["tasks"].items()}},
+        "alphabet": cfg["alphabet"],
+        "letters": letters(cfg["alphabet"]),
+        "seq_len": cfg["seq_len"],
+        "tasks": tasks,
+        "targets": Targets.binary(tasks).to_dict(),
+        "layout": {"onehot": "uint8 (N, alphabet, seq_len)", "labels": "uint8 (N, tasks)",
+                   "ids": "{split}.ids.tsv: id (chrom:start-end(strand)), length"},
+        "counts": {s["split"]: {"n": s["n"], "positives": s["positives"],
+                                "ambiguous": s.get("ambiguous", {})} for s in stats},
+        "drops": drops_block(by_reason, per_task=dropped, split_dropped=split["dropped"]),
+        "chromosomes": {k: v["chromosomes"] for k, v in split["splits"].items()},
+        "split": split["split"],
+        "split_how": split["how"],
+        "split_dropped": split["dropped"],
+        "empty_tasks": split["empty_tasks"],
+        "dropped": dropped,
+        "read": {t: v["read"] for t, v in positives["tasks"].items()},
+        "merged_duplicates": positives["merged_duplicates"],
+        "ambiguous": {"label_overlap": positives.get("label_overlap"),
+                      "per_task": positives.get("ambiguous_per_task", {}),
+                      "per_split": {s["split"]: s.get("ambiguous", {}) for s in stats}},
+        "negatives": {k: negatives.get(k) for k in
+                      ("method", "ratio", "n", "shortfall", "shortfall_by_gc", "candidates",
+                       "capacity", "free_bp", "gc_median_positives", "gc_median_negatives")},
+        "checksums": {f"{s['split']}.{kind}.npy": {"sha256": s["sha256"][kind]}
+                      for s in stats for kind in ("onehot", "labels")},
+        "config": cfg,
+    }

@@ -1150,7 +1150,7 @@ def write_seqset_cache(
                     if seqset.per_position else "uint8 (N, tasks) class codes")
     report = {k: v for k, v in seqset.report.items() if k not in ("counts", "label_kind")}
     return {
-        "kind": "seqset",
+        **seqset_manifest_keys(seqset, report),
         "alphabet": seqset.alphabet,
         "letters": letters(seqset.alphabet),
         "seq_len": length,
@@ -1166,8 +1166,23 @@ def write_seqset_cache(
                               "mode), mode zeros | zeros+mask | uniform"},
         "counts": counts,
         "checksums": checksums,
-        **report,
+        **{k: v for k, v in report.items() if k != "source"},
     }
+
+
+def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of the one manifest schema (:func:`seqcnn.cache.validate_manifest`) that
+    a sequence set fills its own way: ``schema``, ``kind``, ``source`` (the FASTA and labels
+    files), ``targets`` and ``drops`` (records dropped per reason, cropped ones beside)."""
+    from seqcnn.cache import MANIFEST_SCHEMA, drops_block
+    from seqcnn.targets import Targets
+
+    targets = Targets(tuple(seqset.tasks), dict(seqset.kinds),
+                      {t: tuple(c) for t, c in seqset.classes.items()}, IGNORE)
+    return {"schema": MANIFEST_SCHEMA, "kind": "seqset",
+            "source": {"kind": "seqset", **report.get("source", {})},
+            "targets": targets.to_dict(),
+            "drops": drops_block(report.get("dropped", {}), cropped=report.get("cropped", 0))}
 
 
 def load_seqset_cache(cache_dir: str | os.PathLike, split: str

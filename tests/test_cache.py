@@ -7,7 +7,18 @@ import pytest
 from conftest import random_dna, write_fasta
 from seqcnn import regions as rg
 from seqcnn.alphabet import one_hot, reverse_complement_seq
-from seqcnn.cache import dinucleotide_shuffle_codes, load_cache, write_cache
+from seqcnn.cache import (
+    MANIFEST_KEYS,
+    ManifestError,
+    dinucleotide_shuffle_codes,
+    genome_manifest,
+    load_cache,
+    load_split,
+    read_ids,
+    region_ids,
+    validate_manifest,
+    write_cache,
+)
 from seqcnn.genome import Genome, prepare_fasta
 
 
@@ -99,3 +110,96 @@ def test_shuffled_rows_in_cache(small_genome, tmp_path):
     orig = one_hot(chroms["chr1"][:400])
     assert not np.array_equal(x[0], orig) and not np.array_equal(x[0], x[1])
     np.testing.assert_array_equal(x[0].sum(1), orig.sum(1))  # same composition
+
+
+# --------------------------------------------------------------------------- one contract
+
+
+def _genome_cache(genome, tmp_path):
+    """A genome dataset's cache (test split only written) and its manifest."""
+    df = _regions([("chr1", 10, 30, "a", "+", 1), ("chr2", 990, 1010, "c", "-", 255),
+                   ("chr3", 490, 510, "d", "+", 0)])
+    rg.write_regions(df, tmp_path / "r.bed", ["T"])
+    cache = tmp_path / "cache"
+    stats = {}
+    for split in ("train", "valid", "test"):
+        st = write_cache(genome, rg.read_regions(tmp_path / "r.bed", chunksize=2), 3, ["T"],
+                         cache / f"{split}.onehot.npy", cache / f"{split}.labels.npy", 20,
+                         ids_path=cache / f"{split}.ids.tsv")
+        stats[split] = {"split": split, "n": st.n, "positives": st.positives,
+                        "ambiguous": st.ambiguous, "sha256": st.sha256}
+    positives = {"tasks": {"T": {"read": 5, "dropped": {"unknown_chrom": 2}, "kept": 3}},
+                 "merged_duplicates": 1}
+    split = {"splits": {s: {"chromosomes": ["chr1"]} for s in stats}, "split": {},
+             "how": "config", "dropped": 0, "empty_tasks": []}
+    cfg = {"genome": "g.fa", "tasks": {"T": "t.bed"}, "alphabet": "dna", "seq_len": 20}
+    manifest = genome_manifest("d", cfg, list(stats.values()), positives, {"method": "x"},
+                               split, "0")
+    return df, cache, manifest
+
+
+def test_load_split_of_a_genome_cache_with_region_ids(small_genome, tmp_path):
+    genome, _ = small_genome
+    df, cache, manifest = _genome_cache(genome, tmp_path)
+    split = load_split(cache, "test")
+    assert isinstance(split.onehot, np.memmap) and split.onehot.shape == (3, 4, 20)
+    assert split.lengths is None and len(split) == 3
+    np.testing.assert_array_equal(split.labels[:, 0], [1, 255, 0])
+    # the ids are the region names of predictions.tsv.gz, in cache row order
+    assert list(split.ids) == ["chr1:10-30(+)", "chr2:990-1010(-)", "chr3:490-510(+)"]
+    assert list(split.ids) == list(region_ids(df))
+    assert list(read_ids(cache / "test.ids.tsv")["length"]) == [20, 20, 20]
+    assert validate_manifest(manifest) is manifest
+    assert manifest["kind"] == manifest["source"]["kind"] == "genome"
+    assert manifest["targets"]["kinds"] == {"T": "binary"}
+    assert manifest["drops"] == {"total": 3, "by_reason": {"unknown_chrom": 2,
+                                                           "merged_duplicates": 1},
+                                 "per_task": {"T": {"unknown_chrom": 2}}, "split_dropped": 0}
+
+
+def test_load_split_of_a_sequence_set_and_its_manifest(tmp_path):
+    from seqcnn.seqsets import load_seqset, write_seqset_cache
+
+    fa = write_fasta(tmp_path / "x.fa", {f"s{i}": "ACGT" * (i % 5 + 1) for i in range(20)})
+    (tmp_path / "y.tsv").write_text("id\ty\n" + "".join(f"s{i}\t{i % 2}\n"
+                                                          for i in range(20)))
+    s = load_seqset(fa, tmp_path / "y.tsv", alphabet="dna")
+    manifest = {"dataset": "set", "seqcnn_version": "0",
+                **write_seqset_cache(s, tmp_path / "cache")}
+    assert validate_manifest(manifest) is manifest
+    assert manifest["kind"] == manifest["source"]["kind"] == "seqset"
+    assert manifest["source"]["records"] == 20 and manifest["drops"]["total"] == 0
+    assert set(MANIFEST_KEYS) <= set(manifest)
+    split = load_split(tmp_path / "cache", "test")
+    assert split.lengths is not None and len(split.lengths) == len(split) > 0
+    assert split.onehot.shape[1:] == (4, s.seq_len)
+    np.testing.assert_array_equal(split.ids, s.ids[s.rows("test")])
+    np.testing.assert_array_equal(split.lengths, s.lengths[s.rows("test")])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.pop("targets"), "no 'targets'"),
+    (lambda m: m.update(kind="bed"), "kind 'bed' is not one of genome, seqset"),
+    (lambda m: m["source"].update(kind="seqset"), "source must be a block"),
+    (lambda m: m["targets"].update(tasks=["U"]), "targets"),
+    (lambda m: m["counts"].pop("valid"), "counts.valid.n missing"),
+    (lambda m: m["drops"].update(total=9), "drops must hold"),
+])
+def test_manifest_schema_names_each_problem(small_genome, tmp_path, edit, message):
+    genome, _ = small_genome
+    _, _, manifest = _genome_cache(genome, tmp_path)
+    edit(manifest)
+    with pytest.raises(ManifestError, match=message) as err:
+        validate_manifest(manifest, "results/d/cache/manifest.json")
+    assert "snakemake --forcerun results/d/cache/manifest.json" in str(err.value)
+
+
+def test_load_split_names_a_missing_or_short_part(small_genome, tmp_path):
+    genome, _ = small_genome
+    _, cache, _ = _genome_cache(genome, tmp_path)
+    (cache / "valid.ids.tsv").write_text("id\tlength\nchr1:10-30(+)\t20\n")
+    with pytest.raises(ManifestError, match="valid.ids has 1 rows, valid.onehot.npy 3"):
+        load_split(cache, "valid")
+    (cache / "train.ids.tsv").unlink()
+    with pytest.raises(ManifestError, match="train.ids.tsv: missing from the cache"):
+        load_split(cache, "train")
