@@ -1,4 +1,9 @@
-"""Shared fixtures: small genomes and region files written to a temporary directory."""
+"""Shared fixtures: small genomes and region files written to a temporary directory.
+
+Tests come in tiers (markers registered in pyproject.toml): unmarked tests are the unit
+tier, which a plain ``pytest`` runs; ``workflow`` (runs Snakemake), ``slurm`` and ``gpu``
+run under ``make test`` (``pytest -m ''``) or when selected with ``-m``.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +66,16 @@ def small_genome(tmp_path, rng):
 def snakemake_bin() -> str:
     exe = BIN / "snakemake"
     return str(exe) if exe.exists() else shutil.which("snakemake")
+
+
+def pytest_report_header(config):
+    expr = config.getoption("markexpr")
+    return f"tiers: {'every tier' if not expr else repr(expr)} (make test runs every tier)"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("gpu"):
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.skip("marked gpu: needs a CUDA GPU (torch.cuda.is_available() is False)")

@@ -58,6 +58,7 @@ def _rename_simulation(config: dict) -> None:
     config["simulations"]["my sim"] = config["simulations"].pop("tiny")
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize(
     "edit, expected",
     [
@@ -91,6 +92,7 @@ def test_config_typo_fails_at_start_up_naming_the_key(tmp_path, edit, expected):
     assert "MissingInputException" not in out and "Failed validating" not in out, out[-3000:]
 
 
+@pytest.mark.workflow
 def test_valid_config_values_still_pass(tmp_path):
     """The enums and patterns accept what the workflow accepts (a path for negatives, dots
     in model names, cuda:N)."""
@@ -113,6 +115,7 @@ def _last_line(path: Path) -> str:
     return path.read_text().rstrip("\n").splitlines()[-1]
 
 
+@pytest.mark.workflow
 def test_failing_rule_log_ends_with_the_plain_message(tmp_path):
     """A malformed BED through the real DAG: the rule log Snakemake points at ends with
     ``FAILED: <file>, line N: ...``, the traceback above it at DEBUG level."""

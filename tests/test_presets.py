@@ -49,6 +49,7 @@ def test_presets_name_their_source():
         assert head.startswith("# ") and len(head) > 20, f"{path.name}: no source in the header"
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
 def test_preset_runs_reduced(preset: Path, tmp_path):
     config = reduced(yaml.safe_load(preset.read_text()))

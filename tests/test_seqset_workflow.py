@@ -13,6 +13,8 @@ import pytest
 from seqcnn.seqsets import load_seqset_cache
 from test_workflow import TINY, check_report_in_chromium, run_snakemake
 
+pytestmark = pytest.mark.workflow  # every test runs Snakemake
+
 PROTEIN = {
     "simulations": {
         "prot": {"kind": "secondary_structure", "seed": 3,

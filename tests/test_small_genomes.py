@@ -102,6 +102,7 @@ def phage(tmp_path_factory):
     return work, first, failed
 
 
+@pytest.mark.workflow
 def test_a_task_without_test_positives_fails_at_the_split(phage):
     _, first, failed = phage
     assert first.returncode != 0
@@ -113,6 +114,7 @@ def test_a_task_without_test_positives_fails_at_the_split(phage):
     assert "task A" not in last
 
 
+@pytest.mark.workflow
 def test_auto_split_of_one_chromosome_is_two_blocks(phage):
     work = phage[0]
     res = work / "results" / "blocks" / "regions"
@@ -127,6 +129,7 @@ def test_auto_split_of_one_chromosome_is_two_blocks(phage):
     assert "task B has no positives in the test split" in log and "WARNING" in log
 
 
+@pytest.mark.workflow
 def test_one_chromosome_trains_with_a_range_split(phage):
     work = phage[0]
     res = work / "results" / "phage"
@@ -148,6 +151,7 @@ def test_one_chromosome_trains_with_a_range_split(phage):
     assert f"{n} regions straddle the edge of a valid/test range and are dropped" in log
 
 
+@pytest.mark.workflow
 def test_evaluation_and_attribution_skip_the_empty_task(phage):
     work = phage[0]
     res = work / "results" / "phage" / "small"

@@ -20,6 +20,8 @@ from seqcnn.alphabet import one_hot, reverse_complement_seq
 from seqcnn.cache import load_cache
 from seqcnn.genome import Genome
 
+pytestmark = pytest.mark.workflow  # every test runs Snakemake
+
 TINY = {
     "simulations": {
         "tiny": {

@@ -31,18 +31,19 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts daemons); \
-run it with sudo, or set SEQCNN_NO_SLURM=1 to skip the SLURM test"
+run it with sudo (tests/test_slurm.py skips where it cannot)"
 
 # 1. packages
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
         || ! command -v munged >/dev/null || ! command -v sinfo >/dev/null; then
     command -v apt-get >/dev/null || die "slurm-wlm/munge are missing and apt-get is not \
-available; install SLURM and munge by hand, or set SEQCNN_NO_SLURM=1"
+available; install SLURM and munge by hand"
     say "installing slurm-wlm and munge with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 || {
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq slurm-wlm munge >/dev/null
+        apt-get update -qq >/dev/null || say "apt-get update failed"
+        apt-get install -y -qq slurm-wlm munge >/dev/null \
+            || die "apt-get could not install slurm-wlm and munge (no network?)"
     }
 fi
 
