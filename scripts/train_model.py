@@ -32,9 +32,6 @@ splits = [[sm.input.train_onehot, sm.input.train_labels],
           [sm.input.valid_onehot, sm.input.valid_labels]]
 if seqset:
     splits = [[*splits[0], sm.input.train_lengths], [*splits[1], sm.input.valid_lengths]]
-    if cfg.get("rc_augment") or cfg.get("jitter"):
-        log.info("sequence set: rc_augment and jitter are off (they would move the padding)")
-    cfg |= {"rc_augment": False, "jitter": 0}
 log.info("dataset %s, model %s: %s; padding %s; train: %s", sm.wildcards.dataset,
          sm.wildcards.model, json.dumps(model, sort_keys=True), padding,
          json.dumps(cfg, sort_keys=True))

@@ -129,6 +129,17 @@ def augment_batch(
     return x
 
 
+#: Why sequences with lengths take neither reverse complement nor jitter.
+PADDING_MOVES = "reverse complement and shifts would move the padding to the front"
+
+
+def augmentation_for(rc_augment: bool, jitter: int, lengths: bool) -> tuple[bool, int]:
+    """``(rc_augment, jitter)`` a training split can take: as asked, or both off for
+    sequences with lengths (padded at the 3' end: :data:`PADDING_MOVES`). The one place that
+    decides it; :class:`CacheDataset` refuses the rest."""
+    return (False, 0) if lengths else (bool(rc_augment), int(jitter))
+
+
 # --------------------------------------------------------------------------- dataset
 
 
@@ -219,11 +230,9 @@ class CacheDataset(Dataset):
             )
         if lengths is not None:
             _check_lengths(lengths, onehot.shape[0], onehot.shape[-1])
-            if rc_augment or jitter:
-                raise ValueError(
-                    "rc_augment and jitter are not supported with lengths (padded sequences): "
-                    "reverse complement and shifts would move the padding to the front; "
-                    "turn them off")
+            if rc_augment or jitter:  # what augmentation_for turns off
+                raise ValueError("rc_augment and jitter are not supported with lengths (padded "
+                                 f"sequences): {PADDING_MOVES}; turn them off")
         if rc_augment and alphabet not in ("dna", "rna"):
             raise ValueError(f"rc_augment needs a nucleic-acid alphabet, not {alphabet!r}")
         if isinstance(jitter, bool) or not isinstance(jitter, (int, np.integer)) or jitter < 0:
@@ -491,9 +500,11 @@ __all__ = [
     "BatchKey",
     "CacheDataset",
     "EpochBatchSampler",
+    "PADDING_MOVES",
     "SortedBatchSampler",
     "read_rows",
     "augment_batch",
+    "augmentation_for",
     "make_loader",
     "random_bits",
     "shift_batch",

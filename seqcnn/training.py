@@ -73,7 +73,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from seqcnn import distributed
-from seqcnn.data import CacheDataset, make_loader, read_rows
+from seqcnn.data import PADDING_MOVES, CacheDataset, augmentation_for, make_loader, read_rows
 from seqcnn.models import (
     SequenceModel,
     build_model,
@@ -949,21 +949,100 @@ def _train(
     targets: Targets | Mapping[str, Any] | None,
     padding: str,
 ) -> TrainResult:
+    """:func:`train` in this process: check the splits, build, restore the checkpoint, run
+    the epochs, write the best weights."""
     if padding not in PADDING_MODES:
         raise ValueError(f"padding must be one of {', '.join(PADDING_MODES)}, got {padding!r}")
+    t_start = time.perf_counter()
+    run = _Run(cfg, info, device, resolve_precision(cfg.precision, device),
+               _paths_for(paths, out_dir, info), log, padding, progress, on_batch_end,
+               on_epoch_end)
+    if threads is not None and info.world_size > 1:
+        threads = max(1, threads // info.world_size)
+    workers = resolve_num_workers(cfg.num_workers, device, threads)
+    splits = _check_splits(train_data, valid_data, targets, tasks, run)
+    run = dataclasses.replace(run, cfg=_augmentation(cfg, splits.lengths, log))
+    parts = _build(model_config, splits, run)
+    ckpt = _Checkpoint(run.paths.checkpoint, _fingerprint(parts.model, splits, run),
+                       info.is_main)
+    state = (ckpt.restore(parts, log) if resume else None) or _Progress()
+    _log_start(parts, splits, run, workers)
+    loaders = _loaders(splits, run, workers, alphabet)
+    _epoch_loop(state, parts, splits, loaders, ckpt, run)
+    return _finish(state, parts, splits, run, alphabet, t_start)
+
+
+# --------------------------------------------------------------------------- steps of train
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The fixed settings of one :func:`train` call in this process."""
+
+    cfg: TrainConfig
+    info: distributed.DistInfo
+    device: torch.device
+    precision: str  # resolved: fp32 or bf16
+    paths: TrainPaths
+    log: Any
+    padding: str
+    progress: bool
+    on_batch_end: Callable[[int, int], None] | None
+    on_epoch_end: Callable[[int, Mapping[str, float]], None] | None
+
+    @property
+    def world(self) -> int:
+        return self.info.world_size
+
+
+def _paths_for(paths: TrainPaths | None, out_dir: str | os.PathLike | None,
+               info: distributed.DistInfo) -> TrainPaths:
+    """``paths``, else the standard layout in ``out_dir``, else nothing; processes other
+    than rank 0 keep only the checkpoint (they read it to resume; rank 0 alone writes)."""
     if paths is None and out_dir is not None:
         paths = TrainPaths.in_dir(out_dir)
     paths = paths or TrainPaths()
-    if not info.is_main:  # rank 0 alone writes; the others read the checkpoint to resume
-        paths = TrainPaths(checkpoint=paths.checkpoint)
-    t_start = time.perf_counter()
-    world = info.world_size
+    return paths if info.is_main else TrainPaths(checkpoint=paths.checkpoint)
 
-    precision = resolve_precision(cfg.precision, device)
-    if threads is not None and world > 1:
-        threads = max(1, threads // world)
-    workers = resolve_num_workers(cfg.num_workers, device, threads)
 
+@dataclass(frozen=True)
+class _Splits:
+    """Checked training and validation arrays, and the targets their labels hold."""
+
+    train_x: np.ndarray  # (N, A, L) uint8
+    train_y: np.ndarray  # (N, T) or per position (N, L)
+    train_len: np.ndarray | None  # (N,) lengths of sequence sets
+    valid_x: np.ndarray
+    valid_y: np.ndarray
+    valid_len: np.ndarray | None
+    targets: Targets
+    scored: tuple[str, ...]  # outputs with both classes in validation (early stopping)
+
+    @property
+    def alphabet_size(self) -> int:
+        return int(self.train_x.shape[1])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.train_x.shape[2])
+
+    @property
+    def lengths(self) -> bool:
+        return self.train_len is not None
+
+    @property
+    def scored_idx(self) -> list[int]:
+        return [i for i, t in enumerate(self.targets.output_names) if t in self.scored]
+
+
+def _check_splits(train_data: Any, valid_data: Any,
+                  targets: Targets | Mapping[str, Any] | None, tasks: Sequence[str] | None,
+                  run: _Run) -> _Splits:
+    """Read both splits and check them against each other, the targets and the processes.
+
+    Raises ``ValueError`` for shapes that differ, lengths for one split only, labels the
+    targets do not allow, no output with both classes in validation, a global batch not
+    divisible by (or larger than the training set for) several processes."""
     train_x, train_y, train_len = _as_split(train_data, "train_data")
     valid_x, valid_y, valid_len = _as_split(valid_data, "valid_data")
     if train_x.shape[1:] != valid_x.shape[1:] or train_y.shape[1] != valid_y.shape[1]:
@@ -973,264 +1052,419 @@ def _train(
         )
     if (train_len is None) != (valid_len is None):
         raise ValueError("give lengths for both train_data and valid_data, or for neither")
-    alphabet_size, seq_len = int(train_x.shape[1]), int(train_x.shape[2])
-    targets = _resolve_targets(targets, tasks, train_y, valid_y, seq_len)
-    tasks = list(targets.tasks)
-    outputs = targets.output_names
-    n_tasks = targets.n_outputs  # logit columns
-    model_config = _model_config_for(model_config, targets)
+    targets = _resolve_targets(targets, tasks, train_y, valid_y, int(train_x.shape[2]))
+    scored = _scored_outputs(targets, valid_y, run.log)
+    _check_world(run.cfg, run.world, len(train_x))
+    return _Splits(train_x, train_y, train_len, valid_x, valid_y, valid_len, targets, scored)
+
+
+def _scored_outputs(targets: Targets, valid_y: np.ndarray, log: Any) -> tuple[str, ...]:
+    """Outputs with positives and negatives among the labelled validation rows; the others
+    are left out of the validation mean (warned). None at all raises ``ValueError``."""
     valid_pos, valid_rows = targets.column_counts(valid_y)  # rows: labelled, per column
-    scored = [o for o, p, n in zip(outputs, valid_pos, valid_rows, strict=True) if 0 < p < n]
+    counts = list(zip(targets.output_names, valid_pos, valid_rows, strict=True))
+    scored = tuple(o for o, p, n in counts if 0 < p < n)
     if not scored:
         raise ValueError("no output has both positives and negatives in the validation split: "
                          "early stopping on validation auPR is impossible; change the split")
-    if train_len is not None and (cfg.rc_augment or cfg.jitter):
-        log.warning("rc_augment and jitter are turned off for sequences with lengths (they "
-                    "would move the padding to the front)")
-    augment = train_len is None
-    if world > 1 and cfg.batch_size % world:
-        raise ValueError(f"train.batch_size ({cfg.batch_size}) must be divisible by the "
-                         f"number of processes ({world})")
-    if world > 1 and len(train_x) < cfg.batch_size:
-        raise ValueError(f"{len(train_x)} training sequences are fewer than one batch of "
-                         f"{cfg.batch_size}: lower train.batch_size")
-    for t, p, n in zip(outputs, valid_pos, valid_rows, strict=True):
+    for t, p, n in counts:
         if t not in scored:
             log.warning("output %s has %d positives of %d labelled in validation: left out "
                         "of the validation mean", t, int(p), int(n))
+    return scored
 
-    # model, loss, optimizer (seeded: the initial weights depend on seed only)
+
+def _check_world(cfg: TrainConfig, world: int, n_train: int) -> None:
+    """Data-parallel: the global batch splits evenly and fits in the training set."""
+    if world > 1 and cfg.batch_size % world:
+        raise ValueError(f"train.batch_size ({cfg.batch_size}) must be divisible by the "
+                         f"number of processes ({world})")
+    if world > 1 and n_train < cfg.batch_size:
+        raise ValueError(f"{n_train} training sequences are fewer than one batch of "
+                         f"{cfg.batch_size}: lower train.batch_size")
+
+
+def _augmentation(cfg: TrainConfig, lengths: bool, log: Any) -> TrainConfig:
+    """``cfg`` with the augmentation the splits can take (:func:`seqcnn.data.augmentation_for`:
+    none for sequences with lengths), warning when that turns some off."""
+    rc_augment, jitter = augmentation_for(cfg.rc_augment, cfg.jitter, lengths)
+    if (rc_augment, jitter) == (cfg.rc_augment, cfg.jitter):
+        return cfg
+    log.warning("rc_augment and jitter are turned off for sequences with lengths (%s)",
+                PADDING_MOVES)
+    return dataclasses.replace(cfg, rc_augment=rc_augment, jitter=jitter)
+
+
+@dataclass
+class _Parts:
+    """What the epochs drive: the model (bare, and as the steps call it), loss, optimizer,
+    LR schedule, optional filter-entropy penalty."""
+
+    model: SequenceModel
+    net: nn.Module  # the model, or DistributedDataParallel around it
+    model_config: dict[str, Any]
+    criterion: nn.Module
+    pos_weight: np.ndarray  # (binary tasks,) float32
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    penalty: Callable[[], torch.Tensor] | None
+    step: _Step
+    receptive_field: int
+    parameters: int
+
+
+def _build(model_config: Mapping[str, Any], splits: _Splits, run: _Run) -> _Parts:
+    """Seed, then build model, loss, optimizer and schedule: the initial weights depend on
+    the seed only."""
+    cfg, targets = run.cfg, splits.targets
+    model_config = _model_config_for(model_config, targets)
     seed_everything(cfg.seed)
-    model = build_model(model_config, alphabet_size, n_tasks, seq_len)
+    model = build_model(model_config, splits.alphabet_size, targets.n_outputs, splits.seq_len)
     rf, n_params = int(model.receptive_field), int(count_parameters(model))
-    model.to(device)
-    net: nn.Module = model  # what the training steps call: the model, or DDP around it
-    if world > 1:
-        if device.type == "cuda":
-            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-            log.warning("BatchNorm on the CPU with %d processes: statistics per process, "
-                        "not synchronised", world)
-        net = nn.parallel.DistributedDataParallel(
-            net, device_ids=[device.index] if device.type == "cuda" else None)
-    binary = [tasks[j] for j in targets.binary_tasks]
-    pos_weight = _pos_weight(train_y, targets, cfg.pos_weight)
-    criterion = targets.loss(pos_weight).to(device)
-    trim = train_len is not None and padding == "zeros+mask" and accepts_any_length(model)
-    step = _Step(targets, padding, trim)
+    model.to(run.device)
+    net = _parallel(model, run)
+    pos_weight = _pos_weight(splits.train_y, targets, cfg.pos_weight)
+    criterion = targets.loss(pos_weight).to(run.device)
+    trim = splits.lengths and run.padding == "zeros+mask" and accepts_any_length(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    penalty = None
-    if cfg.pwm_entropy > 0 and pwm_entropy(model) is None:
-        log.info("train.pwm_entropy has no effect: this model has no PWM-constrained filters")
-    elif cfg.pwm_entropy > 0:
-
-        def penalty() -> torch.Tensor:
-            return cfg.pwm_entropy * pwm_entropy(model)
+    penalty = _entropy_penalty(model, cfg.pwm_entropy, run.log)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience,
         min_lr=cfg.min_lr,
     )
-    what = {k: v for k, v in cfg.to_dict().items()
+    return _Parts(model, net, model_config, criterion, pos_weight, optimizer, scheduler,
+                  penalty, _Step(targets, run.padding, trim), rf, n_params)
+
+
+def _parallel(model: nn.Module, run: _Run) -> nn.Module:
+    """What the training steps call: ``model`` itself in one process, else DDP around it
+    (with synchronised BatchNorm on CUDA)."""
+    if run.world <= 1:
+        return model
+    net = model
+    if run.device.type == "cuda":
+        net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        run.log.warning("BatchNorm on the CPU with %d processes: statistics per process, "
+                        "not synchronised", run.world)
+    return nn.parallel.DistributedDataParallel(
+        net, device_ids=[run.device.index] if run.device.type == "cuda" else None)
+
+
+def _entropy_penalty(model: nn.Module, weight: float, log: Any
+                     ) -> Callable[[], torch.Tensor] | None:
+    """``weight`` times the PWM filters' mean column entropy, or None (weight 0, no PWM
+    filters: said in the log)."""
+    if weight > 0 and pwm_entropy(model) is None:
+        log.info("train.pwm_entropy has no effect: this model has no PWM-constrained filters")
+        return None
+    if weight <= 0:
+        return None
+
+    def penalty() -> torch.Tensor:
+        return weight * pwm_entropy(model)
+    return penalty
+
+
+def _fingerprint(model: SequenceModel, splits: _Splits, run: _Run) -> str:
+    """SHA-256 of what decides the weights: model config, training config (not where or
+    how fast it runs), targets, padding, data, checkpoint layout."""
+    what = {k: v for k, v in run.cfg.to_dict().items()
             if k not in ("device", "precision", "num_workers", "gpus")}
-    fingerprint = hashlib.sha256(json.dumps({
-        "model": dict(model.config), "train": what, "tasks": tasks,
-        "targets": targets.to_dict(), "padding": padding,
-        "train_data": _data_fingerprint(train_x, train_y),
-        "valid_data": _data_fingerprint(valid_x, valid_y),
-        "train_lengths": _lengths_fingerprint(train_len),
-        "valid_lengths": _lengths_fingerprint(valid_len),
+    return hashlib.sha256(json.dumps({
+        "model": dict(model.config), "train": what, "tasks": list(splits.targets.tasks),
+        "targets": splits.targets.to_dict(), "padding": run.padding,
+        "train_data": _data_fingerprint(splits.train_x, splits.train_y),
+        "valid_data": _data_fingerprint(splits.valid_x, splits.valid_y),
+        "train_lengths": _lengths_fingerprint(splits.train_len),
+        "valid_lengths": _lengths_fingerprint(splits.valid_len),
         "version": CHECKPOINT_VERSION,
     }, sort_keys=True, default=str).encode()).hexdigest()
 
-    es: dict[str, Any] = {"best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0,
-                          "stopped": False, "best_auroc": math.nan,
-                          "best_auroc_per_task": [], "best_auprc_per_task": []}
-    best_state: dict[str, torch.Tensor] | None = None
-    history: list[dict[str, float]] = []
-    done = 0
-    resumed_from = None
 
-    ckpt_path = paths.checkpoint
-    if resume and ckpt_path is not None and ckpt_path.exists():
-        ckpt = _read_last_checkpoint(ckpt_path, log, info.is_main)
-        if ckpt is not None and ckpt.get("fingerprint") != fingerprint:
-            log.warning("%s was written for another model config, training config or data: "
-                        "ignoring it and training from scratch", ckpt_path)
-        elif ckpt is not None:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            es = dict(ckpt["early_stopping"])
-            best_state = ckpt["best_state"]
-            history = [dict(r) for r in ckpt["history"]]
-            done = resumed_from = int(ckpt["epoch"])
-            _set_rng_state(ckpt["rng"])
-            log.info("resuming from %s after epoch %d (best epoch %d, valid auPR %.4f)",
-                     ckpt_path, done, es["best_epoch"], es["best_score"])
+@dataclass
+class _EarlyStopping:
+    """Best validation auPR so far, its epoch and metrics, and the epochs since (stored in
+    the checkpoint as a plain dict: :func:`dataclasses.asdict`)."""
 
-    log.info(
-        "training %s (%d parameters, receptive field %d) on %d sequences x %d bp, %d task(s), "
-        "%d output(s); valid %d; device %s, precision %s, %d worker(s)",
-        model.config["arch"], n_params, rf, len(train_x), seq_len, len(tasks), n_tasks,
-        len(valid_x), device, precision, workers,
-    )
-    if binary:
-        log.info("pos_weight: %s", ", ".join(f"{t} {w:.3g}" for t, w in zip(binary, pos_weight,
-                                                                            strict=True)))
-    if train_len is not None:
-        log.info("padding %s%s", padding, ", batches cropped to their longest sequence"
-                 if trim else "")
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    stopped: bool = False
+    best_auroc: float = math.nan
+    best_auroc_per_task: list[float] = field(default_factory=list)
+    best_auprc_per_task: list[float] = field(default_factory=list)
 
-    pin = device.type == "cuda"
-    train_ds = CacheDataset(train_x, train_y, lengths=train_len,
-                            rc_augment=cfg.rc_augment and augment,
-                            jitter=cfg.jitter if augment else 0, seed=cfg.seed,
-                            alphabet=alphabet)
-    valid_ds = CacheDataset(valid_x, valid_y, lengths=valid_len, alphabet=alphabet)
-    train_loader = make_loader(train_ds, cfg.batch_size, shuffle=True, drop_last=True,
-                               seed=cfg.seed, num_workers=workers, pin_memory=pin,
-                               rank=info.rank, world_size=world)
-    valid_loader = make_loader(valid_ds, max(cfg.batch_size, 256), seed=cfg.seed,
-                               num_workers=min(workers, 2), pin_memory=pin,
-                               sort_by_length=True)
-    scored_idx = [i for i, t in enumerate(outputs) if t in scored]
+    def record(self, epoch: int, mean_auroc: float, mean_auprc: float, auroc: np.ndarray,
+               auprc: np.ndarray, patience: int) -> bool:
+        """Take epoch ``epoch``'s scores (per output ``(O,)`` and their means); True when it
+        is the best so far. ``stopped`` after ``patience`` epochs without (0: never)."""
+        if mean_auprc > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = mean_auprc, epoch, 0
+            self.best_auroc = mean_auroc
+            self.best_auroc_per_task, self.best_auprc_per_task = auroc.tolist(), auprc.tolist()
+            return True
+        self.bad_epochs += 1
+        if patience and self.bad_epochs >= patience:
+            self.stopped = True
+        return False
 
-    def save_checkpoint() -> None:
-        if ckpt_path is None or not info.is_main:
+
+@dataclass
+class _Progress:
+    """Where training stands after ``epoch`` finished epochs."""
+
+    es: _EarlyStopping = field(default_factory=_EarlyStopping)
+    best_state: dict[str, torch.Tensor] | None = None  # best epoch's weights, on the CPU
+    history: list[dict[str, float]] = field(default_factory=list)  # log rows
+    epoch: int = 0
+    resumed_from: int | None = None
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """``checkpoints/last.pt``: all that continues training after the last finished epoch,
+    valid for the model config, training config and data of ``fingerprint`` only."""
+
+    path: Path | None
+    fingerprint: str
+    writes: bool  # rank 0 writes, the other processes only read
+
+    def save(self, parts: _Parts, state: _Progress) -> None:
+        """Write the state after ``state.epoch`` atomically (rank 0; no path: nothing)."""
+        if self.path is None or not self.writes:
             return
         _atomic_save({
             "version": CHECKPOINT_VERSION,
-            "fingerprint": fingerprint,
-            "epoch": done,
-            "model": _cpu_state(model),
-            "best_state": best_state,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "early_stopping": es,
-            "history": history,
+            "fingerprint": self.fingerprint,
+            "epoch": state.epoch,
+            "model": _cpu_state(parts.model),
+            "best_state": state.best_state,
+            "optimizer": parts.optimizer.state_dict(),
+            "scheduler": parts.scheduler.state_dict(),
+            "early_stopping": dataclasses.asdict(state.es),
+            "history": state.history,
             "rng": _rng_state(),
-        }, ckpt_path)
+        }, self.path)
 
-    epoch = done
-    while not es["stopped"] and epoch < cfg.epochs:
-        epoch += 1
-        t0 = time.perf_counter()
-        lr = float(optimizer.param_groups[0]["lr"])
-        train_loader.sampler.set_epoch(epoch)
-        if world > 1:  # dropout masks per process, a function of (seed, epoch, rank)
-            torch.manual_seed((cfg.seed * 1_000_003 + epoch * 1009 + info.rank) % 2**63)
-        train_loss, seen = train_epoch(
-            net, train_loader, optimizer, criterion, device, precision, epoch=epoch,
-            total=len(train_loader), progress=progress, on_batch_end=on_batch_end,
-            padding=padding, trim=trim, penalty=penalty,
-        )
-        if world > 1:
-            train_loss, valid_loss, auroc, auprc = _sync_epoch(
-                model, valid_loader, criterion, device, precision, info, train_loss, seen,
-                step)
-        else:
-            valid_loss, auroc, auprc = _validate(model, valid_loader, criterion, device,
-                                                 precision, step)
-        if not math.isfinite(valid_loss):
-            raise NonFiniteLossError(
-                f"training diverged: the validation loss is {valid_loss} after epoch {epoch}; "
-                "lower train.lr or check the inputs", epoch, None)
-        mean_auroc = _nanmean(auroc[scored_idx])
-        mean_auprc = _nanmean(auprc[scored_idx])
-        scheduler.step(mean_auprc)
-        if mean_auprc > es["best_score"]:
-            es.update(best_score=mean_auprc, best_epoch=epoch, bad_epochs=0,
-                      best_auroc=mean_auroc, best_auroc_per_task=auroc.tolist(),
-                      best_auprc_per_task=auprc.tolist())
-            best_state = _cpu_state(model)
-        else:
-            es["bad_epochs"] += 1
-            if cfg.patience and es["bad_epochs"] >= cfg.patience:
-                es["stopped"] = True
-        row = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-               "valid_auroc": mean_auroc, "valid_auprc": mean_auprc, "lr": lr,
-               "seconds": time.perf_counter() - t0}
-        history.append(row)
-        done = epoch
-        if paths.log is not None:
-            write_log(history, paths.log)
-        save_checkpoint()
-        log.info(
+    def restore(self, parts: _Parts, log: Any) -> _Progress | None:
+        """Load model, optimizer, schedule and RNG states from the checkpoint and return the
+        progress it holds; None (train from scratch) when there is none, it cannot be read
+        (moved aside) or it was written for another config or data (warned)."""
+        if self.path is None or not self.path.exists():
+            return None
+        ckpt = _read_last_checkpoint(self.path, log, self.writes)
+        if ckpt is None:
+            return None
+        if ckpt.get("fingerprint") != self.fingerprint:
+            log.warning("%s was written for another model config, training config or data: "
+                        "ignoring it and training from scratch", self.path)
+            return None
+        parts.model.load_state_dict(ckpt["model"])
+        parts.optimizer.load_state_dict(ckpt["optimizer"])
+        parts.scheduler.load_state_dict(ckpt["scheduler"])
+        done = int(ckpt["epoch"])
+        state = _Progress(_EarlyStopping(**ckpt["early_stopping"]), ckpt["best_state"],
+                          [dict(r) for r in ckpt["history"]], done, done)
+        _set_rng_state(ckpt["rng"])
+        log.info("resuming from %s after epoch %d (best epoch %d, valid auPR %.4f)",
+                 self.path, done, state.es.best_epoch, state.es.best_score)
+        return state
+
+
+def _log_start(parts: _Parts, splits: _Splits, run: _Run, workers: int) -> None:
+    """One log line on what is trained where, then pos_weight and padding."""
+    targets = splits.targets
+    run.log.info(
+        "training %s (%d parameters, receptive field %d) on %d sequences x %d bp, %d task(s), "
+        "%d output(s); valid %d; device %s, precision %s, %d worker(s)",
+        parts.model.config["arch"], parts.parameters, parts.receptive_field,
+        len(splits.train_x), splits.seq_len, len(targets.tasks), targets.n_outputs,
+        len(splits.valid_x), run.device, run.precision, workers,
+    )
+    binary = _binary_tasks(targets)
+    if binary:
+        run.log.info("pos_weight: %s", ", ".join(
+            f"{t} {w:.3g}" for t, w in zip(binary, parts.pos_weight, strict=True)))
+    if splits.lengths:
+        run.log.info("padding %s%s", run.padding, ", batches cropped to their longest sequence"
+                     if parts.step.trim else "")
+
+
+def _binary_tasks(targets: Targets) -> list[str]:
+    return [targets.tasks[j] for j in targets.binary_tasks]
+
+
+def _loaders(splits: _Splits, run: _Run, workers: int, alphabet: str
+             ) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
+    """Training batches (shuffled per epoch, augmented, this rank's share) and validation
+    batches (in length order)."""
+    cfg, pin = run.cfg, run.device.type == "cuda"
+    train_ds = CacheDataset(splits.train_x, splits.train_y, lengths=splits.train_len,
+                            rc_augment=cfg.rc_augment, jitter=cfg.jitter, seed=cfg.seed,
+                            alphabet=alphabet)
+    valid_ds = CacheDataset(splits.valid_x, splits.valid_y, lengths=splits.valid_len,
+                            alphabet=alphabet)
+    train_loader = make_loader(train_ds, cfg.batch_size, shuffle=True, drop_last=True,
+                               seed=cfg.seed, num_workers=workers, pin_memory=pin,
+                               rank=run.info.rank, world_size=run.world)
+    valid_loader = make_loader(valid_ds, max(cfg.batch_size, 256), seed=cfg.seed,
+                               num_workers=min(workers, 2), pin_memory=pin,
+                               sort_by_length=True)
+    return train_loader, valid_loader
+
+
+def _epoch_loop(state: _Progress, parts: _Parts, splits: _Splits,
+                loaders: tuple[Iterable, Iterable], ckpt: _Checkpoint, run: _Run) -> None:
+    """Epochs after ``state.epoch`` until ``epochs`` or early stopping; after each the log
+    and the checkpoint are written, then ``on_epoch_end`` is called."""
+    cfg = run.cfg
+    while not state.es.stopped and state.epoch < cfg.epochs:
+        epoch = state.epoch + 1
+        row = _run_epoch(epoch, state, parts, splits, loaders, run)
+        state.history.append(row)
+        state.epoch = epoch
+        if run.paths.log is not None:
+            write_log(state.history, run.paths.log)
+        ckpt.save(parts, state)
+        run.log.info(
             "epoch %d/%d  train loss %.4f  valid loss %.4f  auROC %.4f  auPR %.4f  lr %.2g  "
-            "%.1fs%s", epoch, cfg.epochs, train_loss, valid_loss, mean_auroc, mean_auprc, lr,
-            row["seconds"], "  *" if es["best_epoch"] == epoch else "",
+            "%.1fs%s", epoch, cfg.epochs, row["train_loss"], row["valid_loss"],
+            row["valid_auroc"], row["valid_auprc"], row["lr"], row["seconds"],
+            "  *" if state.es.best_epoch == epoch else "",
         )
-        if es["stopped"]:
-            log.info("early stopping: no better validation auPR for %d epochs", cfg.patience)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, row)
+        if state.es.stopped:
+            run.log.info("early stopping: no better validation auPR for %d epochs",
+                         cfg.patience)
+        if run.on_epoch_end is not None:
+            run.on_epoch_end(epoch, row)
 
-    # best weights → outputs (the log again: a resumed, already finished run has not
-    # rewritten it, and the workflow deletes the outputs of a failed job)
-    if paths.log is not None:
-        write_log(history, paths.log)
-    assert best_state is not None
-    if world > 1:  # a plain model again (no SyncBatchNorm), with the best weights
-        model = build_model(model_config, alphabet_size, n_tasks, seq_len)
-    model.load_state_dict(best_state)
+
+def _run_epoch(epoch: int, state: _Progress, parts: _Parts, splits: _Splits,
+               loaders: tuple[Iterable, Iterable], run: _Run) -> dict[str, float]:
+    """Train epoch ``epoch``, validate, step the LR schedule and early stopping (keeping the
+    best weights in ``state``); the epoch's log row."""
+    cfg, info = run.cfg, run.info
+    train_loader, valid_loader = loaders
+    t0 = time.perf_counter()
+    lr = float(parts.optimizer.param_groups[0]["lr"])
+    train_loader.sampler.set_epoch(epoch)
+    if run.world > 1:  # dropout masks per process, a function of (seed, epoch, rank)
+        torch.manual_seed((cfg.seed * 1_000_003 + epoch * 1009 + info.rank) % 2**63)
+    train_loss, seen = train_epoch(
+        parts.net, train_loader, parts.optimizer, parts.criterion, run.device, run.precision,
+        epoch=epoch, total=len(train_loader), progress=run.progress,
+        on_batch_end=run.on_batch_end, padding=run.padding, trim=parts.step.trim,
+        penalty=parts.penalty,
+    )
+    if run.world > 1:
+        train_loss, valid_loss, auroc, auprc = _sync_epoch(
+            parts.model, valid_loader, parts.criterion, run.device, run.precision, info,
+            train_loss, seen, parts.step)
+    else:
+        valid_loss, auroc, auprc = _validate(parts.model, valid_loader, parts.criterion,
+                                             run.device, run.precision, parts.step)
+    if not math.isfinite(valid_loss):
+        raise NonFiniteLossError(
+            f"training diverged: the validation loss is {valid_loss} after epoch {epoch}; "
+            "lower train.lr or check the inputs", epoch, None)
+    mean_auroc = _nanmean(auroc[splits.scored_idx])
+    mean_auprc = _nanmean(auprc[splits.scored_idx])
+    parts.scheduler.step(mean_auprc)
+    if state.es.record(epoch, mean_auroc, mean_auprc, auroc, auprc, cfg.patience):
+        state.best_state = _cpu_state(parts.model)
+    return {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+            "valid_auroc": mean_auroc, "valid_auprc": mean_auprc, "lr": lr,
+            "seconds": time.perf_counter() - t0}
+
+
+def _finish(state: _Progress, parts: _Parts, splits: _Splits, run: _Run, alphabet: str,
+            t_start: float) -> TrainResult:
+    """The best weights into a plain CPU model in eval mode; ``train_log.tsv`` (again: a
+    resumed, already finished run has not rewritten it, and the workflow deletes the outputs
+    of a failed job), ``model.pt`` and ``model.json`` written; the result."""
+    if run.paths.log is not None:
+        write_log(state.history, run.paths.log)
+    assert state.best_state is not None
+    model = parts.model
+    if run.world > 1:  # a plain model again (no SyncBatchNorm), with the best weights
+        model = build_model(parts.model_config, splits.alphabet_size,
+                            splits.targets.n_outputs, splits.seq_len)
+    model.load_state_dict(state.best_state)
     model = model.cpu().eval()
-    meta = {
-        "tasks": list(tasks),
-        "alphabet": alphabet,
-        "alphabet_size": alphabet_size,
-        "seq_len": seq_len,
-        "arch": model.config["arch"],
-        "parameters": n_params,
-        "receptive_field": rf,
-        "best_epoch": int(es["best_epoch"]),
-        "epochs_run": int(done),
-        "stopped_early": bool(es["stopped"]),
-        "best_valid_auprc": float(es["best_score"]),
-        "best_valid_auroc": float(es["best_auroc"]),
-        "valid_auroc_per_task": {t: float(v) for t, v in zip(outputs, es["best_auroc_per_task"],
-                                                             strict=True)},
-        "valid_auprc_per_task": {t: float(v) for t, v in zip(outputs, es["best_auprc_per_task"],
-                                                             strict=True)},
-        "pos_weight": {t: float(w) for t, w in zip(binary, pos_weight, strict=True)},
-        "targets": targets.to_dict(),
-        "output_names": list(outputs),
-        "padding": padding,
-        "lengths": train_len is not None,
-        "n_train": int(len(train_x)),
-        "n_valid": int(len(valid_x)),
-        "train": cfg.to_dict(),
-        "device": str(device),
-        "precision": precision,
-        "processes": world,
-    }
-    model_sha256 = None
-    if paths.model is not None:
-        model_sha256 = _atomic_save({**checkpoint(model), "meta": meta}, paths.model)
-    if paths.summary is not None:
-        summary = {"model_config": dict(model.config), **meta}
-        if model_sha256 is not None:  # read_checkpoint checks model.pt against it
-            summary[SHA256_KEY] = model_sha256
-        _atomic_write_text(json.dumps(summary, indent=2, default=float) + "\n", paths.summary)
-    log.info("best epoch %d: valid auPR %.4f, auROC %.4f (%s); %.1fs", meta["best_epoch"],
-             meta["best_valid_auprc"], meta["best_valid_auroc"],
-             ", ".join(f"{t} {v:.3f}" for t, v in meta["valid_auroc_per_task"].items()),
-             time.perf_counter() - t_start)
+    meta = _meta(state, parts, splits, run, alphabet)
+    _write_model(model, meta, run.paths)
+    es = state.es
+    run.log.info("best epoch %d: valid auPR %.4f, auROC %.4f (%s); %.1fs", meta["best_epoch"],
+                 meta["best_valid_auprc"], meta["best_valid_auroc"],
+                 ", ".join(f"{t} {v:.3f}" for t, v in meta["valid_auroc_per_task"].items()),
+                 time.perf_counter() - t_start)
     return TrainResult(
         model=model,
-        history=copy.deepcopy(history),
+        history=copy.deepcopy(state.history),
         best_epoch=meta["best_epoch"],
         best_valid_auprc=meta["best_valid_auprc"],
         best_valid_auroc=meta["best_valid_auroc"],
-        valid_auroc_per_task=list(es["best_auroc_per_task"]),
-        valid_auprc_per_task=list(es["best_auprc_per_task"]),
+        valid_auroc_per_task=list(es.best_auroc_per_task),
+        valid_auprc_per_task=list(es.best_auprc_per_task),
         stopped_early=meta["stopped_early"],
-        resumed_from=resumed_from,
-        receptive_field=rf,
-        parameters=n_params,
-        device=str(device),
-        precision=precision,
+        resumed_from=state.resumed_from,
+        receptive_field=parts.receptive_field,
+        parameters=parts.parameters,
+        device=str(run.device),
+        precision=run.precision,
         meta=meta,
     )
+
+
+def _meta(state: _Progress, parts: _Parts, splits: _Splits, run: _Run,
+          alphabet: str) -> dict[str, Any]:
+    """``model.pt``'s ``meta``: plain types only (see the module docstring)."""
+    es, targets = state.es, splits.targets
+    outputs = targets.output_names
+    return {
+        "tasks": list(targets.tasks),
+        "alphabet": alphabet,
+        "alphabet_size": splits.alphabet_size,
+        "seq_len": splits.seq_len,
+        "arch": parts.model.config["arch"],
+        "parameters": parts.parameters,
+        "receptive_field": parts.receptive_field,
+        "best_epoch": int(es.best_epoch),
+        "epochs_run": int(state.epoch),
+        "stopped_early": bool(es.stopped),
+        "best_valid_auprc": float(es.best_score),
+        "best_valid_auroc": float(es.best_auroc),
+        "valid_auroc_per_task": {t: float(v) for t, v in zip(outputs, es.best_auroc_per_task,
+                                                             strict=True)},
+        "valid_auprc_per_task": {t: float(v) for t, v in zip(outputs, es.best_auprc_per_task,
+                                                             strict=True)},
+        "pos_weight": {t: float(w) for t, w in zip(_binary_tasks(targets), parts.pos_weight,
+                                                   strict=True)},
+        "targets": targets.to_dict(),
+        "output_names": list(outputs),
+        "padding": run.padding,
+        "lengths": splits.lengths,
+        "n_train": int(len(splits.train_x)),
+        "n_valid": int(len(splits.valid_x)),
+        "train": run.cfg.to_dict(),
+        "device": str(run.device),
+        "precision": run.precision,
+        "processes": run.world,
+    }
+
+
+def _write_model(model: SequenceModel, meta: Mapping[str, Any], paths: TrainPaths) -> None:
+    """``model.pt`` (atomically) and ``model.json`` with model.pt's SHA-256 (what
+    :func:`seqcnn.models.read_checkpoint` checks it against)."""
+    model_sha256 = None
+    if paths.model is not None:
+        model_sha256 = _atomic_save({**checkpoint(model), "meta": dict(meta)}, paths.model)
+    if paths.summary is not None:
+        summary = {"model_config": dict(model.config), **meta}
+        if model_sha256 is not None:
+            summary[SHA256_KEY] = model_sha256
+        _atomic_write_text(json.dumps(summary, indent=2, default=float) + "\n", paths.summary)
 
 
 __all__ = [
