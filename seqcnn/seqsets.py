@@ -793,6 +793,24 @@ def load_seqset(
     percentile of lengths is reported with its padding cost (:func:`length_outliers`).
     Returns a :class:`SeqSet` whose ``report`` holds everything decided and counted.
     """
+    _check_load_options(too_long, dedupe, missing_labels, max_len)
+    fasta, labels = Path(fasta), Path(labels)
+    f = _fractions(fractions)
+    recs, report = _read_sequences(fasta, labels, alphabet, unknown)
+    table, columns = _read_label_table(recs, labels, id_column, label_columns, position_label,
+                                       (id_column, split_column, group_column),
+                                       missing_labels, report)
+    lab = _encode_labels(table, columns, recs, labels, position_label, position_classes,
+                         report)
+    split = _assign_split(table, recs, labels, f, seed, lab, split_column, group_column,
+                          report)
+    keep = _filter_records(recs, lab, split, max_len, too_long, dedupe, report)
+    return _assemble(recs, lab, split, keep, max_len, f, fasta, report)
+
+
+def _check_load_options(too_long: str, dedupe: str, missing_labels: str,
+                        max_len: int | None) -> None:
+    """Raise ``ValueError`` for an option of :func:`load_seqset` outside its choices."""
     if too_long not in TOO_LONG:
         raise ValueError(f"too_long must be one of {', '.join(TOO_LONG)}, got {too_long!r}")
     if dedupe not in DEDUPE:
@@ -802,19 +820,39 @@ def load_seqset(
                          f"{missing_labels!r}")
     if max_len is not None and (isinstance(max_len, bool) or int(max_len) < 1):
         raise ValueError(f"max_len must be a positive integer or null, got {max_len!r}")
-    fasta, labels = Path(fasta), Path(labels)
-    f = _fractions(fractions)
-    records = read_fasta(fasta)
-    ids = records["id"].to_numpy(dtype=object)
-    seqs = list(records["sequence"])
+
+
+@dataclass
+class _Records:
+    """Sequences in file order while :func:`load_seqset` works on them."""
+
+    path: Path  # the FASTA
+    frame: pd.DataFrame  # read_fasta's table (id, sequence, line), as read
+    ids: np.ndarray  # (N,) object
+    seqs: list[str]  # converted (U/T), later cropped to max_len
+    lines: np.ndarray  # (N,) FASTA line of each header
+    alphabet: str
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep the records where the boolean ``rows`` ``(N,)`` is true."""
+        self.ids, self.lines = self.ids[rows], self.lines[rows]
+        self.seqs = [q for q, k in zip(self.seqs, rows, strict=True) if k]
+
+
+def _read_sequences(fasta: Path, labels: Path, alphabet: str, unknown: str | None
+                    ) -> tuple[_Records, dict[str, Any]]:
+    """Step 1: read the FASTA, decide the alphabet (``auto``: detected), read U as T (DNA)
+    or T as U (RNA), check the letters. Returns the records and the report begun."""
+    frame = read_fasta(fasta)
+    ids = frame["id"].to_numpy(dtype=object)
+    seqs = list(frame["sequence"])
     report: dict[str, Any] = {
         "source": {"fasta": str(fasta), "labels": str(labels), "records": len(ids)},
         "warnings": [],
     }
-
-    fasta_lines = records["line"].to_numpy()
+    lines = frame["line"].to_numpy()
     if alphabet == "auto":
-        detection = detect_alphabet(seqs, ids, fasta, fasta_lines) | {"detected": True}
+        detection = detect_alphabet(seqs, ids, fasta, lines) | {"detected": True}
     elif alphabet in ALPHABETS:
         detection = {"alphabet": alphabet, "detected": False}
     else:
@@ -829,84 +867,138 @@ def load_seqset(
             f"{fasta}: alphabet {alphabet}: read {c['from']} as {c['to']} in {c['records']} "
             f"record(s) "
             f"({c['residues']} residues), e.g. {_first(c['examples'])}")
-    check_letters(ids, seqs, alphabet, fasta, unknown, lines=fasta_lines)
+    check_letters(ids, seqs, alphabet, fasta, unknown, lines=lines)
+    return _Records(fasta, frame, ids, seqs, lines, alphabet), report
 
-    table = match_labels(records, read_labels(labels, id_column), fasta, labels, id_column)
-    reserved = {id_column, split_column, group_column, "line"}
+
+def _read_label_table(recs: _Records, labels: Path, id_column: str,
+                      label_columns: Sequence[str] | None, position_label: str | None,
+                      reserved: tuple[str, ...], missing_labels: str,
+                      report: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """Step 2: read the labels in FASTA order (every id in both files), choose the label
+    columns (given, the position label, or all but ``reserved``), handle missing values
+    (records dropped from ``recs`` too). Returns the table and the label columns."""
+    table = match_labels(recs.frame, read_labels(labels, id_column), recs.path, labels,
+                         id_column)
     if position_label is not None:
         if label_columns:
             raise ValueError("give label_columns or position_label, not both")
         columns = [position_label]
     else:
         columns = list(label_columns) if label_columns is not None else \
-            [c for c in table.columns if c not in reserved]
+            [c for c in table.columns if c not in {*reserved, "line"}]
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise SeqSetError(f"{labels}: no column(s) {_first(missing)} (columns: "
                           f"{', '.join(c for c in table.columns if c != 'line')})")
     if not columns:
+        id_column, split_column, group_column = reserved
         raise SeqSetError(f"{labels}: no label columns besides {id_column!r}, "
                           f"{split_column!r}, {group_column!r}")
     keep_labelled = _missing_labels(table, id_column, columns, labels, missing_labels, report)
     if not keep_labelled.all():
         table = table[keep_labelled].reset_index(drop=True)
-        ids, fasta_lines = ids[keep_labelled], fasta_lines[keep_labelled]
-        seqs = [q for q, k in zip(seqs, keep_labelled, strict=True) if k]
-    lines = table["line"].to_numpy()
+        recs.keep(keep_labelled)
+    return table, columns
 
-    classes: dict[str, list[str]] = {}
-    kinds: dict[str, str] = {}
+
+@dataclass
+class _Labels:
+    """Encoded labels: per sequence ``y`` ``(N, tasks)`` uint8, or per position one uint8
+    array per sequence; the class names and kind of each column."""
+
+    columns: list[str]
+    classes: dict[str, list[str]]
+    kinds: dict[str, str]
     y: np.ndarray | None = None
     pos_codes: list[np.ndarray] | None = None
-    if position_label is not None:
-        pos_codes, cls = encode_position_labels(
-            list(table[position_label]), seqs, position_label, labels, ids, lines,
-            position_classes)
-        classes[position_label], kinds[position_label] = cls, "per_position"
-        strata = None
-    else:
-        y = np.empty((len(ids), len(columns)), dtype=np.uint8)
-        for j, col in enumerate(columns):
-            y[:, j], classes[col], kinds[col] = encode_label_column(
-                list(table[col]), col, labels, ids, lines)
-            if len(classes[col]) > MANY_CLASSES and all(_INT.match(c) for c in classes[col]):
-                report["warnings"].append(
-                    f"{labels}: label column {col!r} has integer values read as "
-                    f"{len(classes[col])} classes; if it is a quantity, regression is not "
-                    "supported yet: turn it into a few classes")
-        strata = y[:, 0]
 
+    @property
+    def strata(self) -> np.ndarray | None:
+        """What a random split stratifies on: the first label column (per sequence)."""
+        return None if self.y is None else self.y[:, 0]
+
+
+def _encode_labels(table: pd.DataFrame, columns: list[str], recs: _Records, labels: Path,
+                   position_label: str | None, position_classes: str | None,
+                   report: dict[str, Any]) -> _Labels:
+    """Step 3: label values to class codes (:func:`encode_label_column`, or
+    :func:`encode_position_labels` checked against each sequence's length); warns about
+    integer columns with many classes."""
+    lines = table["line"].to_numpy()
+    out = _Labels(columns, {}, {})
+    if position_label is not None:
+        out.pos_codes, cls = encode_position_labels(
+            list(table[position_label]), recs.seqs, position_label, labels, recs.ids, lines,
+            position_classes)
+        out.classes[position_label], out.kinds[position_label] = cls, "per_position"
+        return out
+    out.y = np.empty((len(recs.ids), len(columns)), dtype=np.uint8)
+    for j, col in enumerate(columns):
+        out.y[:, j], out.classes[col], out.kinds[col] = encode_label_column(
+            list(table[col]), col, labels, recs.ids, lines)
+        if len(out.classes[col]) > MANY_CLASSES and all(_INT.match(c)
+                                                         for c in out.classes[col]):
+            report["warnings"].append(
+                f"{labels}: label column {col!r} has integer values read as "
+                f"{len(out.classes[col])} classes; if it is a quantity, regression is not "
+                "supported yet: turn it into a few classes")
+    return out
+
+
+def _assign_split(table: pd.DataFrame, recs: _Records, labels: Path, f: np.ndarray,
+                  seed: int, lab: _Labels, split_column: str, group_column: str,
+                  report: dict[str, Any]) -> np.ndarray:
+    """Step 4: each record's split ``(N,)`` (object): the ``split_column`` (checked: known
+    values, groups whole) or :func:`random_split` (seeded, stratified, by group)."""
     groups = table[group_column].to_numpy(dtype=object) if group_column in table else None
     if split_column in table:
         split = table[split_column].to_numpy(dtype=object)
-        bad = np.flatnonzero(~np.isin(split.astype(str), SPLITS))
-        if len(bad):
-            i = bad[0]
-            raise SeqSetError(
-                f"{labels}, line {lines[i]} (id {ids[i]!r}): split {split[i]!r} is not one of "
-                f"{', '.join(SPLITS)}; {len(bad)} row(s) have another value"
-            )
-        if groups is not None:
-            spread = pd.Series(split).groupby(groups).nunique()
-            torn = spread.index[spread.to_numpy() > 1]
-            if len(torn):
-                raise SeqSetError(
-                    f"{labels}: {len(torn)} {group_column!r} value(s) have members in several "
-                    f"splits: {_first(torn)}; a group must sit in one split (fix the "
-                    f"{split_column!r} column, or drop it to split at random by group)"
-                )
+        _check_split_column(split, groups, table["line"].to_numpy(), recs.ids, labels,
+                            split_column, group_column)
         report["split"] = {"source": "column", "column": split_column}
     else:
-        split = random_split(len(ids), f, seed, strata, groups)
+        strata = lab.strata
+        split = random_split(len(recs.ids), f, seed, strata, groups)
         report["split"] = {"source": "random", "fractions": dict(zip(SPLITS, f.tolist(),
                                                                      strict=True)),
-                           "seed": int(seed), "stratify": None if strata is None else columns[0]}
+                           "seed": int(seed),
+                           "stratify": None if strata is None else lab.columns[0]}
     report["split"]["group_column"] = group_column if groups is not None else None
     if groups is not None:
         report["split"]["groups"] = int(pd.unique(groups).size)
+    return split
 
-    keep = np.ones(len(ids), dtype=bool)
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+
+def _check_split_column(split: np.ndarray, groups: np.ndarray | None, lines: np.ndarray,
+                        ids: np.ndarray, labels: Path, split_column: str,
+                        group_column: str) -> None:
+    """Every split value is one of :data:`SPLITS`, and every group sits in one split."""
+    bad = np.flatnonzero(~np.isin(split.astype(str), SPLITS))
+    if len(bad):
+        i = bad[0]
+        raise SeqSetError(
+            f"{labels}, line {lines[i]} (id {ids[i]!r}): split {split[i]!r} is not one of "
+            f"{', '.join(SPLITS)}; {len(bad)} row(s) have another value"
+        )
+    if groups is not None:
+        spread = pd.Series(split).groupby(groups).nunique()
+        torn = spread.index[spread.to_numpy() > 1]
+        if len(torn):
+            raise SeqSetError(
+                f"{labels}: {len(torn)} {group_column!r} value(s) have members in several "
+                f"splits: {_first(torn)}; a group must sit in one split (fix the "
+                f"{split_column!r} column, or drop it to split at random by group)"
+            )
+
+
+def _filter_records(recs: _Records, lab: _Labels, split: np.ndarray, max_len: int | None,
+                    too_long: str, dedupe: str, report: dict[str, Any]) -> np.ndarray:
+    """Step 5: crop or drop sequences past ``max_len`` (cropping ``recs`` and per-position
+    labels in place), find identical sequences and drop copies per ``dedupe``. Returns the
+    records to keep, boolean ``(N,)``; the counts go to ``report``."""
+    keep = np.ones(len(recs.ids), dtype=bool)
+    lengths = _lengths(recs.seqs)
     cropped = 0
     if max_len is not None:
         max_len = int(max_len)
@@ -916,17 +1008,17 @@ def load_seqset(
         else:
             cropped = len(long_rows)
             for i in long_rows:
-                seqs[i] = seqs[i][:max_len]
-                if pos_codes is not None:
-                    pos_codes[i] = pos_codes[i][:max_len]
+                recs.seqs[i] = recs.seqs[i][:max_len]
+                if lab.pos_codes is not None:
+                    lab.pos_codes[i] = lab.pos_codes[i][:max_len]
         report["too_long"] = {"max_len": max_len, "action": too_long, "records": len(long_rows),
-                              "examples": [str(ids[i]) for i in long_rows[:EXAMPLES]]}
+                              "examples": [str(recs.ids[i]) for i in long_rows[:EXAMPLES]]}
     else:
         report["too_long"] = {"max_len": None, "action": too_long, "records": 0, "examples": []}
     dropped_long = int((~keep).sum())
 
     rows = np.flatnonzero(keep)
-    dups = find_duplicates(ids[rows], [seqs[i] for i in rows], split[rows])
+    dups = find_duplicates(recs.ids[rows], [recs.seqs[i] for i in rows], split[rows])
     drop_dup = {"none": np.zeros(len(rows), dtype=bool), "across": dups["later_copies_across"],
                 "all": dups["later_copies_all"]}[dedupe]
     keep[rows[drop_dup]] = False
@@ -940,18 +1032,29 @@ def load_seqset(
     report["dropped"] = {"missing_labels": report["missing_labels"]["records"],
                          "too_long": dropped_long, "duplicates": int(drop_dup.sum())}
     report["cropped"] = cropped
+    return keep
 
+
+def _lengths(seqs: Sequence[str]) -> np.ndarray:
+    """Lengths ``(N,)`` int64."""
+    return np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+
+
+def _assemble(recs: _Records, lab: _Labels, split: np.ndarray, keep: np.ndarray,
+              max_len: int | None, f: np.ndarray, fasta: Path,
+              report: dict[str, Any]) -> SeqSet:
+    """The :class:`SeqSet` of the kept records; counts per split, lengths and length
+    outliers (without ``max_len``) in ``report``. Nothing kept raises :class:`SeqSetError`."""
     rows = np.flatnonzero(keep)
     if not len(rows):
         raise SeqSetError(f"{fasta}: no sequence is left after filtering ({report['dropped']})")
-    seqs = [seqs[i] for i in rows]
-    final_lengths = lengths[rows] if max_len is None else np.minimum(lengths[rows], max_len)
+    final_lengths = _lengths(recs.seqs)[rows]  # already cropped to max_len
     seq_len = int(max_len) if max_len is not None else int(final_lengths.max())
     out = SeqSet(
-        ids=ids[rows], seqs=seqs, alphabet=alphabet, seq_len=seq_len, split=split[rows],
-        tasks=columns, classes=classes, kinds=kinds,
-        labels=None if y is None else y[rows],
-        position_labels=None if pos_codes is None else [pos_codes[i] for i in rows],
+        ids=recs.ids[rows], seqs=[recs.seqs[i] for i in rows], alphabet=recs.alphabet,
+        seq_len=seq_len, split=split[rows], tasks=lab.columns, classes=lab.classes,
+        kinds=lab.kinds, labels=None if lab.y is None else lab.y[rows],
+        position_labels=None if lab.pos_codes is None else [lab.pos_codes[i] for i in rows],
         report=report,
     )
     report["label_kind"] = "per_position" if out.per_position else "per_sequence"
@@ -964,13 +1067,13 @@ def load_seqset(
                          "max": int(final_lengths.max()), "seq_len": seq_len}
     report["length_outliers"] = None
     if max_len is None:
-        label_width = None if out.per_position else len(columns)
+        label_width = None if out.per_position else len(lab.columns)
         report["length_outliers"] = length_outliers(final_lengths, out.ids, len(
-            letters(alphabet)), label_width)
+            letters(recs.alphabet)), label_width)
         if report["length_outliers"]:
             longest = int(np.argmax(final_lengths))
             report["warnings"].append(length_outlier_warning(
-                report["length_outliers"], fasta, int(fasta_lines[rows][longest])))
+                report["length_outliers"], fasta, int(recs.lines[rows][longest])))
     return out
 
 
