@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -808,15 +809,14 @@ def prepare_regions(
     _check_seq_len(seq_len, sizes, genome.path)
     min_bp = None if label_overlap is None else min_overlap_bp(seq_len, label_overlap)
     tasks = list(task_files)
-    rank = {c: i for i, c in enumerate(sizes)}
     chroms = np.array(list(sizes), dtype=object)
     files = [str(Path(p)) for p in task_files.values()]
     stats = {t: {"file": os.fspath(p), "read": 0, "kept": 0,
                  "dropped": dict.fromkeys(DROP_REASONS, 0)} for t, p in task_files.items()}
-    names: dict[str, Counter] = {t: Counter() for t in tasks}
     summit = dict.fromkeys(tasks, False)
-    drop_at: dict[int, tuple[int, RegionDropError]] = {}  # strict: first drop per task
-    pending, pending_task = None, len(tasks)  # strict: a format error, of that task
+    replay = _StrictReplay(len(tasks)) if strict else None
+    reader = _TaskReader(seq_len, sizes, blacklist, chunk_size, chrom_aliases, max_n_fraction,
+                         genome.path)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     part = out_path.with_name(f".{out_path.name}.partial")
@@ -824,46 +824,25 @@ def prepare_regions(
         records = Path(tmp) / "records.tsv"
         with open(records, "w", encoding="utf-8") as fh:
             for t, (task, path) in enumerate(task_files.items()):
-                st = stats[task]
                 try:
-                    for bed in read_bed(path, chunksize=chunk_size):
-                        bed = rename_chroms(bed, chrom_aliases)
-                        names[task].update(bed["chrom"].value_counts().to_dict())
-                        st["read"] += len(bed)
-                        summit[task] = summit[task] or bool((bed["summit"] >= 0).any())
-                        bed = resize(bed, seq_len)
-                        reasons, length = _drop_reasons(bed, sizes, blacklist)
-                        dropped = reasons != ""
-                        for r in DROP_REASONS[:-1]:
-                            st["dropped"][r] += int((reasons == r).sum())
-                        if strict and dropped.any() and t not in drop_at:
-                            i = int(np.flatnonzero(dropped)[0])
-                            drop_at[t] = (int(bed["line"].iat[i]), _drop_error(
-                                bed.iloc[i], reasons[i], length[i], 0.0, max_n_fraction))
-                        _write_records(fh, bed.loc[~dropped], rank, t)
+                    summit[task] = reader.write(fh, t, task, path, stats[task], replay)
                 except (BedFormatError, FileNotFoundError) as err:
-                    if not strict:
+                    if replay is None:
                         raise
-                    # raised unless an earlier task drops a region (maybe for its N)
-                    pending, pending_task = err, t
+                    replay.note_error(t, err)
                     break
-                _check_task_names(names[task], sizes, path, task, genome.path, st)
-                if t in drop_at:  # strict: this task fails (the N filter may find an
-                    break         # earlier line); later tasks cannot matter
+                if replay is not None and t in replay.drop_at:  # this task fails (the N
+                    break  # filter may find an earlier line); later tasks cannot matter
         sorted_records = Path(tmp) / "sorted.tsv"
         _sort_records(records, sorted_records, Path(tmp), sort_buffer)
         records.unlink()
         try:
             kept, written = _merge_records(
                 sorted_records, part, genome, chroms, tasks, files, max_n_fraction, stats,
-                drop_at if strict else None, chunk_size, _Labeller(len(tasks), seq_len, min_bp)
-                if min_bp is not None else None)
-            if strict:
-                for t in range(pending_task):
-                    if t in drop_at:
-                        raise drop_at[t][1]
-                if pending is not None:
-                    raise pending
+                None if replay is None else replay.drop_at, chunk_size,
+                _Labeller(len(tasks), seq_len, min_bp) if min_bp is not None else None)
+            if replay is not None:
+                replay.raise_first()
             for t, task in enumerate(tasks):
                 stats[task]["kept"] = int(kept[t])
             empty = [task for task in tasks if not stats[task]["kept"]]
@@ -879,6 +858,81 @@ def prepare_regions(
             "ambiguous_per_task": {t: int(n) for t, n in
                                    zip(tasks, written["ambiguous"], strict=True)},
             "empty_tasks": empty, "summit": summit}
+
+
+@dataclass
+class _StrictReplay:
+    """What ``strict`` raises in :func:`prepare_regions`, replayed in the order of the
+    in-memory path: per task in order, its file's format error, else its first dropped
+    line."""
+
+    n_tasks: int
+    #: first drop per task: ``{task index: (line, error)}`` (also filled by the N filter)
+    drop_at: dict[int, tuple[int, RegionDropError]] = field(default_factory=dict)
+    pending: Exception | None = None  # a task file's format error, raised last
+    pending_task: int = field(init=False)  # its task index (n_tasks: none)
+
+    def __post_init__(self) -> None:
+        self.pending_task = self.n_tasks
+
+    def note_drop(self, t: int, bed: pd.DataFrame, reasons: np.ndarray, length: np.ndarray,
+                  max_n_fraction: float) -> None:
+        """Keep the first region of this chunk that task ``t`` drops, unless it has one."""
+        dropped = reasons != ""
+        if dropped.any() and t not in self.drop_at:
+            i = int(np.flatnonzero(dropped)[0])
+            self.drop_at[t] = (int(bed["line"].iat[i]), _drop_error(
+                bed.iloc[i], reasons[i], length[i], 0.0, max_n_fraction))
+
+    def note_error(self, t: int, err: Exception) -> None:
+        """Task ``t``'s file cannot be read: raised unless an earlier task drops a region
+        (maybe for its N, found after the sort)."""
+        self.pending, self.pending_task = err, t
+
+    def raise_first(self) -> None:
+        """Raise what the in-memory path raises first, if anything."""
+        for t in range(self.pending_task):
+            if t in self.drop_at:
+                raise self.drop_at[t][1]
+        if self.pending is not None:
+            raise self.pending
+
+
+@dataclass(frozen=True)
+class _TaskReader:
+    """Step 1 of :func:`prepare_regions` for one task file: read in chunks, rename,
+    resize, drop what needs no sequence, write the rest as records."""
+
+    seq_len: int
+    sizes: Mapping[str, int]
+    blacklist: pd.DataFrame | None
+    chunk_size: int
+    chrom_aliases: Mapping[str, str] | None
+    max_n_fraction: float
+    genome_path: Path
+
+    def write(self, fh: io.TextIOBase, t: int, task: str, path: str | os.PathLike,
+              st: dict, replay: _StrictReplay | None) -> bool:
+        """Write task ``t``'s kept regions to ``fh``, counting into ``st`` (read, dropped
+        per reason, unknown chromosomes); check its chromosome names. Returns whether any
+        region had a summit."""
+        rank = {c: i for i, c in enumerate(self.sizes)}
+        names: Counter = Counter()
+        summit = False
+        for bed in read_bed(path, chunksize=self.chunk_size):
+            bed = rename_chroms(bed, self.chrom_aliases)
+            names.update(bed["chrom"].value_counts().to_dict())
+            st["read"] += len(bed)
+            summit = summit or bool((bed["summit"] >= 0).any())
+            bed = resize(bed, self.seq_len)
+            reasons, length = _drop_reasons(bed, self.sizes, self.blacklist)
+            for r in DROP_REASONS[:-1]:
+                st["dropped"][r] += int((reasons == r).sum())
+            if replay is not None:
+                replay.note_drop(t, bed, reasons, length, self.max_n_fraction)
+            _write_records(fh, bed.loc[reasons == ""], rank, t)
+        _check_task_names(names, self.sizes, path, task, self.genome_path, st)
+        return summit
 
 
 def _check_seq_len(seq_len: int, sizes: Mapping[str, int], genome_path: Path) -> None:
