@@ -1,6 +1,6 @@
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -8,12 +8,13 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# plain messages naming the key first; then Snakemake's validate fills the defaults
+# Rule scripts import the seqcnn library too: Snakemake puts scripts/ on their sys.path, and
+# scripts/seqcnn links to ../seqcnn, so this works inside --sdm conda environments.
 sys.path.insert(0, workflow.basedir)
-from seqcnn.config_check import check_config
+from seqcnn.workflow.config import resolve
 
-check_config(config, f"{workflow.basedir}/config/config.schema.yaml")
-validate(config, "config/config.schema.yaml")
+# schema (plain messages naming the key) and defaults, sweeps, per-kind keys, fixed_motifs
+config.update(resolve(config, workflow.basedir))
 
 
 include: "rules/common.smk"

@@ -1,21 +1,24 @@
-# Rule scripts import the seqcnn library. Snakemake puts scripts/ on their sys.path, and
-# scripts/seqcnn links to ../seqcnn, so this works inside --sdm conda environments too.
+# Paths, wildcard constraints, input functions, params and resource functions. The config
+# is resolved before this file is read (the Snakefile: seqcnn.workflow.config.resolve).
 
 import re
-import sys
 
-sys.path.insert(
-    0, workflow.basedir
-)  # the Snakefile reads seqcnn.sweeps (standard library only)
-from seqcnn.config_check import check_config
-from seqcnn.errors import ConfigError
-from seqcnn.sweeps import expand_model_list, expand_sweeps
+from seqcnn.workflow.config import (
+    dataset_config as _dataset_config,
+    genome_datasets,
+    genome_simulations,
+    is_seqset as _is_seqset,
+    seqset_datasets,
+    seqset_simulations,
+    simulation_config as _simulation_config,
+)
 
 RESULTS = config["results"]
 EVAL_FIGURES = ["curves", "scores", "by_chrom"]
 SEQSET_EVAL_FIGURES = ["curves", "scores"]
 REPORT_TEMPLATE = f"{workflow.basedir}/report/dataset.html.j2"
 SEQSET_REPORT_TEMPLATE = f"{workflow.basedir}/report/seqset.html.j2"
+BASE_REPORT_TEMPLATE = f"{workflow.basedir}/report/base.html.j2"
 SPLITS = ["train", "valid", "test"]
 SIMULATED = "resources/simulated"
 
@@ -33,21 +36,12 @@ def simulated_path(*parts):
     return "/".join((SIMULATED, *parts))
 
 
-# Sweeps expand into named model variants; a dataset listing a sweep trains all of them.
-config["models"], SWEEPS = expand_sweeps(config["models"], config["sweeps"])
-for _ds in config["datasets"].values():
-    _ds["models"] = expand_model_list(_ds["models"], SWEEPS)
-# the sweeps' variants against the schema too (a grid value such as pool: maxpool)
-check_config(config, f"{workflow.basedir}/config/config.schema.yaml")
-
 # Two kinds of dataset: intervals on a genome (genome + tasks) and sequence sets
 # (sequences + labels). Rules that differ between them are constrained to one kind.
-SEQSET_DATASETS = [d for d, ds in config["datasets"].items() if "sequences" in ds]
-GENOME_DATASETS = [d for d in config["datasets"] if d not in SEQSET_DATASETS]
-SEQSET_SIMULATIONS = [
-    s for s, c in config["simulations"].items() if c["kind"] != "genome"
-]
-GENOME_SIMULATIONS = [s for s in config["simulations"] if s not in SEQSET_SIMULATIONS]
+SEQSET_DATASETS = seqset_datasets(config)
+GENOME_DATASETS = genome_datasets(config)
+SEQSET_SIMULATIONS = seqset_simulations(config)
+GENOME_SIMULATIONS = genome_simulations(config)
 
 
 def one_of(names):
@@ -63,67 +57,13 @@ wildcard_constraints:
     model="[A-Za-z0-9_.-]+",
 
 
-for _name, _ds in config["datasets"].items():
-    for _model in _ds["models"]:
-        if _model not in config["models"]:
-            raise ConfigError(
-                f"config key datasets.{_name}.models lists {_model!r}, which is neither "
-                "defined under models: nor a sweep (defined: "
-                f"{', '.join(config['models']) or 'none'}; "
-                f"sweeps: {', '.join(SWEEPS) or 'none'})"
-            )
-    if _name in GENOME_DATASETS:
-        if _ds["alphabet"] not in ("auto", "dna"):
-            raise ConfigError(
-                f"config key datasets.{_name}.alphabet is {_ds['alphabet']!r}, but a genome "
-                "dataset is DNA; give RNA or protein data as a sequence set (sequences: + labels:)"
-            )
-        _ds["alphabet"] = "dna"
-
-
-# Keys of a dataset that are not about its data: changing them must not rebuild the cache.
-MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference")
-
-
 def is_seqset(dataset):
-    return dataset in SEQSET_DATASETS
-
-
-# Keys that only one kind of dataset reads: the other kind's defaults are left out of its
-# params, so that they never trigger a rerun.
-SEQSET_ONLY_KEYS = (
-    "sequences",
-    "labels",
-    "id_column",
-    "label_columns",
-    "position_label",
-    "position_classes",
-    "fractions",
-    "max_len",
-    "too_long",
-    "dedupe",
-    "missing_labels",
-)
-GENOME_ONLY_KEYS = (
-    "genome",
-    "tasks",
-    "negatives",
-    "negative_ratio",
-    "blacklist",
-    "seq_len",
-    "max_n_fraction",
-    "strict",
-    "split",
-    "chrom_aliases",
-    "label_overlap",
-)
+    return _is_seqset(config["datasets"][dataset])
 
 
 def dataset_config(wildcards):
-    """The data part of one dataset's (schema-validated, defaults filled) config."""
-    ds = config["datasets"][wildcards.dataset]
-    other = GENOME_ONLY_KEYS if is_seqset(wildcards.dataset) else SEQSET_ONLY_KEYS
-    return {k: v for k, v in ds.items() if k not in MODEL_KEYS and k not in other}
+    """The data part of one dataset's resolved config (no model keys, no other kind's)."""
+    return _dataset_config(config, wildcards.dataset)
 
 
 def baseline_config(wildcards):
@@ -133,10 +73,7 @@ def baseline_config(wildcards):
 
 def simulation_config(wildcards):
     """A simulation's settings: a genome's keys, or a sequence set's kind, params and seed."""
-    sim = config["simulations"][wildcards.simulation]
-    if sim["kind"] == "genome":
-        return {k: v for k, v in sim.items() if k not in ("kind", "params")}
-    return {"kind": sim["kind"], "params": sim["params"], "seed": sim["seed"]}
+    return _simulation_config(config, wildcards.simulation)
 
 
 def genome_fasta(wildcards):
@@ -193,7 +130,10 @@ def _mem(rule, n, seq_len, floor_mb, **kwargs):
         return floor_mb
 
 
-def cache_mem_mb(wildcards, input):
+# Resource functions, named after the rule they serve.
+
+
+def build_cache_mem_mb(wildcards, input):
     """build_cache streams: memory is flat in the number of regions (one chunk, one
     chromosome)."""
     from seqcnn.genome import read_fai
@@ -211,7 +151,7 @@ def cache_mem_mb(wildcards, input):
     )
 
 
-def cache_disk_mb(wildcards, input):
+def build_cache_disk_mb(wildcards, input):
     """The one-hot and labels arrays of one split, MB."""
     from seqcnn.resources import cache_bytes, count_lines
 
@@ -220,7 +160,7 @@ def cache_disk_mb(wildcards, input):
     return 1 + cache_bytes(n, ds["seq_len"], 4, len(ds["tasks"]), headers=True) // 10**6
 
 
-def train_mem_mb(wildcards, input):
+def train_model_mem_mb(wildcards, input):
     n, alphabet, seq_len = _shape(input.train_onehot)
     cfg = {k: v for k, v in model_config(wildcards).items() if k != "padding"}
     return _mem(
@@ -236,7 +176,7 @@ def train_mem_mb(wildcards, input):
     )
 
 
-def train_runtime(wildcards, input):
+def train_model_runtime(wildcards, input):
     """Minutes: every epoch at a pessimistic CPU rate (1e5 positions per second), at least
     one hour; a cluster's GPU is far faster, so this is a limit, not a forecast."""
     n, _, seq_len = _shape(input.train_onehot)
@@ -244,12 +184,13 @@ def train_runtime(wildcards, input):
     return max(60, int(seconds / 60) + 30)
 
 
-def train_gpus(wildcards):
+def train_model_gpus(wildcards):
     """GPUs of one training job: train.gpus processes under torchrun, else one."""
     return max(1, config["train"]["gpus"])
 
 
-def eval_mem_mb(wildcards, input):
+def _test_pass_mem_mb(input):
+    """One forward pass over the test split (seqcnn.resources' evaluate_model estimate)."""
     n, alphabet, seq_len = _shape(input.test_onehot)
     return _mem(
         "evaluate_model",
@@ -261,7 +202,17 @@ def eval_mem_mb(wildcards, input):
     )
 
 
-def interpret_mem_mb(wildcards, input):
+def evaluate_model_mem_mb(wildcards, input):
+    """evaluate_model and evaluate_seqset_model: test predictions and their tables."""
+    return _test_pass_mem_mb(input)
+
+
+def interpret_filters_mem_mb(wildcards, input):
+    """interpret_filters: first-layer activations over the test split."""
+    return _test_pass_mem_mb(input)
+
+
+def attribute_sequences_mem_mb(wildcards, input):
     n, alphabet, seq_len = _shape(input.test_onehot)
     return _mem(
         "interpret",
@@ -275,24 +226,17 @@ def interpret_mem_mb(wildcards, input):
     )
 
 
-_RESOLVED_MODELS = {}
+# The names rules/sequences.smk and rules/evaluate.smk still use (being reworked in the same
+# issue): delete these three lines when those rules use the names above.
+cache_mem_mb = build_cache_mem_mb
+cache_disk_mb = build_cache_disk_mb
+eval_mem_mb = evaluate_model_mem_mb
 
 
 def model_config(wildcards):
-    """The config of one model of the zoo (``models.<name>``). ``fixed_motifs: {ids: [...],
-    release: ...}`` becomes ``fixed_filters``: the JASPAR matrices as log-odds, both strands
-    (seqcnn.jaspar.motif_filters), which the model takes as untrained stem filters."""
-    name = wildcards.model
-    if name not in _RESOLVED_MODELS:
-        cfg = dict(config["models"][name])
-        spec = cfg.pop("fixed_motifs", None)
-        if spec is not None:
-            from seqcnn.jaspar import motif_filters
-
-            filters = motif_filters(spec["ids"], spec.get("release", "JASPAR2024"))
-            cfg["fixed_filters"] = filters.tolist()
-        _RESOLVED_MODELS[name] = cfg
-    return _RESOLVED_MODELS[name]
+    """The config of one model of the zoo (``models.<name>``), ``fixed_motifs`` resolved
+    into ``fixed_filters`` (seqcnn.workflow.config.resolve_model)."""
+    return config["models"][wildcards.model]
 
 
 def train_config(wildcards):
@@ -318,7 +262,7 @@ def dataset_models(wildcards):
 
 
 def model_files(dataset, models, pattern):
-    return [f"{RESULTS}/{dataset}/{model}/{pattern}" for model in models]
+    return [results_path(dataset, model, pattern) for model in models]
 
 
 def cache_kinds(dataset):
@@ -333,11 +277,11 @@ def split_inputs(wildcards, splits):
     manifest."""
     d = wildcards.dataset
     out = {
-        f"{split}_{kind}": f"{RESULTS}/{d}/cache/{split}.{kind}.npy"
+        f"{split}_{kind}": results_path(d, f"cache/{split}.{kind}.npy")
         for split in splits
         for kind in cache_kinds(d)
     }
-    out["manifest"] = f"{RESULTS}/{d}/cache/manifest.json"
+    out["manifest"] = results_path(d, "cache/manifest.json")
     return out
 
 
@@ -349,18 +293,15 @@ def interpret_inputs(wildcards):
     return split_inputs(wildcards, ["valid", "test"])
 
 
-def seqset_eval_inputs(wildcards):
+def eval_inputs(wildcards):
+    """The test split of the cache (either kind) with its ids; a genome dataset's baseline
+    scores."""
+    d = wildcards.dataset
     out = split_inputs(wildcards, ["test"])
-    out["ids"] = f"{RESULTS}/{wildcards.dataset}/cache/test.ids.tsv"
+    out["ids"] = results_path(d, "cache/test.ids.tsv")
+    if not is_seqset(d):
+        out["baselines"] = results_path(d, "baselines/test_scores.npz")
     return out
-
-
-def seqset_simulation_files(simulation):
-    return {
-        "sequences": f"{SIMULATED}/{simulation}/sequences.fa.gz",
-        "labels": f"{SIMULATED}/{simulation}/labels.tsv",
-        "truth": f"{SIMULATED}/{simulation}/truth.tsv",
-    }
 
 
 def reference_config(wildcards):
@@ -376,7 +317,7 @@ def reference_inputs(wildcards):
         "filters_json": model_files(d, models, "interpret/filters.json"),
         "tomtom": model_files(d, models, "interpret/tomtom.tsv"),
         "checkpoints": model_files(d, models, "model.pt"),
-        "manifest": f"{RESULTS}/{d}/cache/manifest.json",
+        "manifest": results_path(d, "cache/manifest.json"),
     }
     if is_seqset(d):
         out["accuracy"] = model_files(d, models, "eval/accuracy.tsv")
@@ -388,17 +329,18 @@ def reference_outputs(dataset):
     if not config["datasets"][dataset].get("reference"):
         return {}
     return {
-        "reference_table": f"{RESULTS}/{dataset}/reference/comparison.tsv",
-        "reference_figure": f"{RESULTS}/{dataset}/reference/comparison.png",
+        "reference_table": results_path(dataset, "reference/comparison.tsv"),
+        "reference_figure": results_path(dataset, "reference/comparison.png"),
     }
 
 
-def seqset_report_inputs(wildcards):
-    """Everything the report page of a sequence set reads."""
+def report_inputs(wildcards):
+    """Everything the report page of a dataset reads: the common part and its kind's."""
     d, models = wildcards.dataset, dataset_models(wildcards)
-    return {
-        "manifest": f"{RESULTS}/{d}/cache/manifest.json",
-        "lengths_plot": f"{RESULTS}/{d}/cache/lengths.png",
+    seqset = is_seqset(d)
+    figures = SEQSET_EVAL_FIGURES if seqset else EVAL_FIGURES
+    out = {
+        "manifest": results_path(d, "cache/manifest.json"),
         "summaries": model_files(d, models, "model.json"),
         "metrics": model_files(d, models, "eval/metrics.tsv"),
         "accuracy": model_files(d, models, "eval/accuracy.tsv"),
@@ -406,50 +348,34 @@ def seqset_report_inputs(wildcards):
         "filters": model_files(d, models, "interpret/filters.tsv"),
         "filters_json": model_files(d, models, "interpret/filters.json"),
         "filter_logos": model_files(d, models, "interpret/filter_logos.png"),
-        "periods": model_files(d, models, "interpret/periods.png"),
-        # two figures per model, in model order
         "eval_figures": [
-            f"{RESULTS}/{d}/{m}/eval/{fig}.png"
-            for m in models
-            for fig in SEQSET_EVAL_FIGURES
+            results_path(d, m, f"eval/{fig}.png") for m in models for fig in figures
         ],
-        "template": SEQSET_REPORT_TEMPLATE,
+        "template": SEQSET_REPORT_TEMPLATE if seqset else REPORT_TEMPLATE,
+        "base_template": BASE_REPORT_TEMPLATE,
         **reference_outputs(d),
     }
-
-
-def report_inputs(wildcards):
-    """Everything the report page of a genome dataset reads."""
-    d, models = wildcards.dataset, dataset_models(wildcards)
-    return {
-        "manifest": f"{RESULTS}/{d}/cache/manifest.json",
-        "positives": f"{RESULTS}/{d}/regions/positives.json",
-        "negatives": f"{RESULTS}/{d}/regions/negatives.json",
-        "gc_plot": f"{RESULTS}/{d}/regions/gc.png",
-        "summaries": model_files(d, models, "model.json"),
-        "metrics": model_files(d, models, "eval/metrics.tsv"),
-        "curves": model_files(d, models, "train_curves.png"),
-        # three figures per model, in model order
-        "motifs": model_files(d, models, "interpret/motifs.tsv"),
-        "filters": model_files(d, models, "interpret/filters.tsv"),
-        "filters_json": model_files(d, models, "interpret/filters.json"),
-        "attribution_auroc": model_files(d, models, "interpret/attribution_auroc.tsv"),
-        "filter_logos": model_files(d, models, "interpret/filter_logos.png"),
-        "modisco_logos": model_files(d, models, "interpret/modisco_logos.png"),
-        "eval_figures": [
-            f"{RESULTS}/{d}/{m}/eval/{fig}.png" for m in models for fig in EVAL_FIGURES
-        ],
-        "template": REPORT_TEMPLATE,
-        **reference_outputs(d),
-    }
+    if seqset:
+        out["lengths_plot"] = results_path(d, "cache/lengths.png")
+        out["periods"] = model_files(d, models, "interpret/periods.png")
+    else:
+        out["positives"] = results_path(d, "regions/positives.json")
+        out["negatives"] = results_path(d, "regions/negatives.json")
+        out["gc_plot"] = results_path(d, "regions/gc.png")
+        out["motifs"] = model_files(d, models, "interpret/motifs.tsv")
+        out["attribution_auroc"] = model_files(
+            d, models, "interpret/attribution_auroc.tsv"
+        )
+        out["modisco_logos"] = model_files(d, models, "interpret/modisco_logos.png")
+    return out
 
 
 def cache_files(dataset):
     return expand(
-        f"{RESULTS}/{dataset}/cache/{{split}}.{{kind}}.npy",
+        results_path(dataset, "cache/{split}.{kind}.npy"),
         split=SPLITS,
         kind=cache_kinds(dataset),
-    ) + [f"{RESULTS}/{dataset}/cache/manifest.json"]
+    ) + [results_path(dataset, "cache/manifest.json")]
 
 
 def all_outputs():
@@ -462,7 +388,7 @@ def all_outputs():
         if is_seqset(dataset):
             out += model_files(dataset, models, "interpret/filters.tsv")
         else:
-            out += expand(f"{RESULTS}/{dataset}/regions/{{split}}.bed", split=SPLITS)
+            out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
             out += model_files(dataset, models, "interpret/motifs.tsv")
-        out.append(f"{RESULTS}/{dataset}/report.html")
+        out.append(results_path(dataset, "report.html"))
     return out

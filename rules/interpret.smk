@@ -1,38 +1,38 @@
 rule interpret_filters:
     input:
         unpack(interpret_inputs),
-        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
+        model=results_path("{dataset}/{model}/model.pt"),
     output:
-        meme=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.meme",
-        tomtom=f"{RESULTS}/{{dataset}}/{{model}}/interpret/tomtom.tsv",
+        meme=results_path("{dataset}/{model}/interpret/filters.meme"),
+        tomtom=results_path("{dataset}/{model}/interpret/tomtom.tsv"),
         filters=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.tsv",
+            results_path("{dataset}/{model}/interpret/filters.tsv"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/filters.rst",
         ),
         logos=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/filter_logos.png",
+            results_path("{dataset}/{model}/interpret/filter_logos.png"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/filter_logos.rst",
         ),
         periods=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/periods.png",
+            results_path("{dataset}/{model}/interpret/periods.png"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/periods.rst",
         ),
-        summary=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.json",
+        summary=results_path("{dataset}/{model}/interpret/filters.json"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/interpret/filters.log",
+        results_path("logs/{dataset}/{model}/interpret/filters.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/interpret/filters.tsv"
+        results_path("benchmarks/{dataset}/{model}/interpret/filters.tsv")
     conda:
         "../envs/interpret.yaml"
     threads: 2
     resources:
-        mem_mb=eval_mem_mb,
+        mem_mb=interpret_filters_mem_mb,
         runtime=60,
     params:
         cfg=interpret_config,
@@ -42,31 +42,31 @@ rule interpret_filters:
 
 rule attribute_sequences:
     input:
-        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
-        test_onehot=f"{RESULTS}/{{dataset}}/cache/test.onehot.npy",
-        test_labels=f"{RESULTS}/{{dataset}}/cache/test.labels.npy",
-        regions=f"{RESULTS}/{{dataset}}/regions/test.bed",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+        model=results_path("{dataset}/{model}/model.pt"),
+        test_onehot=results_path("{dataset}/cache/test.onehot.npy"),
+        test_labels=results_path("{dataset}/cache/test.labels.npy"),
+        regions=results_path("{dataset}/regions/test.bed"),
+        manifest=results_path("{dataset}/cache/manifest.json"),
         truth=truth_table,
     output:
-        npz=f"{RESULTS}/{{dataset}}/{{model}}/interpret/attributions.npz",
+        npz=results_path("{dataset}/{model}/interpret/attributions.npz"),
         auroc=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/attribution_auroc.tsv",
+            results_path("{dataset}/{model}/interpret/attribution_auroc.tsv"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/attribution_auroc.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/interpret/attributions.log",
+        results_path("logs/{dataset}/{model}/interpret/attributions.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/interpret/attributions.tsv"
+        results_path("benchmarks/{dataset}/{model}/interpret/attributions.tsv")
     wildcard_constraints:
         dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/interpret.yaml"
     threads: 2
     resources:
-        mem_mb=interpret_mem_mb,
+        mem_mb=attribute_sequences_mem_mb,
         runtime=120,
         gpu=1,
     params:
@@ -77,30 +77,30 @@ rule attribute_sequences:
 
 rule discover_motifs:
     input:
-        npz=f"{RESULTS}/{{dataset}}/{{model}}/interpret/attributions.npz",
-        filters_meme=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.meme",
-        filters_tomtom=f"{RESULTS}/{{dataset}}/{{model}}/interpret/tomtom.tsv",
-        filters_summary=f"{RESULTS}/{{dataset}}/{{model}}/interpret/filters.tsv",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+        npz=results_path("{dataset}/{model}/interpret/attributions.npz"),
+        filters_meme=results_path("{dataset}/{model}/interpret/filters.meme"),
+        filters_tomtom=results_path("{dataset}/{model}/interpret/tomtom.tsv"),
+        filters_summary=results_path("{dataset}/{model}/interpret/filters.tsv"),
+        manifest=results_path("{dataset}/cache/manifest.json"),
     output:
-        meme=f"{RESULTS}/{{dataset}}/{{model}}/interpret/modisco.meme",
-        tomtom=f"{RESULTS}/{{dataset}}/{{model}}/interpret/modisco_tomtom.tsv",
+        meme=results_path("{dataset}/{model}/interpret/modisco.meme"),
+        tomtom=results_path("{dataset}/{model}/interpret/modisco_tomtom.tsv"),
         motifs=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/motifs.tsv",
+            results_path("{dataset}/{model}/interpret/motifs.tsv"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/motifs.rst",
         ),
         logos=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/interpret/modisco_logos.png",
+            results_path("{dataset}/{model}/interpret/modisco_logos.png"),
             category="Interpretation",
             subcategory="{dataset}",
             caption="../report/modisco_logos.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/interpret/motifs.log",
+        results_path("logs/{dataset}/{model}/interpret/motifs.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/interpret/motifs.tsv"
+        results_path("benchmarks/{dataset}/{model}/interpret/motifs.tsv")
     wildcard_constraints:
         dataset=one_of(GENOME_DATASETS),
     conda:

@@ -2,12 +2,12 @@ rule prepare_genome:
     input:
         genome=genome_fasta,
     output:
-        fasta=f"{RESULTS}/{{dataset}}/genome/genome.fa",
-        fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
+        fasta=results_path("{dataset}/genome/genome.fa"),
+        fai=results_path("{dataset}/genome/genome.fa.fai"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/genome/genome.log",
+        results_path("logs/{dataset}/genome/genome.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/genome/genome.tsv"
+        results_path("benchmarks/{dataset}/genome/genome.tsv")
     conda:
         "../envs/regions.yaml"
     resources:
@@ -22,15 +22,15 @@ rule prepare_positives:
         peaks=task_peak_files,
         blacklist=blacklist_file,
         aliases=chrom_alias_file,
-        fasta=f"{RESULTS}/{{dataset}}/genome/genome.fa",
-        fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
+        fasta=results_path("{dataset}/genome/genome.fa"),
+        fai=results_path("{dataset}/genome/genome.fa.fai"),
     output:
-        bed=f"{RESULTS}/{{dataset}}/regions/positives.bed",
-        summary=f"{RESULTS}/{{dataset}}/regions/positives.json",
+        bed=results_path("{dataset}/regions/positives.bed"),
+        summary=results_path("{dataset}/regions/positives.json"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/regions/positives.log",
+        results_path("logs/{dataset}/regions/positives.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/regions/positives.tsv"
+        results_path("benchmarks/{dataset}/regions/positives.tsv")
     conda:
         "../envs/regions.yaml"
     resources:
@@ -45,23 +45,23 @@ rule prepare_positives:
 
 rule make_negatives:
     input:
-        positives=f"{RESULTS}/{{dataset}}/regions/positives.bed",
-        fasta=f"{RESULTS}/{{dataset}}/genome/genome.fa",
-        fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
+        positives=results_path("{dataset}/regions/positives.bed"),
+        fasta=results_path("{dataset}/genome/genome.fa"),
+        fai=results_path("{dataset}/genome/genome.fa.fai"),
         blacklist=blacklist_file,
         user=user_negative_file,
     output:
-        bed=f"{RESULTS}/{{dataset}}/regions/negatives.bed",
-        summary=f"{RESULTS}/{{dataset}}/regions/negatives.json",
+        bed=results_path("{dataset}/regions/negatives.bed"),
+        summary=results_path("{dataset}/regions/negatives.json"),
         plot=report(
-            f"{RESULTS}/{{dataset}}/regions/gc.png",
+            results_path("{dataset}/regions/gc.png"),
             category="Data",
             caption="../report/gc.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/regions/negatives.log",
+        results_path("logs/{dataset}/regions/negatives.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/regions/negatives.tsv"
+        results_path("benchmarks/{dataset}/regions/negatives.tsv")
     conda:
         "../envs/regions.yaml"
     resources:
@@ -76,18 +76,18 @@ rule make_negatives:
 
 rule split_regions:
     input:
-        positives=f"{RESULTS}/{{dataset}}/regions/positives.bed",
-        negatives=f"{RESULTS}/{{dataset}}/regions/negatives.bed",
-        fai=f"{RESULTS}/{{dataset}}/genome/genome.fa.fai",
+        positives=results_path("{dataset}/regions/positives.bed"),
+        negatives=results_path("{dataset}/regions/negatives.bed"),
+        fai=results_path("{dataset}/genome/genome.fa.fai"),
     output:
-        train=f"{RESULTS}/{{dataset}}/regions/train.bed",
-        valid=f"{RESULTS}/{{dataset}}/regions/valid.bed",
-        test=f"{RESULTS}/{{dataset}}/regions/test.bed",
-        summary=f"{RESULTS}/{{dataset}}/regions/split.json",
+        train=results_path("{dataset}/regions/train.bed"),
+        valid=results_path("{dataset}/regions/valid.bed"),
+        test=results_path("{dataset}/regions/test.bed"),
+        summary=results_path("{dataset}/regions/split.json"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/regions/split.log",
+        results_path("logs/{dataset}/regions/split.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/regions/split.tsv"
+        results_path("benchmarks/{dataset}/regions/split.tsv")
     conda:
         "../envs/regions.yaml"
     resources:

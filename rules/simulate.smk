@@ -1,13 +1,13 @@
 rule simulate_dataset:
     output:
-        genome=f"{SIMULATED}/{{simulation}}/genome.fa",
-        peaks=f"{SIMULATED}/{{simulation}}/peaks.tsv.gz",
-        truth=f"{SIMULATED}/{{simulation}}/truth.tsv",
-        gaps=f"{SIMULATED}/{{simulation}}/gaps.bed",
+        genome=simulated_path("{simulation}/genome.fa"),
+        peaks=simulated_path("{simulation}/peaks.tsv.gz"),
+        truth=simulated_path("{simulation}/truth.tsv"),
+        gaps=simulated_path("{simulation}/gaps.bed"),
     log:
-        f"{SIMULATED}/logs/{{simulation}}/simulate_dataset.log",
+        simulated_path("logs/{simulation}/simulate_dataset.log"),
     benchmark:
-        f"{SIMULATED}/benchmarks/{{simulation}}/simulate_dataset.tsv"
+        simulated_path("benchmarks/{simulation}/simulate_dataset.tsv")
     wildcard_constraints:
         simulation=one_of(GENOME_SIMULATIONS),
     conda:
@@ -23,11 +23,11 @@ rule simulate_dataset:
 
 rule write_simulated_peaks:
     input:
-        peaks=f"{SIMULATED}/{{simulation}}/peaks.tsv.gz",
+        peaks=simulated_path("{simulation}/peaks.tsv.gz"),
     output:
-        peaks=f"{SIMULATED}/{{simulation}}/peaks/{{task}}.narrowPeak.gz",
+        peaks=simulated_path("{simulation}/peaks/{task}.narrowPeak.gz"),
     log:
-        f"{SIMULATED}/logs/{{simulation}}/peaks/{{task}}.log",
+        simulated_path("logs/{simulation}/peaks/{task}.log"),
     conda:
         "../envs/simulate.yaml"
     script:
@@ -36,13 +36,13 @@ rule write_simulated_peaks:
 
 rule simulate_seqset:
     output:
-        sequences=f"{SIMULATED}/{{simulation}}/sequences.fa.gz",
-        labels=f"{SIMULATED}/{{simulation}}/labels.tsv",
-        truth=f"{SIMULATED}/{{simulation}}/truth.tsv",
+        sequences=simulated_path("{simulation}/sequences.fa.gz"),
+        labels=simulated_path("{simulation}/labels.tsv"),
+        truth=simulated_path("{simulation}/truth.tsv"),
     log:
-        f"{SIMULATED}/logs/{{simulation}}/simulate_seqset.log",
+        simulated_path("logs/{simulation}/simulate_seqset.log"),
     benchmark:
-        f"{SIMULATED}/benchmarks/{{simulation}}/simulate_seqset.tsv"
+        simulated_path("benchmarks/{simulation}/simulate_seqset.tsv")
     wildcard_constraints:
         simulation=one_of(SEQSET_SIMULATIONS),
     conda:

@@ -8,23 +8,23 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
-        summary=f"{RESULTS}/{{dataset}}/{{model}}/model.json",
-        train_log=f"{RESULTS}/{{dataset}}/{{model}}/train_log.tsv",
+        model=results_path("{dataset}/{model}/model.pt"),
+        summary=results_path("{dataset}/{model}/model.json"),
+        train_log=results_path("{dataset}/{model}/train_log.tsv"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/train.log",
+        results_path("logs/{dataset}/{model}/train.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/train.tsv"
+        results_path("benchmarks/{dataset}/{model}/train.tsv")
     conda:
         "../envs/train.yaml"
     threads: 4
     resources:
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-        gpu=train_gpus,
+        mem_mb=train_model_mem_mb,
+        runtime=train_model_runtime,
+        gpu=train_model_gpus,
     params:
         model=model_config,
         train=train_config,
-        checkpoint=f"{RESULTS}/{{dataset}}/{{model}}/checkpoints/last.pt",
+        checkpoint=results_path("{dataset}/{model}/checkpoints/last.pt"),
     script:
         "../scripts/train_model.py"

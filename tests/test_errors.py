@@ -104,7 +104,7 @@ def test_valid_config_values_still_pass(tmp_path):
     config["train"] = {"device": "cuda:1", "num_workers": 2}
     proc = run_snakemake(tmp_path, config, "-n")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    from seqcnn.config_check import config_errors
+    from seqcnn.workflow.config_check import config_errors
 
     for negatives in ("negatives.bed", "data/negatives", "neg.bed.gz"):
         config["datasets"]["tiny"]["negatives"] = negatives

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from seqcnn.sweeps import expand_model_list, expand_sweeps
+from seqcnn.workflow.sweeps import expand_model_list, expand_sweeps
 from test_workflow import run_snakemake
 
 PRESETS = sorted((ROOT / "config" / "presets").glob("*.yaml"))

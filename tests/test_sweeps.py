@@ -2,7 +2,7 @@
 
 import pytest
 
-from seqcnn.sweeps import expand_model_list, expand_sweeps, variant_name
+from seqcnn.workflow.sweeps import expand_model_list, expand_sweeps, variant_name
 
 MODELS = {"cnn": {"arch": "koo_eddy", "pool_size": 4, "filters": 30}}
 

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from seqcnn.errors import ConfigError
+
 _TOKEN = re.compile(r"[^A-Za-z0-9_.]+")
 
 
@@ -36,28 +38,30 @@ def expand_sweeps(
     """Models plus every sweep variant, and ``{sweep: [variant names]}``.
 
     ``models`` maps names to model options (``arch`` + options); each sweep has ``model`` (a
-    name in ``models``) and ``grid`` (option → list of values). Raises ``ValueError`` naming the
-    sweep when its base model is missing, a name clashes, or a grid list is empty.
+    name in ``models``) and ``grid`` (option → list of values). Raises :class:`ConfigError`
+    naming the sweep when its base model is missing, a name clashes, or a grid list is empty.
     """
     out = {name: dict(opts) for name, opts in models.items()}
     variants: dict[str, list[str]] = {}
     for sweep, spec in sweeps.items():
         base = spec["model"]
         if base not in models:
-            raise ValueError(f"sweeps.{sweep}.model is {base!r}, which is not defined under "
-                             f"models: (defined: {', '.join(models) or 'none'})")
+            raise ConfigError(f"config key sweeps.{sweep}.model is {base!r}, which is not "
+                              f"defined under models: (defined: {', '.join(models) or 'none'})")
         if sweep in models:
-            raise ValueError(f"sweeps.{sweep}: a model of the same name exists; rename one")
+            raise ConfigError(f"config key sweeps.{sweep}: a model of the same name exists; "
+                              "rename one")
         keys = list(spec["grid"])
         empty = [k for k in keys if not spec["grid"][k]]
         if empty:
-            raise ValueError(f"sweeps.{sweep}.grid.{empty[0]} is an empty list")
+            raise ConfigError(f"config key sweeps.{sweep}.grid.{empty[0]} is an empty list")
         names = []
         for values in itertools.product(*(spec["grid"][k] for k in keys)):
             point = dict(zip(keys, values, strict=True))
             name = variant_name(sweep, point)
             if name in out:
-                raise ValueError(f"sweeps.{sweep}: variant {name!r} clashes with another model")
+                raise ConfigError(f"config key sweeps.{sweep}: variant {name!r} clashes with "
+                                  "another model")
             out[name] = {**models[base], **point}
             names.append(name)
         variants[sweep] = names

@@ -1,14 +1,15 @@
 """Config validation with plain messages: one line per problem, naming the key (dotted
-path), the value, and what is allowed.
+path), the value, and what is allowed; and the schema's defaults.
 
-The Snakefile calls :func:`check_config` before Snakemake's own ``validate`` (which fills
-the defaults): jsonschema's messages as Snakemake prints them dump the schema and say
-"is not valid under any of the given schemas" without the allowed values. Standard
-library, ``jsonschema`` and ``yaml`` only (both come with Snakemake): no torch at start-up.
+:func:`check_config` replaces Snakemake's own ``validate``, whose jsonschema messages dump
+the schema and say "is not valid under any of the given schemas" without the allowed
+values; :func:`fill_defaults` fills the defaults as ``validate`` does. Standard library,
+``jsonschema`` and ``yaml`` only (both come with Snakemake): no torch at start-up.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -56,10 +57,15 @@ def _reason(error: jsonschema.ValidationError) -> str:
     return "; ".join(dict.fromkeys(reasons))
 
 
+def load_schema(schema: str | os.PathLike) -> dict[str, Any]:
+    """The YAML (or JSON) schema file, parsed."""
+    with open(schema) as fh:
+        return yaml.safe_load(fh)
+
+
 def config_errors(config: Mapping[str, Any], schema: str | os.PathLike) -> list[str]:
     """One plain line per problem of ``config`` against the YAML ``schema`` file."""
-    with open(schema) as fh:
-        spec = yaml.safe_load(fh)
+    spec = load_schema(schema)
     validator = jsonschema.validators.validator_for(spec)(spec)
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.path])
     return [f"config key {_key(e)}: {_explain(e)}" for e in errors]
@@ -77,4 +83,26 @@ def check_config(config: Mapping[str, Any], schema: str | os.PathLike) -> None:
         "every key); fix:\n  " + "\n  ".join(lines))
 
 
-__all__ = ["MAX_ERRORS", "check_config", "config_errors"]
+def fill_defaults(config: dict[str, Any], schema: str | os.PathLike) -> dict[str, Any]:
+    """Fill ``config`` in place with the schema's ``default`` values, as Snakemake's
+    ``validate`` does: every ``properties`` entry missing from an object the validator
+    visits (objects a default creates included) gets a copy of its default. Returns
+    ``config``; call :func:`check_config` first, as problems are not reported here."""
+    spec = load_schema(schema)
+    base = jsonschema.validators.validator_for(spec)
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, subschema)
+
+    filler = jsonschema.validators.extend(base, {"properties": set_defaults})
+    for _ in filler(spec).iter_errors(config):
+        pass
+    return config
+
+
+__all__ = ["MAX_ERRORS", "check_config", "config_errors", "fill_defaults", "load_schema"]
