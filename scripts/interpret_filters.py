@@ -64,7 +64,6 @@ else:
     log.info("filter influence on %d validation sequences: largest auPR drops %s", len(keep),
              ", ".join(f"filter{i} {influence[i]:.3f}" for i in np.argsort(-influence)[:5]))
 
-best = it.best_matches(table).set_index("query") if len(table) else pd.DataFrame()
 periods = it.filter_periods(weights, alphabet)
 grid, power = it.spectrum(it.position_profile(weights, alphabet))
 marks = {"α-helix": 3.6, "β-strand": 2.0} if alphabet == "protein" else {"helical turn": 10.5}
@@ -73,26 +72,10 @@ plots.periodicity(grid, power, periods, sm.output.periods, marks,
 log.info("dominant filter periods: median %.2f; %s of %d filters", np.nanmedian(periods),
          ", ".join(f"{it.band_fraction(periods, b) * n_filters:.0f} within {b[0]}-{b[1]} "
                    f"({name})" for name, b in it.PERIOD_BANDS.items()), n_filters)
-rows = []
-for i, name in enumerate(names):
-    b = best.loc[name] if name in best.index else None
-    rows.append({
-        "filter": name, "n_sites": int(fm.nsites.get(name, 0)) if fm.nsites else 0,
-        "width": fm.motifs[name].shape[1] if name in fm.motifs else 0,
-        "jaspar_id": b["target_id"] if b is not None else "",
-        "jaspar_name": b["target_name"] if b is not None else "",
-        "E": float(b["E"]) if b is not None else np.nan,
-        "q": float(b["q"]) if b is not None else np.nan,
-        "influence": float(influence[i]), "period": float(periods[i]),
-    })
-summary = pd.DataFrame(rows).sort_values(["influence", "n_sites"], ascending=False)
+summary = it.filter_table(fm, n_filters, table, influence, periods)
 summary.to_csv(sm.output.filters, sep="\t", index=False, float_format="%.4g")
 
-# logos: best JASPAR matches first, then the most influential unmatched filters
-order = summary.assign(q_sort=summary["q"].fillna(np.inf), i_sort=summary["influence"]
-                       .fillna(0), n_sort=summary["n_sites"]).sort_values(
-    ["q_sort", "i_sort", "n_sort"], ascending=[True, False, False])
-shown = [f for f in order["filter"] if f in fm.motifs][: cfg["logos"]]
+shown = it.logo_order(summary, fm.motifs, cfg["logos"])
 targets = None
 if len(table):
     ids, _, mats = it.jaspar_targets(cfg["release"], cfg["collection"], cfg["tax_group"])

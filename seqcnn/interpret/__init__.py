@@ -39,14 +39,17 @@ from seqcnn.interpret.attribution import (
     top_positives,
 )
 from seqcnn.interpret.filters import (
+    FILTER_TABLE_COLUMNS,
     FilterMotifs,
     activation_pwms,
     constrained_pwms,
     filter_influence,
     filter_motifs,
+    filter_table,
     filter_weights,
     influence_by_name,
     information_content,
+    logo_order,
     max_activations,
     stem_geometry,
     trim_bounds,
@@ -79,6 +82,7 @@ from seqcnn.interpret.periodicity import (
 )
 
 __all__ = [
+    "FILTER_TABLE_COLUMNS",
     "METHODS",
     "MOTIF_TABLE_COLUMNS",
     "PERIOD_BANDS",
@@ -102,6 +106,7 @@ __all__ = [
     "filter_influence",
     "filter_motifs",
     "filter_periods",
+    "filter_table",
     "filter_weights",
     "fraction_matched",
     "hydrophobicity",
@@ -112,6 +117,7 @@ __all__ = [
     "ism",
     "jaspar_targets",
     "logits",
+    "logo_order",
     "max_activations",
     "motif_mask",
     "motif_table",

@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
+from seqcnn.interpret.motifs import best_matches
 from seqcnn.models.layers import PWMConv1d, same_padding
 
 
@@ -284,3 +286,47 @@ def filter_influence(
 def influence_by_name(influence: np.ndarray, prefix: str = "filter") -> Mapping[str, float]:
     """``{"filter0": drop, ...}`` from :func:`filter_influence`'s array (for the motif table)."""
     return {f"{prefix}{i}": float(v) for i, v in enumerate(influence)}
+
+
+# --------------------------------------------------------------------------- the table
+
+#: Columns of ``filters.tsv``: :func:`filter_table`.
+FILTER_TABLE_COLUMNS = ("filter", "n_sites", "width", "jaspar_id", "jaspar_name", "E", "q",
+                        "influence", "period")
+
+
+def filter_table(fm: FilterMotifs, n_filters: int, tomtom_table: pd.DataFrame,
+                 influence: np.ndarray, periods: np.ndarray) -> pd.DataFrame:
+    """One row per first-layer filter ``filter{i}`` (:data:`FILTER_TABLE_COLUMNS`).
+
+    ``n_sites`` and ``width`` of its motif in ``fm`` (0 without one or without site
+    counts), its best Tomtom match in ``tomtom_table`` (lowest p: :func:`best_matches`;
+    empty id and name, NaN E and q without one), ``influence`` ``(F,)`` and dominant
+    ``periods`` ``(F,)``. Sorted by influence, then sites, largest first.
+    """
+    best = best_matches(tomtom_table).set_index("query") if len(tomtom_table) \
+        else pd.DataFrame()
+    rows = []
+    for i in range(n_filters):
+        name = f"filter{i}"
+        b = best.loc[name] if name in best.index else None
+        rows.append({
+            "filter": name, "n_sites": int(fm.nsites.get(name, 0)) if fm.nsites else 0,
+            "width": fm.motifs[name].shape[1] if name in fm.motifs else 0,
+            "jaspar_id": b["target_id"] if b is not None else "",
+            "jaspar_name": b["target_name"] if b is not None else "",
+            "E": float(b["E"]) if b is not None else np.nan,
+            "q": float(b["q"]) if b is not None else np.nan,
+            "influence": float(influence[i]), "period": float(periods[i]),
+        })
+    return pd.DataFrame(rows).sort_values(["influence", "n_sites"], ascending=False)
+
+
+def logo_order(table: pd.DataFrame, motifs: Mapping[str, np.ndarray], n: int) -> list[str]:
+    """The filters to draw logos of, at most ``n`` of those with a motif: best JASPAR
+    matches first (lowest q), then the most influential unmatched ones (NaN influence as 0),
+    then the most sites. ``table`` is :func:`filter_table`'s."""
+    order = table.assign(q_sort=table["q"].fillna(np.inf), i_sort=table["influence"]
+                         .fillna(0), n_sort=table["n_sites"]).sort_values(
+        ["q_sort", "i_sort", "n_sort"], ascending=[True, False, False])
+    return [f for f in order["filter"] if f in motifs][:n]
