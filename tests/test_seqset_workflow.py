@@ -156,7 +156,7 @@ def test_bad_letter_fails_naming_file_record_and_position(tmp_path):
     "edit, message",
     [
         (lambda c: c["datasets"]["tiny"].update(sequences="x.fa", labels="y.tsv"),
-         "is not valid under any of the given schemas"),
+         "expected a genome dataset (genome + tasks) or a sequence set"),
         (lambda c: c["datasets"]["tiny"].update(alphabet="protein"), "a genome dataset is DNA"),
         (lambda c: c.update(sweeps={"s": {"model": "nope", "grid": {"filters": [4]}}}),
          "sweeps.s.model is 'nope'"),
