@@ -50,6 +50,7 @@ rule make_negatives:
         fai=results_path("{dataset}/genome/genome.fa.fai"),
         blacklist=blacklist_file,
         user=user_negative_file,
+        aliases=chrom_alias_file,
     output:
         bed=results_path("{dataset}/regions/negatives.bed"),
         summary=results_path("{dataset}/regions/negatives.json"),

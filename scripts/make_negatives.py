@@ -15,7 +15,9 @@ cfg, tasks = sm.params.cfg, sm.params.tasks
 log = get_logger("make_negatives", sm.log[0])
 genome = Genome(sm.input.fasta)
 pos = rg.read_regions(sm.input.positives)
-blacklist = rg.read_bed(sm.input.blacklist[0], narrowpeak=False) if sm.input.blacklist else None
+aliases = rg.read_chrom_aliases(sm.input.aliases[0], genome.sizes) if sm.input.aliases else None
+blacklist = (rg.read_genome_bed(sm.input.blacklist[0], genome.sizes, aliases, "blacklist")
+             if sm.input.blacklist else None)
 method, ratio, seed = cfg["negatives"], cfg["negative_ratio"], cfg["seed"]
 
 if method == "gc_matched":
@@ -25,7 +27,8 @@ if method == "gc_matched":
 elif method == "dinuc_shuffle":
     neg, info = ng.dinucleotide_shuffled(pos, ratio, tasks, seed)
 else:
-    user = rg.resize(rg.read_bed(sm.input.user[0]), cfg["seq_len"])
+    user = rg.resize(rg.read_genome_bed(sm.input.user[0], genome.sizes, aliases, "negatives",
+                                        narrowpeak=None), cfg["seq_len"])
     user, drops = rg.filter_regions(user, genome, cfg["max_n_fraction"], blacklist,
                                     cfg["strict"])
     log.info("user negatives %s: dropped %s", sm.input.user[0],
