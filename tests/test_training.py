@@ -463,6 +463,8 @@ def test_training_with_lengths_learns_and_turns_augmentation_off(length_cache, c
         res = train(model, length_cache["train"], length_cache["valid"], cfg, progress=False)
     assert any("turned off" in r.message for r in caplog.records)
     assert res.meta["padding"] == "zeros+mask" and res.meta["lengths"] is True
+    # the recorded config is the one trained with (seqcnn.data.augmentation_for decides)
+    assert res.meta["train"]["rc_augment"] is False and res.meta["train"]["jitter"] == 0
     assert res.best_valid_auroc > 0.7, res.history
 
 
@@ -593,3 +595,11 @@ def test_training_ignores_ambiguous_labels_in_loss_and_validation(tmp_path):
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
     assert ckpt["meta"]["pos_weight"] == pytest.approx(
         dict(zip(["a", "b"], class_weights(train_y).tolist(), strict=True)))
+
+
+def test_augmentation_for_turns_both_off_with_lengths_only():
+    from seqcnn.data import augmentation_for
+
+    assert augmentation_for(True, 3, lengths=False) == (True, 3)
+    assert augmentation_for(True, 3, lengths=True) == (False, 0)
+    assert augmentation_for(False, 0, lengths=True) == (False, 0)
