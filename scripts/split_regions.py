@@ -54,6 +54,7 @@ for name in sp.SPLITS:
     summary[name] = {
         "n": len(part),
         "positives": {t: int((part[t] == 1).sum()) for t in tasks},  # 255: ambiguous
+        "negatives": {t: int((part[t] == 0).sum()) for t in tasks},
         "negatives_any_task": int((part[tasks] == 0).all(axis=1).sum()),
         "chromosomes": sorted(part["chrom"].unique().tolist()),
     }
@@ -63,16 +64,18 @@ for name in sp.SPLITS:
 
 empty = sp.check_tasks({n: s["positives"] for n, s in summary.items()},
                        {n: s["n"] for n, s in summary.items()}, chosen, cfg["tasks"],
-                       allow=cfg["allow_empty_tasks"], key=key)
+                       allow=cfg["allow_empty_tasks"], key=key,
+                       negatives={n: s["negatives"] for n, s in summary.items()})
 for message in empty:
     log.warning("%s; kept because allow_empty_tasks is true: evaluation and attribution skip "
-                "the task where it has no positives", message)
+                "the task where it cannot be scored", message)
 
 for name in sp.SPLITS:
     rg.write_regions(allr.loc[which == name], sm.output[name], tasks)
 with open(sm.output.summary, "w") as fh:
     json.dump({
         "split": chosen, "how": how, "splits": summary, "dropped": dropped,
-        "empty_tasks": [{"task": t, "split": n} for n, s in summary.items()
-                        for t, c in s["positives"].items() if c == 0],
+        "empty_tasks": [{"task": t, "split": n, "missing": kind} for n, s in summary.items()
+                        for kind in ("positives", "negatives")
+                        for t, c in s[kind].items() if c == 0],
     }, fh, indent=2)

@@ -233,26 +233,38 @@ def resolve_split(split: str | Mapping[str, Sequence[str]], regions: pd.DataFram
 
 def check_tasks(positives: Mapping[str, Mapping[str, int]], n: Mapping[str, int],
                 split: Mapping[str, Sequence[str]], peak_files: Mapping[str, str],
-                allow: bool, key: str = "dataset") -> list[str]:
-    """Every task needs positives in every split. ``positives``: split → task → count,
-    ``n``: split → regions, ``split``: the chosen valid/test lists. Raises
-    :class:`EmptyTaskError` naming each empty task and split; with ``allow`` returns those
-    messages instead (for the log), an empty list when every task has positives."""
-    problems = []
-    for name, per_task in positives.items():
-        for task, count in per_task.items():
-            if count:
-                continue
-            where = f"{name}: {', '.join(split[name])}; " if split.get(name) else ""
-            others = "".join(f"; {positives[o].get(task, 0)} positives in {o}"
-                             for o in positives if o != name)
-            peaks = f"; peaks: {peak_files[task]}" if task in peak_files else ""
-            problems.append(f"task {task} has no positives in the {name} split ({where}0 of "
-                            f"{n[name]} regions{others}{peaks})")
+                allow: bool, key: str = "dataset",
+                negatives: Mapping[str, Mapping[str, int]] | None = None) -> list[str]:
+    """Every task needs positives, and negatives, in every split. ``positives`` (and
+    ``negatives``, regions labelled 0): split → task → count, ``n``: split → regions,
+    ``split``: the chosen valid/test lists. Raises :class:`EmptyTaskError` naming each
+    task and split without them; with ``allow`` returns those messages instead (for the
+    log), an empty list when every task has both."""
+    problems, fixes = [], []
+    for kind, table in (("positives", positives), ("negatives", negatives or {})):
+        for name, per_task in table.items():
+            for task, count in per_task.items():
+                if count:
+                    continue
+                where = f"{name}: {', '.join(split[name])}; " if split.get(name) else ""
+                others = "".join(f"; {table[o].get(task, 0)} {kind} in {o}"
+                                 for o in table if o != name)
+                peaks = (f"; peaks: {peak_files[task]}"
+                         if task in peak_files and kind == "positives" else "")
+                problems.append(f"task {task} has no {kind} in the {name} split ({where}0 of "
+                                f"{n[name]} regions{others}{peaks})")
+                fixes.append(kind)
     if problems and not allow:
+        fix = []
+        if "positives" in fixes:
+            fix.append(f"choose other valid/test chromosomes or ranges under {key}.split, "
+                       "where the task's peaks fall")
+        if "negatives" in fixes:
+            fix.append("see the negatives step's log (negatives.log: how many could be "
+                       f"placed); lower {key}.negative_ratio or {key}.seq_len, or use "
+                       f"{key}.negatives: dinuc_shuffle")
         raise EmptyTaskError(
-            "; ".join(problems) + f". Fix: choose other valid/test chromosomes or ranges "
-            f"under {key}.split, where the task's peaks fall, or set "
+            "; ".join(problems) + ". Fix: " + "; or ".join(fix) + f"; or set "
             f"{key}.allow_empty_tasks: true to keep the task (evaluation and attribution "
-            "then skip it where it has no positives)")
+            "then skip it where it cannot be scored)")
     return problems

@@ -176,3 +176,22 @@ def test_allow_empty_tasks_gives_warnings():
     notes = check_tasks(COUNTS, N, {"valid": ["chr4"], "test": ["chr5"]}, {}, allow=True)
     assert len(notes) == 2 and all("task B has no positives" in n for n in notes)
     assert check_tasks({"train": {"A": 1}}, {"train": 5}, {}, {}, allow=False) == []
+
+
+def test_a_task_without_negatives_in_a_split_is_an_error():
+    """Zero negatives (the free space held none, not strict) cannot be scored either: said at
+    the split, with the negatives' fix, not as a NaN auROC three rules later."""
+    positives = {"train": {"A": 80}, "valid": {"A": 9}, "test": {"A": 10}}
+    negatives = {"train": {"A": 70}, "valid": {"A": 0}, "test": {"A": 0}}
+    n = {"train": 150, "valid": 9, "test": 10}
+    with pytest.raises(EmptyTaskError) as err:
+        check_tasks(positives, n, {"valid": ["chr4"], "test": ["chr5"]}, {}, allow=False,
+                    key="datasets.tiny", negatives=negatives)
+    text = str(err.value)
+    for part in ("task A has no negatives in the valid split (valid: chr4; 0 of 9 regions",
+                 "no negatives in the test split", "datasets.tiny.negative_ratio",
+                 "negatives.log"):
+        assert part in text, (part, text)
+    notes = check_tasks(positives, n, {"valid": ["chr4"], "test": ["chr5"]}, {}, allow=True,
+                        negatives=negatives)
+    assert len(notes) == 2 and all("no negatives" in m for m in notes)
