@@ -1,19 +1,19 @@
 rule train_baselines:
     input:
-        train_onehot=f"{RESULTS}/{{dataset}}/cache/train.onehot.npy",
-        train_labels=f"{RESULTS}/{{dataset}}/cache/train.labels.npy",
-        valid_onehot=f"{RESULTS}/{{dataset}}/cache/valid.onehot.npy",
-        valid_labels=f"{RESULTS}/{{dataset}}/cache/valid.labels.npy",
-        test_onehot=f"{RESULTS}/{{dataset}}/cache/test.onehot.npy",
-        test_labels=f"{RESULTS}/{{dataset}}/cache/test.labels.npy",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
+        train_onehot=results_path("{dataset}/cache/train.onehot.npy"),
+        train_labels=results_path("{dataset}/cache/train.labels.npy"),
+        valid_onehot=results_path("{dataset}/cache/valid.onehot.npy"),
+        valid_labels=results_path("{dataset}/cache/valid.labels.npy"),
+        test_onehot=results_path("{dataset}/cache/test.onehot.npy"),
+        test_labels=results_path("{dataset}/cache/test.labels.npy"),
+        manifest=results_path("{dataset}/cache/manifest.json"),
     output:
-        scores=f"{RESULTS}/{{dataset}}/baselines/test_scores.npz",
-        summary=f"{RESULTS}/{{dataset}}/baselines/baselines.json",
+        scores=results_path("{dataset}/baselines/test_scores.npz"),
+        summary=results_path("{dataset}/baselines/baselines.json"),
     log:
-        f"{RESULTS}/logs/{{dataset}}/baselines/baselines.log",
+        results_path("logs/{dataset}/baselines/baselines.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/baselines/baselines.tsv"
+        results_path("benchmarks/{dataset}/baselines/baselines.tsv")
     wildcard_constraints:
         dataset=one_of(GENOME_DATASETS),
     conda:
@@ -31,50 +31,44 @@ rule train_baselines:
 
 rule evaluate_model:
     input:
-        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
-        test_onehot=f"{RESULTS}/{{dataset}}/cache/test.onehot.npy",
-        test_labels=f"{RESULTS}/{{dataset}}/cache/test.labels.npy",
-        regions=f"{RESULTS}/{{dataset}}/regions/test.bed",
-        manifest=f"{RESULTS}/{{dataset}}/cache/manifest.json",
-        baselines=f"{RESULTS}/{{dataset}}/baselines/test_scores.npz",
+        unpack(eval_inputs),
+        model=results_path("{dataset}/{model}/model.pt"),
     output:
         metrics=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics.tsv",
+            results_path("{dataset}/{model}/eval/metrics.tsv"),
             category="Evaluation",
             subcategory="{dataset}",
             caption="../report/metrics.rst",
         ),
-        predictions=f"{RESULTS}/{{dataset}}/{{model}}/eval/predictions.tsv.gz",
-        by_chrom=f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics_by_chrom.tsv",
+        accuracy=report(
+            results_path("{dataset}/{model}/eval/accuracy.tsv"),
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/accuracy.rst",
+        ),
+        predictions=results_path("{dataset}/{model}/eval/predictions.tsv.gz"),
+        raw_scores=results_path("{dataset}/{model}/eval/test_scores.npy"),
         curves=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/curves.png",
+            results_path("{dataset}/{model}/eval/curves.png"),
             category="Evaluation",
             subcategory="{dataset}",
             caption="../report/curves.rst",
         ),
         scores=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/scores.png",
+            results_path("{dataset}/{model}/eval/scores.png"),
             category="Evaluation",
             subcategory="{dataset}",
             caption="../report/scores.rst",
         ),
-        chrom_plot=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/by_chrom.png",
-            category="Evaluation",
-            subcategory="{dataset}",
-            caption="../report/by_chrom.rst",
-        ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/eval.log",
+        results_path("logs/{dataset}/{model}/eval.log"),
     benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/eval.tsv"
-    wildcard_constraints:
-        dataset=one_of(GENOME_DATASETS),
+        results_path("benchmarks/{dataset}/{model}/eval.tsv")
     conda:
         "../envs/evaluate.yaml"
     threads: 2
     resources:
-        mem_mb=eval_mem_mb,
+        mem_mb=evaluate_model_mem_mb,
         runtime=60,
     params:
         cfg=evaluate_config,
@@ -83,50 +77,25 @@ rule evaluate_model:
         "../scripts/evaluate_model.py"
 
 
-rule evaluate_seqset_model:
+rule evaluate_by_chrom:
     input:
-        unpack(seqset_eval_inputs),
-        model=f"{RESULTS}/{{dataset}}/{{model}}/model.pt",
+        raw_scores=results_path("{dataset}/{model}/eval/test_scores.npy"),
+        test_labels=results_path("{dataset}/cache/test.labels.npy"),
+        regions=results_path("{dataset}/regions/test.bed"),
+        baselines=results_path("{dataset}/baselines/test_scores.npz"),
     output:
-        metrics=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/metrics.tsv",
+        by_chrom=results_path("{dataset}/{model}/eval/metrics_by_chrom.tsv"),
+        chrom_plot=report(
+            results_path("{dataset}/{model}/eval/by_chrom.png"),
             category="Evaluation",
             subcategory="{dataset}",
-            caption="../report/seqset_metrics.rst",
-        ),
-        accuracy=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/accuracy.tsv",
-            category="Evaluation",
-            subcategory="{dataset}",
-            caption="../report/accuracy.rst",
-        ),
-        predictions=f"{RESULTS}/{{dataset}}/{{model}}/eval/predictions.tsv.gz",
-        curves=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/curves.png",
-            category="Evaluation",
-            subcategory="{dataset}",
-            caption="../report/seqset_curves.rst",
-        ),
-        scores=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/eval/scores.png",
-            category="Evaluation",
-            subcategory="{dataset}",
-            caption="../report/seqset_scores.rst",
+            caption="../report/by_chrom.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/eval.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/{{dataset}}/{{model}}/eval.tsv"
+        results_path("logs/{dataset}/{model}/eval_by_chrom.log"),
     wildcard_constraints:
-        dataset=one_of(SEQSET_DATASETS),
+        dataset=one_of(GENOME_DATASETS),
     conda:
         "../envs/evaluate.yaml"
-    threads: 2
-    resources:
-        mem_mb=eval_mem_mb,
-        runtime=60,
-    params:
-        cfg=evaluate_config,
-        device=config["train"]["device"],
     script:
-        "../scripts/evaluate_seqset_model.py"
+        "../scripts/evaluate_by_chrom.py"

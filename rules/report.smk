@@ -1,16 +1,16 @@
 rule plot_training:
     input:
-        train_log=f"{RESULTS}/{{dataset}}/{{model}}/train_log.tsv",
-        summary=f"{RESULTS}/{{dataset}}/{{model}}/model.json",
+        train_log=results_path("{dataset}/{model}/train_log.tsv"),
+        summary=results_path("{dataset}/{model}/model.json"),
     output:
         plot=report(
-            f"{RESULTS}/{{dataset}}/{{model}}/train_curves.png",
+            results_path("{dataset}/{model}/train_curves.png"),
             category="Training",
             subcategory="{dataset}",
             caption="../report/train_curves.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/{{model}}/train_curves.log",
+        results_path("logs/{dataset}/{model}/train_curves.log"),
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -22,15 +22,13 @@ rule write_report:
         unpack(report_inputs),
     output:
         html=report(
-            f"{RESULTS}/{{dataset}}/report.html",
+            results_path("{dataset}/report.html"),
             category="Report",
             subcategory="{dataset}",
             caption="../report/report.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/report.log",
-    wildcard_constraints:
-        dataset=one_of(GENOME_DATASETS),
+        results_path("logs/{dataset}/report.log"),
     conda:
         "../envs/evaluate.yaml"
     params:
@@ -40,48 +38,25 @@ rule write_report:
         "../scripts/write_report.py"
 
 
-rule write_seqset_report:
-    input:
-        unpack(seqset_report_inputs),
-    output:
-        html=report(
-            f"{RESULTS}/{{dataset}}/report.html",
-            category="Report",
-            subcategory="{dataset}",
-            caption="../report/report.rst",
-        ),
-    log:
-        f"{RESULTS}/logs/{{dataset}}/report.log",
-    wildcard_constraints:
-        dataset=one_of(SEQSET_DATASETS),
-    conda:
-        "../envs/evaluate.yaml"
-    params:
-        models=dataset_models,
-        reference=reference_config,
-    script:
-        "../scripts/write_seqset_report.py"
-
-
 rule compare_to_reference:
     input:
         unpack(reference_inputs),
     output:
         table=report(
-            f"{RESULTS}/{{dataset}}/reference/comparison.tsv",
+            results_path("{dataset}/reference/comparison.tsv"),
             category="Reference",
             subcategory="{dataset}",
             caption="../report/reference.rst",
         ),
-        measured=f"{RESULTS}/{{dataset}}/reference/measured.tsv",
+        measured=results_path("{dataset}/reference/measured.tsv"),
         figure=report(
-            f"{RESULTS}/{{dataset}}/reference/comparison.png",
+            results_path("{dataset}/reference/comparison.png"),
             category="Reference",
             subcategory="{dataset}",
             caption="../report/reference.rst",
         ),
     log:
-        f"{RESULTS}/logs/{{dataset}}/reference.log",
+        results_path("logs/{dataset}/reference.log"),
     conda:
         "../envs/interpret.yaml"
     params:

@@ -1,68 +1,65 @@
-"""Score a trained model on the test split; metrics beside the baselines; figures.
+"""Score a trained model on the test split of either kind of dataset: metrics (beside the
+baselines of a genome dataset), accuracy, predictions, the model's raw scores and figures.
 
-Ambiguous labels (255: the region overlaps the task's peak too little to be called either
-way) are left out of that task's metrics and figures and counted in ``n_ambiguous``;
-predictions.tsv.gz keeps their rows (the score is still the model's) with label ``NA``.
+One path for both kinds: the cache through ``seqcnn.cache.load_split``, the tasks through
+the model's ``Targets``, the tables through ``seqcnn.metrics.evaluate_scores`` and
+``predictions_table``. Ambiguous labels (255) are left out of a task's metrics and counted
+in ``n_ambiguous``; predictions.tsv.gz keeps their rows with label ``NA``. Per-chromosome
+metrics of genome datasets are the evaluate_by_chrom rule's (it reads ``test_scores.npy``).
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from seqcnn import evalplots, metrics
-from seqcnn import regions as rg
-from seqcnn.cache import load_cache
+from seqcnn.cache import load_split
 from seqcnn.logs import get_logger
-from seqcnn.models.zoo import load_model
+from seqcnn.models.zoo import load_model, read_checkpoint
+from seqcnn.targets import Targets
 from seqcnn.training import predict
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("evaluate_model", sm.log[0])
-model_name = sm.wildcards.model
-tasks = json.load(open(sm.input.manifest))["tasks"]
-x, y = load_cache(sm.input.test_onehot, sm.input.test_labels)
-regions = rg.read_regions(sm.input.regions)
-if len(regions) != len(x):
-    raise ValueError(f"{sm.input.regions} has {len(regions)} rows, the cache {len(x)}")
+name = sm.wildcards.model
+manifest = json.load(open(sm.input.manifest))
+genome = manifest["kind"] == "genome"
+split = load_split(Path(sm.input.manifest).parent, "test")
+model = load_model(sm.input.model)  # a CheckpointError names a bad file and the fix
+meta = read_checkpoint(sm.input.model, verify=False)["meta"]
+targets = Targets.from_meta(meta)
+probs = predict(model, split.onehot, lengths=split.lengths,
+                padding=meta.get("padding", "zeros+mask"), targets=targets,
+                rc_average=genome and cfg["rc_average"], device=sm.params.device)
+np.save(sm.output.raw_scores, probs)
+scores = {name: probs}
+if "baselines" in sm.input.keys():
+    baselines = np.load(sm.input.baselines)
+    scores.update({b: baselines[b] for b in baselines.files})
+labels = np.asarray(split.labels)
 
-model = load_model(sm.input.model)
-scores = {model_name: predict(model, x, rc_average=cfg["rc_average"], device=sm.params.device)}
-baselines = np.load(sm.input.baselines)
-scores.update({name: baselines[name] for name in baselines.files})
-labels = np.asarray(y)
-
-table = pd.concat([metrics.task_metrics(labels, s, tasks, model=name, n_boot=cfg["bootstrap"],
-                                        seed=cfg["seed"])
-                   for name, s in scores.items()], ignore_index=True)
-# a task kept by allow_empty_tasks: an explicit row, not a blank one
-table["note"] = np.select([table["n_pos"] == 0, table["n_neg"] == 0],
-                          ["no positives in the test split", "no negatives in the test split"],
-                          "")
-for task in table.loc[table["note"] != "", "task"].unique():
-    log.warning("%s: %s (%d regions): its auROC and auPR are NaN; the note column says so",
-                task, table.loc[table["task"] == task, "note"].iloc[0], len(x))
+by_class = not genome  # sequence sets: one row per output column (class), as before
+table, accuracy = metrics.evaluate_scores(labels, scores, targets, n_boot=cfg["bootstrap"],
+                                          seed=cfg["seed"], by_class=by_class)
+noted = table.loc[table["note"] != "", "task"].unique() if "note" in table else []
+for task in noted:
+    log.warning("%s: %s (%d rows): its auROC and auPR are NaN; the note column says so",
+                task, table.loc[table["task"] == task, "note"].iloc[0], len(split))
 table.to_csv(sm.output.metrics, sep="\t", index=False, float_format="%.4f")
-log.info("test metrics (%d regions on %s):\n%s", len(x),
-         ", ".join(sorted(regions["chrom"].unique())), table.to_string(index=False))
+accuracy.to_csv(sm.output.accuracy, sep="\t", index=False, float_format="%.4f")
+log.info("test metrics (%d %s):\n%s\n%s", len(split), "regions" if genome else "sequences",
+         table.to_string(index=False), accuracy.to_string(index=False))
 
-region_id = (regions["chrom"] + ":" + regions["start"].astype(str) + "-"
-             + regions["end"].astype(str) + "(" + regions["strand"] + ")").to_numpy()
-pred = pd.DataFrame({
-    "region": np.repeat(region_id, len(tasks)),
-    "task": np.tile(tasks, len(x)),
-    "label": pd.array(labels.reshape(-1), dtype="Int64"),
-    "score": scores[model_name].reshape(-1),
-})
-pred.loc[labels.reshape(-1) == metrics.AMBIGUOUS, "label"] = pd.NA  # no label: NA, not 255
+pred = metrics.predictions_table(split.ids, labels, probs, targets, split.lengths, by_class)
 pred.to_csv(sm.output.predictions, sep="\t", index=False, float_format="%.5f", na_rep="NA",
             compression={"method": "gzip", "mtime": 0})
 
-by_chrom = pd.concat([metrics.per_chromosome_metrics(labels, s, regions["chrom"].to_numpy(),
-                                                     tasks, model=name)
-                      for name, s in scores.items()], ignore_index=True)
-by_chrom.to_csv(sm.output.by_chrom, sep="\t", index=False, float_format="%.4f")
-evalplots.roc_pr_curves(scores, labels, tasks, sm.output.curves)
-evalplots.score_distributions({model_name: scores[model_name]}, labels, tasks, sm.output.scores)
-evalplots.chromosome_performance(by_chrom[by_chrom["model"] == model_name], sm.output.chrom_plot)
+if genome:  # raw labels: the figures leave ambiguous rows out per task
+    evalplots.roc_pr_curves(scores, labels, list(targets.tasks), sm.output.curves)
+    evalplots.score_distributions({name: probs}, labels, list(targets.tasks), sm.output.scores)
+else:  # one-vs-rest columns: one curve per task or class
+    Y, P = targets.one_vs_rest(labels, probs)
+    evalplots.roc_pr_curves({name: P}, Y, targets.output_names, sm.output.curves)
+    evalplots.score_distributions({name: P}, Y, targets.output_names, sm.output.scores)

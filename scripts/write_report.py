@@ -1,4 +1,9 @@
-"""Render results/{dataset}/report.html from the workflow's outputs."""
+"""Render results/{dataset}/report.html for either kind of dataset.
+
+One script and one base template (report/base.html.j2): the model sections, the comparison
+and the reference table are common; each kind adds its data section and its per-model
+test and interpretation parts (report/dataset.html.j2, report/seqset.html.j2 extend the base).
+"""
 
 import json
 
@@ -21,78 +26,141 @@ sm = snakemake  # noqa: F821
 log = get_logger("write_report", sm.log[0])
 dataset = sm.wildcards.dataset
 manifest = json.load(open(sm.input.manifest))
-positives = json.load(open(sm.input.positives))
-negatives = json.load(open(sm.input.negatives))
+genome = manifest["kind"] == "genome"
 tasks = manifest["tasks"]
-
-counts = pd.DataFrame([
-    {"split": s, "regions": c["n"], **{f"{t} +": c["positives"][t] for t in tasks},
-     **{f"{t} ambiguous": c.get("ambiguous", {}).get(t, 0) for t in tasks
-        if any(v.get("ambiguous", {}).get(t, 0) for v in manifest["counts"].values())},
-     "chromosomes": len(manifest["chromosomes"][s])}
-    for s, c in manifest["counts"].items()
-])
-drops = pd.DataFrame([
-    {"task": t, "file": v["file"], "read": v["read"],
-     **{r: v["dropped"].get(r, 0) for r in DROP_REASONS}, "kept": v["kept"]}
-    for t, v in positives["tasks"].items()
-])
-shortfall = pd.DataFrame(negatives.get("shortfall_by_gc") or [],
-                         columns=["gc", "needed", "short"])
-shortfall_table = (table_html(shortfall.rename(columns={
-    "gc": "GC bin", "needed": "negatives asked", "short": "missing"}), table_id="shortfall")
-    if len(shortfall) else None)
+GENOME_COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
+                  "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "note"]
+SEQSET_COLUMNS = ["task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
+                  "auprc_hi", "n_pos", "n_neg"]
 
 
-def interpretation(i: int) -> dict:
-    """The motif table, logos and attribution AUROCs of the i-th model."""
+def genome_data() -> dict:
+    """The data section of a genome dataset: split, labels, drops, negatives, GC."""
+    positives = json.load(open(sm.input.positives))
+    negatives = json.load(open(sm.input.negatives))
+    any_ambiguous = {t: any(v.get("ambiguous", {}).get(t, 0)
+                            for v in manifest["counts"].values()) for t in tasks}
+    counts = pd.DataFrame([
+        {"split": s, "regions": c["n"], **{f"{t} +": c["positives"][t] for t in tasks},
+         **{f"{t} ambiguous": c.get("ambiguous", {}).get(t, 0) for t in tasks
+            if any_ambiguous[t]},
+         "chromosomes": len(manifest["chromosomes"][s])}
+        for s, c in manifest["counts"].items()
+    ])
+    drops = pd.DataFrame([
+        {"task": t, "file": v["file"], "read": v["read"],
+         **{r: v["dropped"].get(r, 0) for r in DROP_REASONS}, "kept": v["kept"]}
+        for t, v in positives["tasks"].items()
+    ])
+    shortfall = pd.DataFrame(negatives.get("shortfall_by_gc") or [],
+                             columns=["gc", "needed", "short"])
+    shortfall_table = (table_html(shortfall.rename(columns={
+        "gc": "GC bin", "needed": "negatives asked", "short": "missing"}), table_id="shortfall")
+        if len(shortfall) else None)
+    return {
+        "chromosomes": manifest["chromosomes"], "negatives": negatives,
+        "split_text": split_text(manifest.get("split"), manifest.get("split_how"),
+                                 manifest["chromosomes"]),
+        "split_dropped": manifest.get("split_dropped"),
+        "label_overlap": manifest.get("ambiguous", {}).get("label_overlap"),
+        "empty_tasks": manifest.get("empty_tasks") or [],
+        "merged_duplicates": positives["merged_duplicates"],
+        "counts_table": table_html(counts, table_id="counts"),
+        "drops_table": table_html(drops, table_id="drops"), "shortfall_table": shortfall_table,
+        "gc_plot": sm.input.gc_plot,
+    }
+
+
+def seqset_split_text(split: dict) -> str:
+    """How a sequence set was split, as a sentence part."""
+    text = (f"the {split['column']!r} column of the labels file" if split["source"] == "column"
+            else "a seeded random split (fractions " + ", ".join(
+                f"{k} {v:g}" for k, v in split["fractions"].items())
+            + (f", stratified on {split['stratify']}" if split.get("stratify") else "") + ")")
+    if split.get("group_column"):
+        text += (f"; all members of a {split['group_column']!r} group in one split "
+                 f"({split.get('groups', '?')} groups)")
+    return text
+
+
+def seqset_data() -> dict:
+    """The data section of a sequence set: records, lengths, split, drops, duplicates."""
+    counts = pd.DataFrame([
+        {"split": s, "sequences": c["n"], "residues": c["residues"],
+         **{f"{t}: {k}": v for t, cc in c["class_counts"].items() for k, v in cc.items()}}
+        for s, c in manifest["counts"].items()
+    ])
+    return {
+        "alphabet": manifest["alphabet"], "detected": manifest["alphabet_detection"]["detected"],
+        "label_kind": manifest["label_kind"], "lengths": manifest["lengths"],
+        "source": manifest["source"], "split_text": seqset_split_text(manifest["split"]),
+        "dropped": manifest["dropped"], "cropped": manifest["cropped"],
+        "too_long": manifest["too_long"], "duplicates": manifest["duplicates"],
+        "warnings": manifest["warnings"], "counts_table": table_html(counts, table_id="counts"),
+        "lengths_plot": sm.input.lengths_plot,
+    }
+
+
+def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
+    """A genome model's test verdict against the baselines, motif table and logos."""
+    flag, verdict = baseline_verdict(table, name, tasks)
+    shown = table[[c for c in GENOME_COLUMNS if c in table]]
+    if "note" in shown and shown["note"].isna().all():
+        shown = shown.drop(columns="note")
     motifs = pd.read_csv(sm.input.motifs[i], sep="\t")
     motifs = motifs[["motif", "jaspar_name", "q", "n_filters", "n_patterns", "n_sites",
                      "n_seqlets", "influence", "filters", "patterns"]]
-    filters = json.load(open(sm.input.filters_json[i]))
     auroc = pd.read_csv(sm.input.attribution_auroc[i], sep="\t")
     return {
+        "flag": flag, "verdict": verdict,
+        "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
         "motif_table": table_html(motifs, table_id="motifs", floatfmt="{:.3g}"),
-        "fraction_matched": filters["fraction_matched_E0.1"],
-        "n_filters": filters["n_filters"],
         "auroc_table": table_html(auroc, table_id="attribution-auroc") if len(auroc) else None,
         "motif_figures": [sm.input.modisco_logos[i], sm.input.filter_logos[i]],
     }
 
 
-models, summaries, tables = [], [], []
+def seqset_model(i: int, name: str, table: pd.DataFrame, accuracy: pd.DataFrame,
+                 filters: dict, summary: dict) -> dict:
+    """A sequence-set model's class metrics, accuracy, filter logos and periods."""
+    return {
+        "padding": summary.get("padding"),
+        "metrics_table": table_html(table[SEQSET_COLUMNS], table_id=f"metrics-{name}"),
+        "accuracy_table": table_html(accuracy, table_id=f"accuracy-{name}") if len(accuracy)
+        else None,
+        "filter_logos": sm.input.filter_logos[i], "periods": sm.input.periods[i],
+        "n_with_sites": filters["n_with_sites"], "median_period": filters["median_period"],
+    }
+
+
+models, summaries, tables, accuracies = [], [], [], []
 figures = list(sm.input.eval_figures)
 per_model = len(figures) // max(1, len(sm.params.models))
-for i, (name, summary_path, metrics_path, curves) in enumerate(zip(
-        sm.params.models, sm.input.summaries, sm.input.metrics, sm.input.curves, strict=True)):
-    figs = figures[i * per_model:(i + 1) * per_model]
-    summary = json.load(open(summary_path))
-    table = pd.read_csv(metrics_path, sep="\t")
+for i, name in enumerate(sm.params.models):
+    summary = json.load(open(sm.input.summaries[i]))
+    table = pd.read_csv(sm.input.metrics[i], sep="\t", keep_default_na=False,
+                        na_values=[""]).fillna({"class": ""})
+    accuracy = pd.read_csv(sm.input.accuracy[i], sep="\t")
+    filters = json.load(open(sm.input.filters_json[i]))
     summaries.append(summary)
     tables.append(table)
-    flag, verdict = baseline_verdict(table, name, tasks)
-    shown = table[[c for c in ("model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc",
-                               "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "note")
-                   if c in table]]
-    if "note" in shown and shown["note"].isna().all():
-        shown = shown.drop(columns="note")
-    config = config_table(summary["model_config"])
+    accuracies.append(accuracy)
     models.append({
-        "name": name, "arch": summary["arch"],
-        "parameters": int(summary.get("parameters", 0)),
+        "name": name, "arch": summary["arch"], "parameters": int(summary.get("parameters", 0)),
         "receptive_field": summary.get("receptive_field"),
         "best_epoch": summary.get("best_epoch"), "epochs": summary.get("epochs_run"),
-        "config_table": table_html(config, classes=("data", "config")),
-        "curves": curves, "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
-        "flag": flag,
-        "verdict": verdict,
-        "eval_figures": list(figs),
-        **interpretation(i),
+        "config_table": table_html(config_table(summary["model_config"]),
+                                   classes=("data", "config")),
+        "curves": sm.input.curves[i],
+        "eval_figures": figures[i * per_model:(i + 1) * per_model],
+        "n_filters": filters["n_filters"], "fraction_matched": filters["fraction_matched_E0.1"],
+        **(genome_model(i, name, table) if genome
+           else seqset_model(i, name, table, accuracy, filters, summary)),
     })
 
-comparison = (table_html(model_comparison(sm.params.models, summaries, tables),
+comparison = (table_html(model_comparison(sm.params.models, summaries, tables,
+                                          None if genome else accuracies),
                          table_id="comparison") if len(models) > 1 else None)
-
 reference = (reference_section(sm.input.reference_table, sm.input.reference_figure,
                                sm.params.reference)
              if "reference_table" in sm.input.keys() else None)
@@ -100,15 +168,7 @@ reference = (reference_section(sm.input.reference_table, sm.input.reference_figu
 render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "seq_len": manifest["seq_len"], "letters": manifest["letters"],
-    "chromosomes": manifest["chromosomes"], "negatives": negatives,
-    "split_text": split_text(manifest.get("split"), manifest.get("split_how"),
-                             manifest["chromosomes"]),
-    "split_dropped": manifest.get("split_dropped"),
-    "label_overlap": manifest.get("ambiguous", {}).get("label_overlap"),
-    "empty_tasks": manifest.get("empty_tasks") or [],
-    "merged_duplicates": positives["merged_duplicates"],
-    "counts_table": table_html(counts, table_id="counts"),
-    "drops_table": table_html(drops, table_id="drops"), "shortfall_table": shortfall_table,
-    "gc_plot": sm.input.gc_plot, "models": models, "comparison": comparison, "reference": reference,
+    "models": models, "comparison": comparison, "reference": reference,
+    **(genome_data() if genome else seqset_data()),
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -407,3 +407,83 @@ def average_rc(predict: Callable, X, batch_size: int | None = None):
     parts = [np.asarray(average_rc(predict, np.asarray(X[i:i + batch_size])))
              for i in range(0, len(X), batch_size)]
     return np.concatenate(parts)
+
+
+# --------------------------------------------------------------------------- one entry point
+
+
+def empty_task_notes(table: pd.DataFrame) -> np.ndarray:
+    """The ``note`` column of a task table: why a task's auROC and auPR are NaN
+    (no positives or no negatives in the test split), else empty."""
+    return np.select([table["n_pos"] == 0, table["n_neg"] == 0],
+                     ["no positives in the test split", "no negatives in the test split"], "")
+
+
+def evaluate_scores(labels: np.ndarray, scores: Mapping[str, np.ndarray], targets: Targets,
+                    n_boot: int = 1000, seed: int = 0, by_class: bool | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test metrics of every scorer, for genome datasets and sequence sets alike.
+
+    ``labels`` are the cache's (``(N, tasks)`` codes, or ``(N, L)`` per position; 255 no
+    label) and ``scores`` maps a model name to its probabilities, laid out as ``targets``
+    says (``(N, n_outputs)`` or ``(N, K, L)``). With ``by_class`` (default: unless every
+    task is binary) one row per output column (:func:`class_metrics`), else one row per task
+    (:func:`task_metrics`) with a ``note`` on tasks without positives or negatives. Returns
+    ``(metrics, accuracy)``: the accuracy table (:func:`accuracy_metrics`) is empty when
+    every task is binary. Every model is resampled with the same ``seed`` (paired CIs).
+    """
+    if by_class is None:
+        by_class = not targets.all_binary
+    frames, accuracy = [], []
+    for name, s in scores.items():
+        if by_class:
+            frames.append(class_metrics(labels, s, targets, model=name, n_boot=n_boot,
+                                        seed=seed))
+        else:
+            frames.append(task_metrics(labels, s, list(targets.tasks), model=name,
+                                       n_boot=n_boot, seed=seed))
+        accuracy.append(accuracy_metrics(labels, s, targets, model=name))
+    table = pd.concat(frames, ignore_index=True)
+    if not by_class:
+        table["note"] = empty_task_notes(table)
+    return table, pd.concat(accuracy, ignore_index=True)
+
+
+def predictions_table(ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
+                      targets: Targets, lengths: np.ndarray | None = None,
+                      by_class: bool | None = None) -> pd.DataFrame:
+    """predictions.tsv.gz as a table, one layout per label kind.
+
+    ``ids`` ``(N,)`` name the cache rows (:func:`seqcnn.cache.load_split`). Per task
+    (``by_class`` false; default: every task binary): ``region, task, label, score`` with
+    label ``NA`` where ambiguous (255). Per output column: ``id, output, label, score``
+    (one-vs-rest labels). Per position: ``id, position, label, p_<class>...`` over the real
+    positions (``lengths`` ``(N,)``).
+    """
+    ids = np.asarray(ids)
+    labels = np.asarray(labels)
+    n = len(labels)
+    if by_class is None:
+        by_class = not targets.all_binary
+    if targets.per_position:
+        real = np.arange(probs.shape[-1])[None, :] < np.asarray(lengths)[:, None]
+        rows, pos = np.nonzero(real)
+        classes = list(targets.classes[targets.tasks[0]])
+        pred = pd.DataFrame({"id": ids[rows], "position": pos + 1,
+                             "label": np.asarray(classes)[labels[rows, pos]]})
+        for k, c in enumerate(classes):
+            pred[f"p_{c}"] = probs[rows, k, pos]
+        return pred
+    if by_class:
+        names = targets.output_names
+        y, _ = targets.one_vs_rest(labels, probs)
+        return pd.DataFrame({"id": np.repeat(ids, len(names)),
+                             "output": np.tile(names, n),
+                             "label": y.reshape(-1).astype(int),
+                             "score": probs.reshape(n, -1).reshape(-1)})
+    tasks = list(targets.tasks)
+    pred = pd.DataFrame({"region": np.repeat(ids, len(tasks)), "task": np.tile(tasks, n),
+                         "label": pd.array(labels.reshape(-1), dtype="Int64"),
+                         "score": probs.reshape(-1)})
+    pred.loc[labels.reshape(-1) == AMBIGUOUS, "label"] = pd.NA  # no label: NA, not 255
+    return pred

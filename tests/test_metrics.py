@@ -233,3 +233,57 @@ def test_curves_leave_out_ambiguous_rows(monkeypatch):
         assert f"cnn ({auroc:.3f})" in curves.axes[2 * j].get_legend().get_texts()[0].get_text()
         legend = [t.get_text() for t in dists.axes[j].get_legend().get_texts()]
         assert legend == [f"negative (n={n_neg:,})", f"positive (n={n_pos:,})"]
+
+
+# --------------------------------------------------------------------------- one entry point
+
+
+def test_evaluate_scores_is_task_metrics_for_binary_targets(rng):
+    from seqcnn.metrics import evaluate_scores, task_metrics
+    from seqcnn.targets import Targets
+
+    y = (rng.random((80, 2)) < 0.4).astype(np.uint8)
+    y[:5, 1] = 255
+    y[:, 1][y[:, 1] == 1] = 0  # task B: no positives
+    s = {"cnn": rng.random((80, 2)), "kmer": rng.random((80, 2))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table, accuracy = evaluate_scores(y, s, Targets.binary(["A", "B"]), n_boot=20, seed=3)
+        expected = task_metrics(y, s["kmer"], ["A", "B"], model="kmer", n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(table[table["model"] == "kmer"].drop(columns="note")
+                                  .reset_index(drop=True), expected)
+    assert list(table["note"]) == ["", "no positives in the test split"] * 2
+    assert len(accuracy) == 0 and list(table["model"].unique()) == ["cnn", "kmer"]
+
+
+def test_evaluate_scores_by_class_for_a_multiclass_task(rng):
+    from seqcnn.metrics import class_metrics, evaluate_scores
+    from seqcnn.targets import Targets
+
+    targets = Targets(("c",), {"c": "multiclass"}, {"c": ("x", "y", "z")})
+    y = rng.integers(0, 3, (60, 1)).astype(np.uint8)
+    p = rng.dirichlet(np.ones(3), 60)
+    table, accuracy = evaluate_scores(y, {"m": p}, targets, n_boot=10, seed=1)
+    pd.testing.assert_frame_equal(table, class_metrics(y, p, targets, "m", n_boot=10, seed=1))
+    assert list(accuracy["task"]) == ["c"] and 0 <= accuracy["accuracy"][0] <= 1
+
+
+def test_predictions_table_layouts(rng):
+    from seqcnn.metrics import predictions_table
+    from seqcnn.targets import Targets
+
+    y = np.array([[1, 0], [255, 1]], dtype=np.uint8)
+    p = np.array([[0.9, 0.1], [0.5, 0.7]], dtype=np.float32)
+    ids = np.array(["chr1:0-10(+)", "chr2:5-15(-)"])
+    pred = predictions_table(ids, y, p, Targets.binary(["A", "B"]))
+    assert list(pred.columns) == ["region", "task", "label", "score"]
+    assert list(pred["region"]) == [ids[0], ids[0], ids[1], ids[1]]
+    assert pred["label"].isna().tolist() == [False, False, True, False]  # 255 → NA
+    by_class = predictions_table(ids[:1], y[:1], p[:1], Targets.binary(["A", "B"]), by_class=True)
+    assert list(by_class.columns) == ["id", "output", "label", "score"]
+    pos = Targets(("s",), {"s": "per_position"}, {"s": ("H", "E", "C")})
+    labels = np.array([[0, 2, 255]], dtype=np.uint8)
+    probs = rng.dirichlet(np.ones(3), 3).T[None]  # (1, 3, 3)
+    per_pos = predictions_table(np.array(["p1"]), labels, probs, pos, np.array([2]))
+    assert list(per_pos.columns) == ["id", "position", "label", "p_H", "p_E", "p_C"]
+    assert list(per_pos["label"]) == ["H", "C"] and list(per_pos["position"]) == [1, 2]
