@@ -203,7 +203,7 @@ def _test_pass_mem_mb(input):
 
 
 def evaluate_model_mem_mb(wildcards, input):
-    """evaluate_model and evaluate_seqset_model: test predictions and their tables."""
+    """evaluate_model: test predictions and their tables (either kind)."""
     return _test_pass_mem_mb(input)
 
 
