@@ -169,14 +169,17 @@ def test_class_weights_on_known_labels():
     assert np.allclose(class_weights(labels, chunk=3), [4.0, 1.0, 1.0])
 
 
-def test_device_and_precision_resolve_to_cpu_fp32_here():
-    assert not torch.cuda.is_available()
-    assert resolve_device("auto") == torch.device("cpu")
+def test_precision_and_workers_resolve_per_device():
     assert resolve_precision("auto", "cpu") == "fp32"
     assert resolve_precision("auto", "cuda") == "bf16"
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_num_workers("auto", "cpu") == 0
     assert resolve_num_workers("auto", "cuda", threads=8) == 4
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+def test_device_resolves_to_the_cpu_without_cuda():
+    assert resolve_device("auto") == torch.device("cpu")
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         resolve_device("cuda")
 
