@@ -35,8 +35,8 @@ TARGET = "results/tiny/report.html"
 DAG_RULES = {"simulate_dataset", "write_simulated_peaks", "prepare_genome",
              "prepare_positives", "make_negatives", "split_regions", "build_cache",
              "write_manifest", "train_model", "train_baselines", "evaluate_model",
-             "evaluate_by_chrom", "plot_training", "interpret_filters", "attribute_sequences", "discover_motifs",
-             "write_report"}
+             "evaluate_by_chrom", "plot_training", "interpret_filters", "attribute_sequences",
+             "discover_motifs", "write_report"}
 GPU_RULES = {"train_model", "attribute_sequences"}
 
 
