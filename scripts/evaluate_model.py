@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seqcnn import evalplots, metrics
-from seqcnn.cache import load_split
+from seqcnn.cache import load_split, validate_manifest
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model, read_checkpoint
 from seqcnn.targets import Targets
@@ -24,7 +24,7 @@ sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("evaluate_model", sm.log[0])
 name = sm.wildcards.model
-manifest = json.load(open(sm.input.manifest))
+manifest = validate_manifest(json.load(open(sm.input.manifest)), sm.input.manifest)
 genome = manifest["kind"] == "genome"
 split = load_split(Path(sm.input.manifest).parent, "test")
 model = load_model(sm.input.model)  # a CheckpointError names a bad file and the fix
