@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -499,3 +500,26 @@ def test_exp_activation_in_first_layer(pwm_constrained):
     out.sum().backward()
     grad = conv.raw_logits.grad if pwm_constrained else conv.weight.grad
     assert grad is not None and grad.abs().sum() > 0
+
+
+def test_a_new_arch_goes_in_the_zoo_and_the_schema(monkeypatch):
+    """The README's "where a change goes": a model class registered in ``ARCHS`` builds by
+    name, and the schema's ``arch`` values are exactly the zoo's (one without the other
+    fails here, not at a user's start-up)."""
+    import yaml
+
+    from seqcnn.models.zoo import ARCHS, DeepBind
+
+    class TinyBind(DeepBind):
+        arch = "tinybind"
+
+    monkeypatch.setitem(ARCHS, "tinybind", TinyBind)
+    model = build_model({"arch": "tinybind", "filters": 4, "kernel": 5, "hidden": 0},
+                        alphabet_size=4, n_tasks=2, seq_len=50)
+    assert type(model) is TinyBind and model.config["arch"] == "tinybind"
+    assert model(torch.zeros(3, 4, 50)).shape == (3, 2)
+    monkeypatch.delitem(ARCHS, "tinybind")
+    root = Path(__file__).resolve().parents[1]
+    schema = yaml.safe_load(open(root / "config" / "config.schema.yaml"))
+    allowed = schema["properties"]["models"]["additionalProperties"]["properties"]["arch"]["enum"]
+    assert set(allowed) == set(ARCHS)
