@@ -119,7 +119,8 @@ def test_auto_split_of_one_chromosome_is_two_blocks(phage):
     work = phage[0]
     res = work / "results" / "blocks" / "regions"
     split = json.loads((res / "split.json").read_text())
-    assert split["how"] == "blocks" and split["empty_tasks"] == [{"task": "B", "split": "test"}]
+    assert split["how"] == "blocks"
+    assert split["empty_tasks"] == [{"task": "B", "split": "test", "missing": "positives"}]
     (valid,), (test,) = split["split"]["valid"], split["split"]["test"]
     assert valid.startswith("chr1:1-") and test.endswith("-400000")
     n = {s: v["n"] for s, v in split["splits"].items()}
@@ -145,7 +146,7 @@ def test_one_chromosome_trains_with_a_range_split(phage):
     manifest = json.loads((res / "cache" / "manifest.json").read_text())
     assert split["split"] == PHAGE["datasets"]["phage"]["split"] and split["how"] == "given"
     assert manifest["split_dropped"] == split["dropped"]
-    assert manifest["empty_tasks"] == [{"task": "B", "split": "test"}]
+    assert manifest["empty_tasks"] == [{"task": "B", "split": "test", "missing": "positives"}]
     log = (work / "results/logs/phage/regions/split.log").read_text()
     n = split["dropped"]["straddling_range_edge"]
     assert f"{n} regions straddle the edge of a valid/test range and are dropped" in log
