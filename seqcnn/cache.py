@@ -33,6 +33,11 @@ from seqcnn.alphabet import UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.errors import InputError
 from seqcnn.genome import Genome
 
+#: Label code for "no label here": padded positions of per-position labels and ambiguous
+#: regions of a binary task (the loss's ``ignore_index``). Defined here, beside the label
+#: layout, so that modules without torch (regions, metrics) can use it.
+IGNORE = 255
+
 SPLITS = ("train", "valid", "test")
 #: Dataset kinds: intervals on a genome, or a set of sequences (FASTA + labels).
 KINDS = ("genome", "seqset")
@@ -248,7 +253,7 @@ def write_cache(
                 pending.popleft().result()
             for j, t in enumerate(tasks):
                 stats.positives[t] += int((y[:, j] == 1).sum())
-                stats.ambiguous[t] += int((y[:, j] == 255).sum())
+                stats.ambiguous[t] += int((y[:, j] == IGNORE).sum())
             stats.n += len(df)
             if progress is not None:
                 progress.update(len(df))

@@ -32,12 +32,13 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqcnn.alphabet import reverse_complement
+from seqcnn.cache import IGNORE
 
 if TYPE_CHECKING:  # metrics stays free of torch at import time
     from seqcnn.targets import Targets
 
-#: The label of a region without a label for a task (ambiguous); equals seqsets.IGNORE.
-AMBIGUOUS = 255
+#: The label of a region without a label for a task (ambiguous).
+AMBIGUOUS = IGNORE
 
 #: Column order of :func:`task_metrics`.
 COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo", "auprc_hi",

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqcnn.cache import IGNORE
 from seqcnn.errors import ConfigError, EmptyTaskError, InputError
 from seqcnn.genome import Genome, base_fractions, open_text
-from seqcnn.seqsets import IGNORE
 
 #: Drop reasons, in the order they are applied.
 DROP_REASONS = ("unknown_chrom", "off_chrom_end", "blacklist", "too_many_n")

@@ -96,7 +96,7 @@ import pandas as pd
 import torch
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
-from seqcnn.cache import NpyWriter
+from seqcnn.cache import IGNORE, NpyWriter
 from seqcnn.errors import InputError
 from seqcnn.genome import open_text
 
@@ -116,8 +116,6 @@ OUTLIER_FACTOR = 4
 #: Under ``alphabet: auto``, letters at least this much A/C/G/T/U/N are nucleic acid, even
 #: with other letters (IUPAC codes): an error, not protein (real proteins are ~25 % ACGT).
 NUCLEIC_FRACTION = 0.9
-#: Label code for padded positions of per-position labels (``ignore_index`` of the loss).
-IGNORE = 255
 #: Letters accepted as an unknown residue (encoded as an all-zero column), per alphabet.
 DEFAULT_UNKNOWN = {"dna": "N", "rna": "N", "protein": "X"}
 #: How many example ids an error message or report lists.

@@ -1,4 +1,7 @@
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -621,3 +624,12 @@ def test_ambiguous_labels_pass_through_the_cache(small_genome, tmp_path):
     _, y = load_cache(tmp_path / "x.npy", tmp_path / "y.npy")
     assert y.tolist() == [[1, 255], [255, 1]]
     assert stats.positives == {"A": 1, "C": 1} and stats.ambiguous == {"A": 1, "C": 1}
+
+
+def test_region_steps_import_without_torch():
+    """envs/regions.yaml has no torch: the modules its rules import must not pull it in."""
+    code = ("import sys; import seqcnn.regions, seqcnn.negatives, seqcnn.split, seqcnn.cache; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
