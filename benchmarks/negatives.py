@@ -2,7 +2,7 @@
 ``bedtools shuffle`` (without ``-noOverlapping``) on the same input, in the same run.
 
 Run: ``python benchmarks/negatives.py`` (defaults: 50,000 and 500,000 positives of 500 bp,
-``negative_ratio`` 1, 5x oversampling, as :func:`seqcnn.negatives.gc_matched` does;
+``negative_ratio`` 1, 5x oversampling, as :func:`seqcnn.data.negatives.gc_matched` does;
 ``--quick`` for 5,000 and 50,000). Two genomes:
 
 - ``hg38 sizes``: the chromosome sizes of GRCh38 (hard-coded below; no sequence, so no N
@@ -15,10 +15,10 @@ Run: ``python benchmarks/negatives.py`` (defaults: 50,000 and 500,000 positives 
 Methods, each in a fresh process:
 
 - ``seqcnn placement``: exclusion zones (every positive ± seq_len) → free space
-  (:func:`seqcnn.negatives.free_space`) → ``5 × ratio × positives`` non-overlapping windows
-  (:func:`seqcnn.negatives.place_windows`), from the chromosome sizes alone;
+  (:func:`seqcnn.data.negatives.free_space`) → ``5 × ratio × positives`` non-overlapping windows
+  (:func:`seqcnn.data.negatives.place_windows`), from the chromosome sizes alone;
 - ``seqcnn gc_matched`` (simulated genome only): the whole of
-  :func:`seqcnn.negatives.gc_matched`: N gaps (a pass over the sequence), placement, the
+  :func:`seqcnn.data.negatives.gc_matched`: N gaps (a pass over the sequence), placement, the
   GC of every candidate and of the positives (a second pass), GC matching;
 - ``bedtools shuffle -excl zones.bed -seed 0`` of the same number of windows
   (``-noOverlapping`` left out: with it, bedtools never returns on a dense genome), given
@@ -69,7 +69,7 @@ def positives(sizes: dict[str, int], n: int, seq_len: int, rng: np.random.Genera
               ) -> pd.DataFrame:
     """``n`` random ``seq_len`` windows (a region table, task ``T``), chromosomes drawn by
     length, sorted."""
-    from seqcnn import regions as rg
+    from seqcnn.data import regions as rg
 
     names = [c for c in sizes if sizes[c] > 10 * seq_len]
     lengths = np.array([sizes[c] for c in names], dtype=np.int64)
@@ -101,8 +101,8 @@ def child_seqcnn(work: Path, genome: str, n: int, seq_len: int, ratio: float,
                  placement: bool) -> dict:
     """seqcnn's placement alone (chromosome sizes: no N gaps, no GC) or the whole
     gc_matched (simulated genome)."""
-    from seqcnn import negatives as ng
-    from seqcnn.genome import Genome
+    from seqcnn.data import negatives as ng
+    from seqcnn.data.genome import Genome
 
     pos = pd.read_pickle(work / f"{genome}_{n}.pkl")
     sizes = dict(pd.read_csv(work / f"{genome}.sizes", sep="\t", header=None,
@@ -170,11 +170,11 @@ def prepare(work: Path, genome: str, sizes: dict[str, int], n: int, seq_len: int
     """Positives (pickled) and their exclusion zones (BED) for one case, untimed; returns
     the number of positives (on the simulated genome, those without N, as
     ``prepare_positives`` would keep)."""
-    from seqcnn import negatives as ng
+    from seqcnn.data import negatives as ng
 
     pos = positives(sizes, n, seq_len, rng)
     if (work / "genome.fa").exists() and genome == "sim":  # as prepare_positives: no N
-        from seqcnn.genome import Genome, base_fractions
+        from seqcnn.data.genome import Genome, base_fractions
 
         pos = pos[base_fractions(Genome(work / "genome.fa"), pos)[1] == 0]
     pos.to_pickle(work / f"{genome}_{n}.pkl")
@@ -257,7 +257,7 @@ def main() -> None:
         if "hg38" in args.genomes:
             genomes["hg38"] = HG38
         if "sim" in args.genomes:
-            from seqcnn.genome import chrom_sizes, prepare_fasta
+            from seqcnn.data.genome import chrom_sizes, prepare_fasta
 
             t = time.perf_counter()
             make_genome(work / "src.fa", 100, 10, rng)

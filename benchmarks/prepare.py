@@ -29,10 +29,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seqcnn import regions as rg  # noqa: E402
-from seqcnn.cache import write_cache  # noqa: E402
-from seqcnn.genome import Genome, prepare_fasta  # noqa: E402
-from seqcnn.simulate import write_fasta  # noqa: E402
+from seqcnn.data import regions as rg  # noqa: E402
+from seqcnn.data.cache import write_cache  # noqa: E402
+from seqcnn.data.fasta import write_fasta  # noqa: E402
+from seqcnn.data.genome import Genome, prepare_fasta  # noqa: E402
 
 
 def make_genome(path: Path, total_mb: float, n_chroms: int, rng: np.random.Generator) -> None:
@@ -47,7 +47,7 @@ def make_genome(path: Path, total_mb: float, n_chroms: int, rng: np.random.Gener
         mid = length // 2
         seq[mid:mid + 10_000] = ord("N")
         chroms[f"chr{k + 1}"] = seq
-    write_fasta(chroms, path)
+    write_fasta(path, chroms)
 
 
 def make_peaks(path: Path, sizes: dict[str, int], n: int, rng: np.random.Generator) -> None:

@@ -8,18 +8,18 @@ generated under a temporary directory (removed at the end unless ``--keep``); no
 downloaded. For each size, each step runs in a fresh Python process, which reports its
 wall time and memory:
 
-- ``regions``: :func:`seqcnn.regions.prepare_regions`, the ``prepare_positives`` rule:
+- ``regions``: :func:`seqcnn.data.regions.prepare_regions`, the ``prepare_positives`` rule:
   read + validate the narrowPeak files in chunks, resize to ``--seq-len``, filter (unknown
   chromosome, ends), external sort (``sort`` in a child process: its peak RSS, sampled,
   is in the notes), N-fraction filter, merge, write the labelled region table. The generated
   peaks are dealt at random to two task files, ``T`` (30 %) and ``U`` (70 %), so that the
   labels hold both classes (training needs them);
 - ``cache``: count the rows, then stream the region table in chunks
-  (:func:`seqcnn.regions.read_regions`) through :func:`seqcnn.cache.write_cache`: the path
+  (:func:`seqcnn.data.regions.read_regions`) through :func:`seqcnn.data.cache.write_cache`: the path
   of the ``build_cache`` rule;
-- ``train``: one epoch of :func:`seqcnn.training.train` (``epochs: 1``) on the
+- ``train``: one epoch of :func:`seqcnn.train.loop.train` (``epochs: 1``) on the
   memory-mapped cache, validating on a fixed 5,000-region split: the ``train_model`` rule.
-  Before it, this process runs :func:`seqcnn.resources.epoch_seconds`'s probe
+  Before it, this process runs :func:`seqcnn.workflow.resources.epoch_seconds`'s probe
   (``--probe-batches`` batches); its prediction is printed beside the epoch's time
   (``train_log.tsv``'s seconds: training and validation).
 
@@ -129,9 +129,9 @@ class AnonPeak:
 
 
 def step_regions(work: Path, n: int, seq_len: int) -> dict:
-    """prepare_positives' path: :func:`seqcnn.regions.prepare_regions` on one task file."""
-    from seqcnn import regions as rg
-    from seqcnn.genome import Genome
+    """prepare_positives' path: :func:`seqcnn.data.regions.prepare_regions` on one task file."""
+    from seqcnn.data import regions as rg
+    from seqcnn.data.genome import Genome
 
     genome = Genome(work / "genome.fa")
     out = rg.prepare_regions({t: _task_peaks(work, n, t) for t in TASKS}, genome, seq_len,
@@ -141,9 +141,9 @@ def step_regions(work: Path, n: int, seq_len: int) -> dict:
 
 def step_cache(work: Path, n: int, seq_len: int, chunk: int = 4096) -> dict:
     """build_cache's path: count rows, stream chunks of the table into the cache."""
-    from seqcnn import regions as rg
-    from seqcnn.cache import write_cache
-    from seqcnn.genome import Genome
+    from seqcnn.data import regions as rg
+    from seqcnn.data.cache import write_cache
+    from seqcnn.data.genome import Genome
 
     path = work / f"regions_{n}.bed"
     with open(path) as fh:
@@ -160,10 +160,10 @@ class _Capped(Exception):
 
 
 def step_train(work: Path, n: int, batch_size: int, threads: int, max_batches: int) -> dict:
-    """train_model's path: one epoch of :func:`seqcnn.training.train` on the memmap cache."""
+    """train_model's path: one epoch of :func:`seqcnn.train.loop.train` on the memmap cache."""
     import torch
 
-    from seqcnn.training import train
+    from seqcnn.train.loop import train
 
     torch.set_num_threads(threads)
     steps, epoch_s = [0], [float("nan")]
@@ -250,7 +250,7 @@ def make_task_peaks(work: Path, n: int, sizes: dict[str, int], seed: int) -> Non
 
 def prepare_inputs(work: Path, args: argparse.Namespace) -> None:
     """Genome, a small validation cache and narrowPeak files per size (untimed)."""
-    from seqcnn.genome import Genome, prepare_fasta
+    from seqcnn.data.genome import Genome, prepare_fasta
 
     rng = np.random.default_rng(0)
     make_genome(work / "src.fa", args.genome_mb, args.chroms, rng)
@@ -267,10 +267,10 @@ def prepare_inputs(work: Path, args: argparse.Namespace) -> None:
 
 
 def probe_epoch(n: int, args: argparse.Namespace) -> float:
-    """:func:`seqcnn.resources.epoch_seconds` for ``n`` sequences, in this process."""
+    """:func:`seqcnn.workflow.resources.epoch_seconds` for ``n`` sequences, in this process."""
     import torch
 
-    from seqcnn.resources import epoch_seconds
+    from seqcnn.workflow.resources import epoch_seconds
 
     torch.set_num_threads(args.threads)
     return epoch_seconds(n, args.seq_len, MODEL, "cpu", batch_size=args.batch_size,

@@ -1,12 +1,12 @@
 """Training throughput: the on-disk cache through the real DataLoader vs tensors in memory.
 
 For each model (the default dilated CNN and Koo & Eddy's CNN-25 at 200 bp), the same
-training step (:func:`seqcnn.training.train_epoch`: forward, weighted BCE, backward, Adam)
+training step (:func:`seqcnn.train.loop.train_epoch`: forward, weighted BCE, backward, Adam)
 runs over
 
-- ``disk``: a memory-mapped cache split read by :class:`seqcnn.data.CacheDataset` through
-  :func:`seqcnn.data.make_loader` with the training augmentation (reverse complement,
-  jitter), pinned memory and workers as :func:`seqcnn.training.train` would use them;
+- ``disk``: a memory-mapped cache split read by :class:`seqcnn.train.datasets.CacheDataset` through
+  :func:`seqcnn.train.datasets.make_loader` with the training augmentation (reverse complement,
+  jitter), pinned memory and workers as :func:`seqcnn.train.loop.train` would use them;
 - ``memory``: the same sequences already on the device as ``float32`` tensors, batched by
   slicing a permutation (no augmentation, no copies: the model step alone).
 
@@ -34,9 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqcnn.data import CacheDataset, make_loader
 from seqcnn.models import build_model, count_parameters
-from seqcnn.training import (
+from seqcnn.train.datasets import CacheDataset, make_loader
+from seqcnn.train.loop import (
     TrainConfig,
     class_weights,
     resolve_device,

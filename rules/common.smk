@@ -3,6 +3,7 @@
 
 import re
 
+from seqcnn.data import SPLITS
 from seqcnn.workflow.config import (
     dataset_config as _dataset_config,
     genome_datasets,
@@ -19,7 +20,6 @@ SEQSET_EVAL_FIGURES = ["curves", "scores"]
 REPORT_TEMPLATE = f"{workflow.basedir}/report/dataset.html.j2"
 SEQSET_REPORT_TEMPLATE = f"{workflow.basedir}/report/seqset.html.j2"
 BASE_REPORT_TEMPLATE = f"{workflow.basedir}/report/base.html.j2"
-SPLITS = ["train", "valid", "test"]
 SIMULATED = "resources/simulated"
 
 
@@ -120,10 +120,10 @@ def _shape(path):
 
 
 def _mem(rule, n, seq_len, floor_mb, **kwargs):
-    """seqcnn.resources' estimate with a 1.5x margin; the floor where it cannot run (a
+    """seqcnn.workflow.resources' estimate with a 1.5x margin; the floor where it cannot run (a
     Snakemake without numpy/torch on a cluster head node)."""
     try:
-        from seqcnn.resources import estimate_mem_mb
+        from seqcnn.workflow.resources import estimate_mem_mb
 
         return max(floor_mb, int(1.5 * estimate_mem_mb(rule, n, seq_len, **kwargs)))
     except ImportError:
@@ -136,7 +136,7 @@ def _mem(rule, n, seq_len, floor_mb, **kwargs):
 def build_cache_mem_mb(wildcards, input):
     """build_cache streams: memory is flat in the number of regions (one chunk, one
     chromosome)."""
-    from seqcnn.genome import read_fai
+    from seqcnn.data.genome import read_fai
 
     ds = dataset_config(wildcards)
     largest = int(read_fai(input.fai)["length"].max())
@@ -153,7 +153,7 @@ def build_cache_mem_mb(wildcards, input):
 
 def build_cache_disk_mb(wildcards, input):
     """The one-hot and labels arrays of one split, MB."""
-    from seqcnn.resources import cache_bytes, count_lines
+    from seqcnn.workflow.resources import cache_bytes, count_lines
 
     ds = dataset_config(wildcards)
     n = count_lines(input.regions, data_only=True)
@@ -190,7 +190,7 @@ def train_model_gpus(wildcards):
 
 
 def _test_pass_mem_mb(input):
-    """One forward pass over the test split (seqcnn.resources' evaluate_model estimate)."""
+    """One forward pass over the test split (seqcnn.workflow.resources' evaluate_model estimate)."""
     n, alphabet, seq_len = _shape(input.test_onehot)
     return _mem(
         "evaluate_model",

@@ -7,8 +7,8 @@ import pandas as pd
 import torch
 
 from seqcnn import interpret as it
-from seqcnn import regions as rg
-from seqcnn.cache import load_cache
+from seqcnn.data import regions as rg
+from seqcnn.data.cache import load_cache
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model
 

@@ -5,9 +5,9 @@ import json
 
 from tqdm import tqdm
 
-from seqcnn import regions as rg
-from seqcnn.cache import write_cache
-from seqcnn.genome import Genome
+from seqcnn.data import regions as rg
+from seqcnn.data.cache import write_cache
+from seqcnn.data.genome import Genome
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

@@ -5,10 +5,10 @@ import json
 import numpy as np
 
 import seqcnn
-from seqcnn import plots
-from seqcnn.cache import validate_manifest
+from seqcnn.data.cache import validate_manifest
+from seqcnn.data.seqsets import SPLITS, load_seqset, write_seqset_cache
 from seqcnn.logs import get_logger
-from seqcnn.seqsets import SPLITS, load_seqset, write_seqset_cache
+from seqcnn.report import plots
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg

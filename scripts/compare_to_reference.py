@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcnn import plots
-from seqcnn.cache import load_cache
+from seqcnn.data.cache import load_cache
 from seqcnn.logs import get_logger
-from seqcnn.reference import (
+from seqcnn.report import plots
+from seqcnn.report.reference import (
     compare,
     length_auroc,
     measure_model,
@@ -41,7 +41,7 @@ for split in ("valid", "test"):
                  dataset_level[f"length_auroc_{split}"])
 positives = pwm = None
 if "detection_fraction" in needed:
-    from seqcnn.simulate_sets import load_motif, stride_hits
+    from seqcnn.simulate.sets import load_motif, stride_hits
 
     motif = ref.get("motif") or {}
     if "id" not in motif:

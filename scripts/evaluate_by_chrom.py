@@ -4,8 +4,9 @@ evaluate_model, from the scores it saved)."""
 import numpy as np
 import pandas as pd
 
-from seqcnn import evalplots, metrics
-from seqcnn import regions as rg
+from seqcnn.data import regions as rg
+from seqcnn.evaluate import metrics
+from seqcnn.evaluate import plots as evalplots
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

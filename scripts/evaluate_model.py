@@ -1,8 +1,8 @@
 """Score a trained model on the test split of either kind of dataset: metrics (beside the
 baselines of a genome dataset), accuracy, predictions, the model's raw scores and figures.
 
-One path for both kinds: the cache through ``seqcnn.cache.load_split``, the tasks through
-the model's ``Targets``, the tables through ``seqcnn.metrics.evaluate_scores`` and
+One path for both kinds: the cache through ``seqcnn.data.cache.load_split``, the tasks through
+the model's ``Targets``, the tables through ``seqcnn.evaluate.metrics.evaluate_scores`` and
 ``predictions_table``. Ambiguous labels (255) are left out of a task's metrics and counted
 in ``n_ambiguous``; predictions.tsv.gz keeps their rows with label ``NA``. Per-chromosome
 metrics of genome datasets are the evaluate_by_chrom rule's (it reads ``test_scores.npy``).
@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcnn import evalplots, metrics
-from seqcnn.cache import load_split, validate_manifest
+from seqcnn.data.cache import load_split, validate_manifest
+from seqcnn.data.targets import Targets
+from seqcnn.evaluate import metrics
+from seqcnn.evaluate import plots as evalplots
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model, read_checkpoint
-from seqcnn.targets import Targets
-from seqcnn.training import predict
+from seqcnn.train.loop import predict
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg

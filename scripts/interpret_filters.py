@@ -7,11 +7,11 @@ import pandas as pd
 import torch
 
 from seqcnn import interpret as it
-from seqcnn import plots
-from seqcnn.cache import load_cache
+from seqcnn.data.cache import load_cache
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model
-from seqcnn.seqsets import length_mask
+from seqcnn.report import plots
+from seqcnn.train.batches import length_mask
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg

@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 
-from seqcnn import negatives as ng
-from seqcnn import regions as rg
-from seqcnn.genome import Genome, base_fractions
+from seqcnn.data import negatives as ng
+from seqcnn.data import regions as rg
+from seqcnn.data.genome import Genome, base_fractions
 from seqcnn.logs import get_logger
-from seqcnn.plots import gc_histogram
+from seqcnn.report.plots import gc_histogram
 
 sm = snakemake  # noqa: F821
 cfg, tasks = sm.params.cfg, sm.params.tasks

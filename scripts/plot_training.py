@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from seqcnn.logs import get_logger
-from seqcnn.plots import training_curves
+from seqcnn.report.plots import training_curves
 
 sm = snakemake  # noqa: F821
 log = get_logger("plot_training", sm.log[0])

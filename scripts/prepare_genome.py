@@ -1,6 +1,6 @@
 """Link (or decompress) the genome FASTA into the results and index it."""
 
-from seqcnn.genome import chrom_sizes, prepare_fasta
+from seqcnn.data.genome import chrom_sizes, prepare_fasta
 from seqcnn.logs import get_logger
 
 log = get_logger("prepare_genome", snakemake.log[0])  # noqa: F821

@@ -1,6 +1,6 @@
 """Read, validate, resize and filter every task's peaks; merge them into labelled regions.
 
-Streamed (:func:`seqcnn.regions.prepare_regions`): memory does not grow with the number of
+Streamed (:func:`seqcnn.data.regions.prepare_regions`): memory does not grow with the number of
 peaks; the temporary files go to the job's ``tmpdir``. Chromosome names are renamed with
 ``chrom_aliases`` and checked against the genome's; a task left with no region stops the
 run here (unless ``allow_empty_tasks``); labels come from overlap (``label_overlap``).
@@ -8,8 +8,8 @@ run here (unless ``allow_empty_tasks``); labels come from overlap (``label_overl
 
 import json
 
-from seqcnn import regions as rg
-from seqcnn.genome import Genome
+from seqcnn.data import regions as rg
+from seqcnn.data.genome import Genome
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

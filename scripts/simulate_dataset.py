@@ -1,7 +1,9 @@
 """Build a synthetic genome with planted JASPAR motifs, its peaks and truth table."""
 
-from seqcnn import jaspar, simulate
+from seqcnn import jaspar
+from seqcnn.data.fasta import write_fasta
 from seqcnn.logs import get_logger
+from seqcnn.simulate import genome as simulate
 
 cfg = snakemake.params.cfg  # noqa: F821
 out = snakemake.output  # noqa: F821
@@ -23,7 +25,7 @@ genome, peaks, truth = simulate.simulate_dataset(
     seed=cfg["seed"],
     edge_cases=cfg["edge_cases"],
 )
-simulate.write_fasta(genome.chroms, out.genome)
+write_fasta(out.genome, genome.chroms)
 peaks.to_csv(out.peaks, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
 truth.to_csv(out.truth, sep="\t", index=False)
 genome.gaps.to_csv(out.gaps, sep="\t", index=False, header=False)

@@ -3,8 +3,8 @@
 import pandas as pd
 
 from seqcnn.logs import get_logger
-from seqcnn.seqsets import write_seqset_files
-from seqcnn.simulate_sets import simulate_set
+from seqcnn.simulate.proteins import write_seqset_files
+from seqcnn.simulate.sets import simulate_set
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg

@@ -5,10 +5,10 @@ import json
 
 import pandas as pd
 
-from seqcnn import regions as rg
-from seqcnn import split as sp
+from seqcnn.data import regions as rg
+from seqcnn.data import split as sp
+from seqcnn.data.genome import chrom_sizes
 from seqcnn.errors import ConfigError
-from seqcnn.genome import chrom_sizes
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

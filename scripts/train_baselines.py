@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 
-from seqcnn.baselines import KmerBaseline, MotifScanBaseline
-from seqcnn.cache import load_cache
+from seqcnn.data.cache import load_cache
+from seqcnn.evaluate.baselines import KmerBaseline, MotifScanBaseline
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

@@ -11,12 +11,12 @@ import json
 import numpy as np
 import torch
 
-from seqcnn.distributed import run_distributed
-from seqcnn.gpus import claim_gpus
+from seqcnn.data.targets import Targets
 from seqcnn.logs import get_logger
-from seqcnn.resources import epoch_seconds, format_estimate
-from seqcnn.targets import Targets
-from seqcnn.training import TrainPaths, resolve_device, train
+from seqcnn.train.distributed import run_distributed
+from seqcnn.train.gpus import claim_gpus
+from seqcnn.train.loop import TrainPaths, resolve_device, train
+from seqcnn.workflow.resources import epoch_seconds, format_estimate
 
 sm = snakemake  # noqa: F821
 log = get_logger("train_model", sm.log[0])

@@ -1,10 +1,10 @@
 """Gather cache statistics, drop counts and the split into cache/manifest.json (the one
-manifest schema of seqcnn.cache, checked before it is written)."""
+manifest schema of seqcnn.data.cache, checked before it is written)."""
 
 import json
 
 import seqcnn
-from seqcnn.cache import genome_manifest, validate_manifest
+from seqcnn.data.cache import genome_manifest, validate_manifest
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821

@@ -10,9 +10,9 @@ import json
 import pandas as pd
 
 import seqcnn
+from seqcnn.data.regions import DROP_REASONS
 from seqcnn.logs import get_logger
-from seqcnn.regions import DROP_REASONS
-from seqcnn.report import (
+from seqcnn.report.render import (
     baseline_verdict,
     config_table,
     model_comparison,

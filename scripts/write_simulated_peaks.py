@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from seqcnn import simulate
 from seqcnn.logs import get_logger
+from seqcnn.simulate import genome as simulate
 
 task = snakemake.wildcards.task  # noqa: F821
 log = get_logger("write_simulated_peaks", snakemake.log[0])  # noqa: F821

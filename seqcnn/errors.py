@@ -11,6 +11,10 @@ Subclasses also derive from the built-in class callers caught before (``ValueErr
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
 
 class SeqcnnError(Exception):
     """Base class: the message names what is wrong, where, and how to fix it."""
@@ -30,3 +34,24 @@ class EmptyTaskError(InputError):
 
 class CheckpointError(SeqcnnError, OSError):
     """A model or checkpoint file that cannot be read; the message says how to rebuild it."""
+
+
+class SeqSetError(InputError):
+    """Bad sequence-set input; the message names the file, the record and the fix."""
+
+
+#: How many examples an error message or report lists.
+EXAMPLES = 5
+
+
+def examples(items: Iterable[object], n: int = EXAMPLES) -> str:
+    """``'a', 'b', 'c' … (+k more)``: the first ``n`` items for a message."""
+    items = list(items)
+    shown = ", ".join(repr(str(i)) for i in items[:n])
+    return shown + (f" … (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def require_file(path: str | os.PathLike, what: str) -> None:
+    """:class:`FileNotFoundError` naming ``what`` when ``path`` does not exist."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{what} not found: {path}")

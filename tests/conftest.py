@@ -15,17 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqcnn.data.fasta import write_fasta
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def write_fasta(path: Path, chroms: dict[str, str], width: int = 60) -> Path:
-    with open(path, "w") as fh:
-        for name, seq in chroms.items():
-            fh.write(f">{name}\n")
-            for i in range(0, len(seq), width):
-                fh.write(seq[i:i + width] + "\n")
-    return path
 
 
 def write_text(path: Path, text: str, gz: bool = False) -> Path:
@@ -51,7 +44,7 @@ def rng() -> np.random.Generator:
 @pytest.fixture
 def small_genome(tmp_path, rng):
     """A three-chromosome genome (with N runs and lowercase) prepared and indexed."""
-    from seqcnn.genome import Genome, prepare_fasta
+    from seqcnn.data.genome import Genome, prepare_fasta
 
     chroms = {
         "chr1": random_dna(5000, rng),

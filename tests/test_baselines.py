@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from seqcnn.alphabet import decode, one_hot_batch, one_hot_codes, reverse_complement_seq
-from seqcnn.baselines import (
+from seqcnn.evaluate.baselines import (
     KmerBaseline,
     MotifScanBaseline,
     kmer_counts,

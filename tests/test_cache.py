@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import random_dna, write_fasta
-from seqcnn import regions as rg
+from conftest import random_dna
 from seqcnn.alphabet import one_hot, reverse_complement_seq
-from seqcnn.cache import (
+from seqcnn.data import regions as rg
+from seqcnn.data.cache import (
     MANIFEST_KEYS,
     ManifestError,
     dinucleotide_shuffle_codes,
@@ -19,7 +19,8 @@ from seqcnn.cache import (
     validate_manifest,
     write_cache,
 )
-from seqcnn.genome import Genome, prepare_fasta
+from seqcnn.data.fasta import write_fasta
+from seqcnn.data.genome import Genome, prepare_fasta
 
 
 def _regions(rows, tasks=("T",)):
@@ -158,7 +159,7 @@ def test_load_split_of_a_genome_cache_with_region_ids(small_genome, tmp_path):
 
 
 def test_load_split_of_a_sequence_set_and_its_manifest(tmp_path):
-    from seqcnn.seqsets import load_seqset, write_seqset_cache
+    from seqcnn.data.seqsets import load_seqset, write_seqset_cache
 
     fa = write_fasta(tmp_path / "x.fa", {f"s{i}": "ACGT" * (i % 5 + 1) for i in range(20)})
     (tmp_path / "y.tsv").write_text("id\ty\n" + "".join(f"s{i}\t{i % 2}\n"

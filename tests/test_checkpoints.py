@@ -16,7 +16,7 @@ import torch
 from seqcnn.errors import CheckpointError
 from seqcnn.models import build_model, checkpoint
 from seqcnn.models.zoo import load_model, read_checkpoint
-from seqcnn.training import train
+from seqcnn.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"arch": "dilated", "filters": 4, "first_kernel": 5, "layers": 1, "kernel": 3}
@@ -92,7 +92,7 @@ def test_corrupt_last_pt_is_moved_aside_and_training_restarts(data, trained, tmp
     _truncate(last)
     broken = last.read_bytes()
     (trained / "model.pt").unlink()
-    with caplog.at_level(logging.WARNING, logger="seqcnn.training"):
+    with caplog.at_level(logging.WARNING, logger="seqcnn.train.loop"):
         res = train(TINY, data["train"], data["valid"], FAST, out_dir=trained, progress=False)
     assert res.resumed_from is None and len(res.history) == FAST["epochs"]
     aside = last.with_name("last.pt.corrupt")
@@ -106,7 +106,7 @@ def test_corrupt_last_pt_is_moved_aside_and_training_restarts(data, trained, tmp
 
 
 def test_a_crash_while_saving_keeps_the_old_file(data, trained, monkeypatch):
-    import seqcnn.training as tr
+    import seqcnn.train.loop as tr
 
     last = trained / "checkpoints" / "last.pt"
     before = last.read_bytes()

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from seqcnn.alphabet import one_hot_codes
-from seqcnn.data import EpochBatchSampler
-from seqcnn.distributed import from_env, launch_command
-from seqcnn.training import TrainConfig, train
+from seqcnn.train.datasets import EpochBatchSampler
+from seqcnn.train.distributed import from_env, launch_command
+from seqcnn.train.loop import TrainConfig, train
 
 MODEL = {"arch": "dilated", "filters": 4, "first_kernel": 5, "layers": 1, "kernel": 3}
 # 128 training sequences, global batch 32: 4 full batches per epoch, 16 rows per process
@@ -23,7 +23,7 @@ DRIVER = textwrap.dedent("""
     import json, sys
     import torch
     torch.set_num_threads(1)
-    from seqcnn.training import train
+    from seqcnn.train.loop import train
     cache, out, cfg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     result = train(json.loads(sys.argv[4]),
                    (f"{cache}/train.onehot.npy", f"{cache}/train.labels.npy"),

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, random_dna, snakemake_bin, write_fasta
+from conftest import ROOT, random_dna, snakemake_bin
+from seqcnn.data.fasta import write_fasta
 
 TINY = {
     "simulations": {
@@ -148,7 +149,7 @@ def test_a_torchrun_worker_failure_ends_the_rule_log_with_its_message(tmp_path):
     script.write_text(textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from seqcnn.distributed import run_distributed
+        from seqcnn.train.distributed import run_distributed
         from seqcnn.logs import get_logger
 
         log = get_logger("train_model", sys.argv[1])

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import random_dna, write_fasta
-from seqcnn.genome import Genome, base_fractions, chrom_sizes, prepare_fasta
+from conftest import random_dna
+from seqcnn.data.fasta import write_fasta
+from seqcnn.data.genome import Genome, base_fractions, chrom_sizes, prepare_fasta
 
 
 @pytest.mark.parametrize("width", [7, 60, 1000])
@@ -90,8 +91,8 @@ def test_duplicate_names_in_an_index(tmp_path, rng):
 
 
 def test_truncated_gzip_fasta_names_the_file(tmp_path, rng):
+    from seqcnn.data.genome import open_text
     from seqcnn.errors import InputError
-    from seqcnn.genome import open_text
 
     plain = write_fasta(tmp_path / "g.fa", {"c1": random_dna(200_000, rng)})
     with open(plain, "rb") as fin, gzip.open(tmp_path / "g.fa.gz", "wb") as fout:

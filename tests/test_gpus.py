@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from seqcnn.alphabet import one_hot_codes
-from seqcnn.distributed import DistributedTrainingError, launch_command, run_distributed
-from seqcnn.gpus import ENV, GPUClaimTimeout, claim_gpus
-from seqcnn.train_cli import main, train_arguments
-from seqcnn.training import TrainPaths
+from seqcnn.train.cli import main, train_arguments
+from seqcnn.train.distributed import DistributedTrainingError, launch_command, run_distributed
+from seqcnn.train.gpus import ENV, GPUClaimTimeout, claim_gpus
+from seqcnn.train.loop import TrainPaths
 
 CTX = mp.get_context("fork")
 
@@ -142,9 +142,9 @@ def test_cli_trains_in_this_process_and_logs_to_a_file(tmp_path):
 @pytest.mark.skipif(not torch.distributed.is_available()
                     or not torch.distributed.is_gloo_available(), reason="no gloo backend")
 def test_run_distributed_two_cpu_processes_and_a_failing_job(tmp_path):
-    assert launch_command(["-m", "seqcnn.train_cli", "--args", "j.json"], 2, python="py") == [
+    assert launch_command(["-m", "seqcnn.train.cli", "--args", "j.json"], 2, python="py") == [
         "py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        "-m", "seqcnn.train_cli", "--args", "j.json"]
+        "-m", "seqcnn.train.cli", "--args", "j.json"]
     log = tmp_path / "logs" / "train.log"
     run_distributed({**_job(tmp_path, tmp_path / "ddp"), "log": "ignored.log"}, 2, log)
     ckpt = torch.load(tmp_path / "ddp" / "model.pt", weights_only=True)

@@ -49,7 +49,7 @@ from seqcnn.interpret import (
 from seqcnn.jaspar import fetch
 from seqcnn.models import build_model
 from seqcnn.models.layers import PWMConv1d
-from seqcnn.simulate import sample_instance
+from seqcnn.simulate.genome import sample_instance
 
 CTCF = "MA0139.2"
 

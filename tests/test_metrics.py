@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from seqcnn import evalplots
-from seqcnn.metrics import (
+from seqcnn.evaluate import plots as evalplots
+from seqcnn.evaluate.metrics import (
     COLUMNS,
     SingleClassWarning,
     average_rc,
@@ -239,8 +239,8 @@ def test_curves_leave_out_ambiguous_rows(monkeypatch):
 
 
 def test_evaluate_scores_is_task_metrics_for_binary_targets(rng):
-    from seqcnn.metrics import evaluate_scores, task_metrics
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
+    from seqcnn.evaluate.metrics import evaluate_scores, task_metrics
 
     y = (rng.random((80, 2)) < 0.4).astype(np.uint8)
     y[:5, 1] = 255
@@ -257,8 +257,8 @@ def test_evaluate_scores_is_task_metrics_for_binary_targets(rng):
 
 
 def test_evaluate_scores_by_class_for_a_multiclass_task(rng):
-    from seqcnn.metrics import class_metrics, evaluate_scores
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
+    from seqcnn.evaluate.metrics import class_metrics, evaluate_scores
 
     targets = Targets(("c",), {"c": "multiclass"}, {"c": ("x", "y", "z")})
     y = rng.integers(0, 3, (60, 1)).astype(np.uint8)
@@ -269,8 +269,8 @@ def test_evaluate_scores_by_class_for_a_multiclass_task(rng):
 
 
 def test_predictions_table_layouts(rng):
-    from seqcnn.metrics import predictions_table
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
+    from seqcnn.evaluate.metrics import predictions_table
 
     y = np.array([[1, 0], [255, 1]], dtype=np.uint8)
     p = np.array([[0.9, 0.1], [0.5, 0.7]], dtype=np.float32)

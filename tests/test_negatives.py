@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn import negatives as ng
-from seqcnn import regions as rg
-from seqcnn import simulate
+from seqcnn.data import negatives as ng
+from seqcnn.data import regions as rg
+from seqcnn.data.fasta import write_fasta
+from seqcnn.data.genome import Genome, base_fractions, prepare_fasta
 from seqcnn.errors import ConfigError
-from seqcnn.genome import Genome, base_fractions, prepare_fasta
+from seqcnn.simulate import genome as simulate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +27,7 @@ def sim_dataset(tmp_path_factory):
     genome, peaks, _ = simulate.simulate_dataset(
         {"A": [(m.matrix_id, m.name, m.probabilities())]}, {"A": 300}, 0, n_chroms=4,
         chrom_length=400_000, seed=3, edge_cases=False)
-    simulate.write_fasta(genome.chroms, tmp / "g.fa")
+    write_fasta(tmp / "g.fa", genome.chroms)
     fai = prepare_fasta(tmp / "g.fa", tmp / "p" / "g.fa")
     g = Genome(tmp / "p" / "g.fa")
     pos = rg.resize(peaks.drop(columns="task").assign(file="x", line=1), 200)
@@ -54,7 +55,7 @@ def _write_genome(tmp: Path, n_chroms: int, length: int, n_gaps: int, seed: int
             seq[s:e] = ord("N")
             gaps.append((name, int(s), e))
         chroms[name] = seq
-    simulate.write_fasta(chroms, tmp / "src.fa")
+    write_fasta(tmp / "src.fa", chroms)
     fai = prepare_fasta(tmp / "src.fa", tmp / "g.fa")
     return Genome(tmp / "g.fa"), fai, pd.DataFrame(gaps, columns=["chrom", "start", "end"])
 
@@ -87,8 +88,8 @@ def _overlap_each_other(regions: pd.DataFrame) -> bool:
 
 _CHILD = """
 import pickle, sys
-from seqcnn import negatives as ng
-from seqcnn.genome import Genome
+from seqcnn.data import negatives as ng
+from seqcnn.data.genome import Genome
 a = pickle.load(open(sys.argv[1], "rb"))
 out = ng.gc_matched(a["pos"], Genome(a["fasta"]), a["seq_len"], a["ratio"], ["A"],
                     seed=a["seed"], blacklist=a["blacklist"])
@@ -220,7 +221,7 @@ def test_free_space_subtracts_and_merges():
 def test_n_gaps_are_found_across_chunks(tmp_path):
     seq = np.full(10_000, ord("A"), np.uint8)
     seq[0:10], seq[995:1010], seq[9990:] = ord("N"), ord("n"), ord("N")
-    simulate.write_fasta({"c": seq}, tmp_path / "g.fa")
+    write_fasta(tmp_path / "g.fa", {"c": seq})
     prepare_fasta(tmp_path / "g.fa", tmp_path / "p.fa")
     gaps = ng.n_gaps(Genome(tmp_path / "p.fa"), chunk=1000)
     assert gaps.values.tolist() == [["c", 0, 10], ["c", 995, 1010], ["c", 9990, 10_000]]

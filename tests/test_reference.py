@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn import plots
-from seqcnn.reference import (
+from seqcnn.report import plots
+from seqcnn.report.reference import (
     compare,
     length_auroc,
     requested_metrics,
     trend_rows,
     truth_match_fraction,
 )
-from seqcnn.report import verdict
+from seqcnn.report.render import verdict
 
 TOMTOM = pd.DataFrame({
     "query": ["filter0", "filter0", "filter1", "filter2", "filter3"],
@@ -124,7 +124,7 @@ def test_metrics_against_option_draws_the_guide(tmp_path):
 
 
 def test_period_band_fractions_from_the_filter_summary():
-    from seqcnn.reference import measure_model
+    from seqcnn.report.reference import measure_model
 
     filters = {"n_filters": 5, "periods": {"f0": 3.6, "f1": 3.4, "f2": 2.0, "f3": 7.5,
                                            "f4": float("nan")}}

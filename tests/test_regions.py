@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from conftest import write_text
-from seqcnn import regions as rg
-from seqcnn.regions import BedFormatError, RegionDropError
+from seqcnn.data import regions as rg
+from seqcnn.data.fasta import write_fasta
+from seqcnn.data.regions import BedFormatError, RegionDropError
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -82,7 +83,7 @@ def test_paths_with_spaces(tmp_path):
 
 def test_strand_aware_resize_gives_reverse_complements(small_genome):
     from seqcnn.alphabet import reverse_complement
-    from seqcnn.cache import encode_regions
+    from seqcnn.data.cache import encode_regions
 
     genome, _ = small_genome
     # an odd-length feature: the '-' copy must be the mirror image of the '+' copy
@@ -357,8 +358,8 @@ def _big_peaks(path, n, sizes, seed):
 def test_prepare_regions_memory_does_not_grow_with_regions(tmp_path, rng):
     import tracemalloc
 
-    from conftest import random_dna, write_fasta
-    from seqcnn.genome import Genome, prepare_fasta
+    from conftest import random_dna
+    from seqcnn.data.genome import Genome, prepare_fasta
 
     chroms = {"c1": random_dna(300_000, rng), "c2": "N" * 1000 + random_dna(200_000, rng)}
     prepare_fasta(write_fasta(tmp_path / "g.fa", chroms), tmp_path / "p" / "g.fa")
@@ -390,8 +391,8 @@ def test_prepare_regions_memory_does_not_grow_with_regions(tmp_path, rng):
 
 def _genome(tmp_path, rng, names, length=3000):
     """A prepared genome with chromosomes ``names`` of ``length`` random bases."""
-    from conftest import random_dna, write_fasta
-    from seqcnn.genome import Genome, prepare_fasta
+    from conftest import random_dna
+    from seqcnn.data.genome import Genome, prepare_fasta
 
     src = write_fasta(tmp_path / "named.fa", {n: random_dna(length, rng) for n in names})
     prepare_fasta(src, tmp_path / "named" / "g.fa")
@@ -613,7 +614,7 @@ def test_streamed_overlap_labels_match_in_memory(seed):
 
 
 def test_ambiguous_labels_pass_through_the_cache(small_genome, tmp_path):
-    from seqcnn.cache import load_cache, write_cache
+    from seqcnn.data.cache import load_cache, write_cache
 
     genome, _ = small_genome
     files = {t: str(write_text(tmp_path / f"{t}.bed", f"chr1\t{s}\t{s + 100}\t{t}\n"))
@@ -628,8 +629,8 @@ def test_ambiguous_labels_pass_through_the_cache(small_genome, tmp_path):
 
 def test_region_steps_import_without_torch():
     """envs/regions.yaml has no torch: the modules its rules import must not pull it in."""
-    code = ("import sys; import seqcnn.regions, seqcnn.negatives, seqcnn.split, seqcnn.cache; "
-            "print('torch' in sys.modules)")
+    code = ("import sys; import seqcnn.data.regions, seqcnn.data.negatives, "
+            "seqcnn.data.split, seqcnn.data.cache; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"

@@ -1,9 +1,9 @@
-"""seqcnn.report: the sentences and verdicts a report page shows."""
+"""seqcnn.report.render: the sentences and verdicts a report page shows."""
 
 import numpy as np
 import pandas as pd
 
-from seqcnn.report import baseline_verdict, split_text
+from seqcnn.report.render import baseline_verdict, split_text
 
 
 def _metrics(cnn: dict, kmer: dict) -> pd.DataFrame:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn import resources as rs
-from seqcnn.cache import write_cache
+from seqcnn.data.cache import write_cache
+from seqcnn.workflow import resources as rs
 
 TINY = {"arch": "dilated", "filters": 4, "first_kernel": 5, "layers": 1, "kernel": 3}
 

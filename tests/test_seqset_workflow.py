@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn.seqsets import load_seqset_cache
+from seqcnn.data.seqsets import load_seqset_cache
 from test_workflow import TINY, check_report_in_chromium, run_snakemake
 
 pytestmark = pytest.mark.workflow  # every test runs Snakemake

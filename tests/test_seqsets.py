@@ -7,25 +7,24 @@ import torch
 
 from conftest import write_text
 from seqcnn.alphabet import decode, one_hot
-from seqcnn.errors import InputError
-from seqcnn.seqsets import (
-    IGNORE,
-    KYTE_DOOLITTLE,
-    LengthGroupedBatchSampler,
-    SeqSetError,
+from seqcnn.data.cache import IGNORE
+from seqcnn.data.fasta import read_fasta
+from seqcnn.data.seqsets import (
     convert_nucleotides,
     detect_alphabet,
     find_duplicates,
-    length_grouped_batches,
     load_seqset,
     load_seqset_cache,
-    pad_batch,
     random_split,
-    read_fasta,
-    simulate_secondary_structure,
     write_seqset_cache,
+)
+from seqcnn.errors import InputError, SeqSetError
+from seqcnn.simulate.proteins import (
+    KYTE_DOOLITTLE,
+    simulate_secondary_structure,
     write_seqset_files,
 )
+from seqcnn.train.batches import LengthGroupedBatchSampler, length_grouped_batches, pad_batch
 
 
 def _fasta(path, records, width=7, gz=False):

@@ -1,6 +1,8 @@
 import numpy as np
 
-from seqcnn import jaspar, simulate
+from seqcnn import jaspar
+from seqcnn.data.fasta import write_fasta
+from seqcnn.simulate import genome as simulate
 
 
 def _motifs():
@@ -60,7 +62,7 @@ def test_written_files_are_byte_identical(tmp_path):
     for k in (1, 2):
         g, p, _ = simulate.simulate_dataset(motifs, {"A": 10, "B": 10}, 2, n_chroms=2,
                                             chrom_length=50_000, seed=1)
-        simulate.write_fasta(g.chroms, tmp_path / f"g{k}.fa")
+        write_fasta(tmp_path / f"g{k}.fa", g.chroms)
         simulate.write_narrowpeak(p[p["task"] == "A"], tmp_path / f"p{k}.narrowPeak.gz")
     assert (tmp_path / "g1.fa").read_bytes() == (tmp_path / "g2.fa").read_bytes()
     assert (tmp_path / "p1.narrowPeak.gz").read_bytes() == \

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn import alphabet, jaspar, seqsets
-from seqcnn import simulate_sets as ss
+from seqcnn import alphabet, jaspar
+from seqcnn.data import seqsets
+from seqcnn.simulate import sets as ss
+from seqcnn.simulate.proteins import simulate_secondary_structure, write_seqset_files
 
 SMALL = {
     "koo_eddy": {"n": 120},
@@ -218,7 +220,7 @@ def test_padding_length_shortcut_only_in_train_and_valid():
 
 def test_secondary_structure_wraps_seqsets():
     table, truth, cols = ss.simulate_set("secondary_structure", {"n": 20}, seed=2)
-    direct = seqsets.simulate_secondary_structure(20, np.random.default_rng(2))
+    direct = simulate_secondary_structure(20, np.random.default_rng(2))
     assert table.equals(direct) and truth is None and cols == ["structure"]
     assert "secondary_structure" in ss.POSITION_LABEL_KINDS
 
@@ -251,7 +253,7 @@ def test_registry_errors():
 def test_round_trip_through_seqset_files(kind, tmp_path):
     table, _, cols = ss.simulate_set(kind, SMALL[kind], seed=11)
     extra = [c for c in ("split", "group") if c in table.columns]
-    fasta, labels = seqsets.write_seqset_files(table, tmp_path / "s.fa.gz",
+    fasta, labels = write_seqset_files(table, tmp_path / "s.fa.gz",
                                                tmp_path / "s.tsv", [*cols, *extra])
     if kind in ss.POSITION_LABEL_KINDS:
         loaded = seqsets.load_seqset(fasta, labels, position_label=cols[0])

@@ -13,9 +13,11 @@ import pytest
 import torch
 
 from seqcnn import interpret as it
-from seqcnn import jaspar, simulate
-from seqcnn import regions as rg
+from seqcnn import jaspar
+from seqcnn.data import regions as rg
+from seqcnn.data.fasta import write_fasta
 from seqcnn.models.zoo import build_model
+from seqcnn.simulate import genome as simulate
 from test_workflow import run_snakemake
 
 
@@ -70,7 +72,7 @@ def write_phage(data: Path) -> None:
     genome, peaks, _ = simulate.simulate_dataset(motifs, {"A": 60, "B": 60}, shared_peaks=10,
                                                  n_chroms=1, chrom_length=400_000, seed=3)
     data.mkdir()
-    simulate.write_fasta(genome.chroms, data / "genome.fa")
+    write_fasta(data / "genome.fa", genome.chroms)
     b = peaks[peaks["task"] == "B"]
     simulate.write_narrowpeak(peaks[peaks["task"] == "A"], data / "A.narrowPeak.gz")
     simulate.write_narrowpeak(b[b["end"] <= TEST_RANGE[0]], data / "B.narrowPeak.gz")

@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn.errors import ConfigError, EmptyTaskError
-from seqcnn.split import (
+from seqcnn.data.split import (
     DROPPED,
     assign,
     auto_blocks,
@@ -12,6 +11,7 @@ from seqcnn.split import (
     parse_split,
     resolve_split,
 )
+from seqcnn.errors import ConfigError, EmptyTaskError
 
 SIZES = {"a": 10_000, "b": 5_000, "c": 3_000}
 

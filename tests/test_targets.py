@@ -14,7 +14,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 
 from seqcnn.alphabet import one_hot_codes
-from seqcnn.metrics import (
+from seqcnn.data.seqsets import (
+    encode_chunk,
+    encode_position_labels,
+    pad_position_labels,
+)
+from seqcnn.data.targets import Targets
+from seqcnn.evaluate.metrics import (
     ACCURACY_COLUMNS,
     CLASS_COLUMNS,
     accuracy_metrics,
@@ -22,14 +28,8 @@ from seqcnn.metrics import (
     class_precision_recall,
 )
 from seqcnn.models import build_model
-from seqcnn.seqsets import (
-    encode_chunk,
-    encode_position_labels,
-    pad_position_labels,
-    simulate_secondary_structure,
-)
-from seqcnn.targets import Targets
-from seqcnn.training import predict, train
+from seqcnn.simulate.proteins import simulate_secondary_structure
+from seqcnn.train.loop import predict, train
 
 SS = Targets(("ss",), {"ss": "per_position"}, {"ss": ("H", "E", "C")})
 MIXED = Targets(("bound", "family"), {"bound": "binary", "family": "multiclass"},

@@ -1,4 +1,4 @@
-"""Tests for seqcnn.data and seqcnn.training: tiny models on tiny synthetic caches, CPU only."""
+"""seqcnn.train.datasets and seqcnn.train.loop: tiny models on tiny synthetic caches, CPU only."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from seqcnn.alphabet import one_hot_codes, reverse_complement
-from seqcnn.cache import load_cache
-from seqcnn.data import (
+from seqcnn.data.cache import load_cache
+from seqcnn.models import from_checkpoint
+from seqcnn.train.datasets import (
     CacheDataset,
     EpochBatchSampler,
     augment_batch,
@@ -19,8 +20,7 @@ from seqcnn.data import (
     random_bits,
     shift_batch,
 )
-from seqcnn.models import from_checkpoint
-from seqcnn.training import (
+from seqcnn.train.loop import (
     LOG_COLUMNS,
     NonFiniteLossError,
     TrainConfig,
@@ -281,7 +281,7 @@ def test_checkpoint_of_another_config_is_ignored(tiny_cache, tmp_path):
 
 
 def test_nan_loss_names_epoch_and_batch(tiny_cache, tmp_path, monkeypatch):
-    import seqcnn.training as training
+    import seqcnn.train.loop as training
 
     built = []
     real_build = training.build_model
@@ -422,8 +422,8 @@ def test_dataset_with_lengths_returns_them_and_pickles_by_name(length_cache):
 
 
 def test_loader_with_lengths_groups_lengths_in_seeded_batches(length_cache):
-    from seqcnn.data import SortedBatchSampler
-    from seqcnn.seqsets import LengthGroupedBatchSampler
+    from seqcnn.train.batches import LengthGroupedBatchSampler
+    from seqcnn.train.datasets import SortedBatchSampler
 
     ds = CacheDataset.from_files(*length_cache["train"])
     loader = make_loader(ds, 16, shuffle=True, drop_last=True, seed=5, pool=4)
@@ -449,7 +449,7 @@ def test_loader_with_lengths_groups_lengths_in_seeded_batches(length_cache):
 
 
 def test_genome_meta_records_binary_targets(tiny_cache, tmp_path):
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
 
     train(TINY, tiny_cache["train"], tiny_cache["valid"], {**FAST, "epochs": 1},
           out_dir=tmp_path, tasks=["a", "b"], progress=False)
@@ -462,18 +462,18 @@ def test_genome_meta_records_binary_targets(tiny_cache, tmp_path):
 def test_training_with_lengths_learns_and_turns_augmentation_off(length_cache, caplog):
     model = {"arch": "dilated", "filters": 8, "first_kernel": 9, "layers": 1}
     cfg = {**FAST, "epochs": 6, "lr": 0.01, "rc_augment": True, "jitter": 3}
-    with caplog.at_level("WARNING", logger="seqcnn.training"):
+    with caplog.at_level("WARNING", logger="seqcnn.train.loop"):
         res = train(model, length_cache["train"], length_cache["valid"], cfg, progress=False)
     assert any("turned off" in r.message for r in caplog.records)
     assert res.meta["padding"] == "zeros+mask" and res.meta["lengths"] is True
-    # the recorded config is the one trained with (seqcnn.data.augmentation_for decides)
+    # the recorded config is the one trained with (seqcnn.train.datasets.augmentation_for decides)
     assert res.meta["train"]["rc_augment"] is False and res.meta["train"]["jitter"] == 0
     assert res.best_valid_auroc > 0.7, res.history
 
 
 @pytest.mark.parametrize("target", ["binary", "per_position"])
 def test_resume_with_lengths_gives_identical_final_weights(length_cache, tmp_path, target):
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
 
     cfg = {**FAST, "epochs": 4, "lr_patience": 0, "rc_augment": False}
     model = {**TINY, "dropout": 0.3}
@@ -519,7 +519,7 @@ def test_rows_are_read_from_the_file_not_the_mapping(tmp_path):
     the memmap gives, in the order asked, also in a pickled copy (a DataLoader worker)."""
     import pickle
 
-    from seqcnn.data import read_rows
+    from seqcnn.train.datasets import read_rows
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(500, 4, 37), dtype=np.uint8)
@@ -601,7 +601,7 @@ def test_training_ignores_ambiguous_labels_in_loss_and_validation(tmp_path):
 
 
 def test_augmentation_for_turns_both_off_with_lengths_only():
-    from seqcnn.data import augmentation_for
+    from seqcnn.train.datasets import augmentation_for
 
     assert augmentation_for(True, 3, lengths=False) == (True, 3)
     assert augmentation_for(True, 3, lengths=True) == (False, 0)

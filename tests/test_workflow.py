@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from conftest import BIN, ROOT, snakemake_bin
-from seqcnn import regions as rg
 from seqcnn.alphabet import one_hot, reverse_complement_seq
-from seqcnn.cache import load_cache
-from seqcnn.genome import Genome
+from seqcnn.data import regions as rg
+from seqcnn.data.cache import load_cache
+from seqcnn.data.genome import Genome
 
 pytestmark = pytest.mark.workflow  # every test runs Snakemake
 

@@ -327,7 +327,7 @@ def motif_mask(
     """Planted-motif positions ``(N, L)`` bool of the sequences of ``regions``.
 
     ``truth`` has ``chrom``, ``start``, ``end`` (0-based, half-open, as from
-    :func:`seqcnn.simulate.simulate_dataset`); ``regions`` has ``chrom``, ``start``, ``end``
+    :func:`seqcnn.simulate.genome.simulate_dataset`); ``regions`` has ``chrom``, ``start``, ``end``
     and optionally ``strand`` (``-``: the sequence is the reverse complement, so positions
     are mirrored). ``L`` is ``seq_len`` or the longest region; motifs are clipped to regions.
     """

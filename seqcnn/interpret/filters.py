@@ -219,7 +219,7 @@ def filter_motifs(
 
 
 def _mean_auprc(labels: np.ndarray, scores: np.ndarray) -> float:
-    from seqcnn.training import task_metrics
+    from seqcnn.train.loop import task_metrics
 
     _, auprc = task_metrics(labels, scores)
     ok = ~np.isnan(auprc)

@@ -631,7 +631,7 @@ def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> dict[str, A
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: model file not found; train it with `snakemake "
-                              f"{path}` (or seqcnn.training.train)")
+                              f"{path}` (or seqcnn.train.loop.train)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises OSError, RuntimeError, UnpicklingError, ...

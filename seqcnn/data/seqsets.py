@@ -2,7 +2,7 @@
 
 MPRA promoter libraries, RNA probes, protein families and secondary-structure sets come as
 sequences with labels. This module reads them, checks them, splits them and writes the same
-memory-mappable cache as the genome path (:mod:`seqcnn.cache`), plus a length array.
+memory-mappable cache as the genome path (:mod:`seqcnn.data.cache`), plus a length array.
 
 Inputs
 ------
@@ -65,7 +65,8 @@ percentile of lengths is warned with the cache size padded to it and to the sugg
 Padding convention
 ------------------
 The cache is always ``uint8`` one-hot with zero padding **plus** ``lengths``; the padding
-*mode* is applied at load time by :func:`pad_batch`, so one cache serves every mode (a
+*mode* is applied at load time by :func:`seqcnn.train.batches.pad_batch`, so one cache
+serves every mode (a
 padding experiment compares modes without rebuilding it, and the cache stays a quarter of
 the size of ``float32``):
 
@@ -81,27 +82,24 @@ positions.
 
 from __future__ import annotations
 
-import gzip
-import io
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
-from seqcnn.cache import IGNORE, NpyWriter
-from seqcnn.errors import InputError
-from seqcnn.genome import open_text
+from seqcnn.data import SPLITS
+from seqcnn.data.cache import IGNORE, NpyWriter
+from seqcnn.data.fasta import read_fasta
+from seqcnn.data.genome import open_text
+from seqcnn.errors import EXAMPLES, SeqSetError, examples, require_file
 
-SPLITS = ("train", "valid", "test")
-PADDING_MODES = ("zeros", "zeros+mask", "uniform")
 TOO_LONG = ("crop", "drop")
 DEDUPE = ("none", "across", "all")
 MISSING_LABELS = ("error", "drop")
@@ -118,20 +116,8 @@ OUTLIER_FACTOR = 4
 NUCLEIC_FRACTION = 0.9
 #: Letters accepted as an unknown residue (encoded as an all-zero column), per alphabet.
 DEFAULT_UNKNOWN = {"dna": "N", "rna": "N", "protein": "X"}
-#: How many example ids an error message or report lists.
-EXAMPLES = 5
 
 _INT = re.compile(r"^-?[0-9]+$")
-
-
-class SeqSetError(InputError):
-    """Bad sequence-set input; the message names the file, the record and the fix."""
-
-
-def _first(items: Iterable[Any], n: int = EXAMPLES) -> str:
-    items = list(items)
-    shown = ", ".join(repr(str(i)) for i in items[:n])
-    return shown + (f" … (+{len(items) - n} more)" if len(items) > n else "")
 
 
 def _rows(ids: Sequence[str], lines: Sequence[int], idx: Sequence[int],
@@ -140,91 +126,6 @@ def _rows(ids: Sequence[str], lines: Sequence[int], idx: Sequence[int],
     idx = list(idx)
     shown = ", ".join(f"{str(ids[i])!r} (line {lines[i]})" for i in idx[:n])
     return shown + (f" … (+{len(idx) - n} more)" if len(idx) > n else "")
-
-
-def _check_exists(path: Path, what: str) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"{what} not found: {path}")
-
-
-# --------------------------------------------------------------------------- FASTA
-
-
-def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a FASTA (plain or gzipped, multi-line records) → DataFrame ``id, sequence, line``.
-
-    ``id`` is the header up to the first whitespace, ``line`` the header's 1-based line
-    number. Whitespace inside sequence lines is removed; blank lines and ``;`` comment lines
-    are skipped. Raises :class:`SeqSetError` naming the file and record for data before the
-    first header, a header without id, empty sequences and duplicate ids.
-    """
-    path = Path(path)
-    _check_exists(path, "FASTA")
-    ids: list[str] = []
-    lines: list[int] = []
-    seqs: list[str] = []
-    parts: list[str] = []
-    with open_text(path) as fh:
-        for no, raw in enumerate(fh, start=1):
-            if raw.startswith(">"):
-                if ids:
-                    seqs.append("".join(parts))
-                parts = []
-                token = raw[1:].split(maxsplit=1)
-                if not token:
-                    raise SeqSetError(f"{path}, line {no}: header '>' has no id; write '>name'")
-                ids.append(token[0])
-                lines.append(no)
-                continue
-            if raw.startswith(";"):
-                continue
-            chunk = "".join(raw.split())
-            if not chunk:
-                continue
-            if not ids:
-                raise SeqSetError(
-                    f"{path}, line {no}: sequence data before the first '>' header; "
-                    "is this a FASTA file?"
-                )
-            parts.append(chunk)
-    if ids:
-        seqs.append("".join(parts))
-    if not ids:
-        raise SeqSetError(f"{path}: no FASTA records (no line starts with '>')")
-    df = pd.DataFrame({"id": pd.Series(ids, dtype=object),
-                       "sequence": pd.Series(seqs, dtype=object),
-                       "line": np.asarray(lines, dtype=np.int64)})
-    empty = np.flatnonzero(df["sequence"].str.len().to_numpy() == 0)
-    if len(empty):
-        i = empty[0]
-        raise SeqSetError(
-            f"{path}: record {df['id'][i]!r} (line {df['line'][i]}) has an empty sequence; "
-            f"{len(empty)} empty record(s): {_first(df['id'].iloc[empty])}. Remove them."
-        )
-    dup = df["id"].duplicated(keep=False).to_numpy()
-    if dup.any():
-        first = df["id"][np.flatnonzero(dup)[0]]
-        at = df.loc[df["id"] == first, "line"].tolist()
-        names = df["id"][dup].unique()
-        raise SeqSetError(
-            f"{path}: duplicate id {first!r} (lines {', '.join(map(str, at))}); "
-            f"{len(names)} id(s) occur more than once: {_first(names)}. Ids must be unique."
-        )
-    return df
-
-
-def write_fasta(path: str | os.PathLike, ids: Sequence[str], seqs: Sequence[str],
-                width: int = 60) -> Path:
-    """Write records to a FASTA (gzipped when ``path`` ends in ``.gz``), ``width`` per line."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gz = path.suffix == ".gz"  # mtime 0: the same records give the same bytes
-    with (io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0)) if gz else open(path, "w")) as fh:
-        for name, seq in zip(ids, seqs, strict=True):
-            fh.write(f">{name}\n")
-            for i in range(0, len(seq), width):
-                fh.write(seq[i:i + width] + "\n")
-    return path
 
 
 # --------------------------------------------------------------------------- alphabet
@@ -362,7 +263,7 @@ def check_letters(
         f"{path}: {where}: letter {seqs[rec][pos]!r} at position {pos + 1} (1-based) is not in "
         f"the {alphabet} alphabet {letters(alphabet)}"
         + (f" (unknown residue: {unknown})" if unknown else "")
-        + f"; {len(records)} record(s) have such letters: {_first(ids[int(r)] for r in records)}."
+        + f"; {len(records)} record(s) have such letters: {examples(ids[int(r)] for r in records)}."
         " Fix or remove them, or choose another alphabet (alphabet: dna | rna | protein | auto)."
     )
 
@@ -378,7 +279,7 @@ def read_labels(path: str | os.PathLike, id_column: str = "id") -> pd.DataFrame:
     wrong number of fields, a missing ``id_column``, empty or duplicate ids.
     """
     path = Path(path)
-    _check_exists(path, "labels TSV")
+    require_file(path, "labels TSV")
     header: list[str] | None = None
     rows: list[list[str]] = []
     line_no: list[int] = []
@@ -392,7 +293,7 @@ def read_labels(path: str | os.PathLike, id_column: str = "id") -> pd.DataFrame:
                 header = fields
                 dupe = sorted({h for h in header if header.count(h) > 1})
                 if dupe:
-                    raise SeqSetError(f"{path}, line {no}: repeated column(s) {_first(dupe)}")
+                    raise SeqSetError(f"{path}, line {no}: repeated column(s) {examples(dupe)}")
                 if id_column not in header:
                     raise SeqSetError(
                         f"{path}, line {no}: no {id_column!r} column in the header "
@@ -423,7 +324,7 @@ def read_labels(path: str | os.PathLike, id_column: str = "id") -> pd.DataFrame:
         names = df[id_column][dup].unique()
         raise SeqSetError(
             f"{path}: duplicate id {first!r} (lines {', '.join(map(str, at))}); {len(names)} "
-            f"id(s) are labelled more than once: {_first(names)}. Keep one row per id."
+            f"id(s) are labelled more than once: {examples(names)}. Keep one row per id."
         )
     return df
 
@@ -445,10 +346,10 @@ def match_labels(
         msg = []
         if len(no_label):
             msg.append(f"{len(no_label)} sequence id(s) in {fasta_path} have no row in "
-                       f"{labels_path}: {_first(no_label)}")
+                       f"{labels_path}: {examples(no_label)}")
         if len(no_seq):
             msg.append(f"{len(no_seq)} id(s) in {labels_path} have no sequence in "
-                       f"{fasta_path}: {_first(no_seq)}")
+                       f"{fasta_path}: {examples(no_seq)}")
         raise SeqSetError("; ".join(msg) + f". Every id must be in both files (column "
                           f"{id_column!r} of the labels, the first word of the FASTA header).")
     return labels.set_index(id_column, drop=False).loc[seq_ids].reset_index(drop=True)
@@ -607,7 +508,7 @@ def _fractions(fractions: Mapping[str, float] | Sequence[float]) -> np.ndarray:
     if isinstance(fractions, Mapping):
         unknown = set(fractions) - set(SPLITS)
         if unknown:
-            raise ValueError(f"fractions: unknown split(s) {_first(sorted(unknown))}")
+            raise ValueError(f"fractions: unknown split(s) {examples(sorted(unknown))}")
         fractions = [float(fractions.get(s, 0.0)) for s in SPLITS]
     f = np.asarray(fractions, dtype=np.float64)
     if f.shape != (3,) or (f < 0).any() or not np.isclose(f.sum(), 1.0):
@@ -864,7 +765,7 @@ def _read_sequences(fasta: Path, labels: Path, alphabet: str, unknown: str | Non
         report["warnings"].append(
             f"{fasta}: alphabet {alphabet}: read {c['from']} as {c['to']} in {c['records']} "
             f"record(s) "
-            f"({c['residues']} residues), e.g. {_first(c['examples'])}")
+            f"({c['residues']} residues), e.g. {examples(c['examples'])}")
     check_letters(ids, seqs, alphabet, fasta, unknown, lines=lines)
     return _Records(fasta, frame, ids, seqs, lines, alphabet), report
 
@@ -887,7 +788,7 @@ def _read_label_table(recs: _Records, labels: Path, id_column: str,
             [c for c in table.columns if c not in {*reserved, "line"}]
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise SeqSetError(f"{labels}: no column(s) {_first(missing)} (columns: "
+        raise SeqSetError(f"{labels}: no column(s) {examples(missing)} (columns: "
                           f"{', '.join(c for c in table.columns if c != 'line')})")
     if not columns:
         id_column, split_column, group_column = reserved
@@ -985,7 +886,7 @@ def _check_split_column(split: np.ndarray, groups: np.ndarray | None, lines: np.
         if len(torn):
             raise SeqSetError(
                 f"{labels}: {len(torn)} {group_column!r} value(s) have members in several "
-                f"splits: {_first(torn)}; a group must sit in one split (fix the "
+                f"splits: {examples(torn)}; a group must sit in one split (fix the "
                 f"{split_column!r} column, or drop it to split at random by group)"
             )
 
@@ -1091,7 +992,7 @@ def _missing_labels(table: pd.DataFrame, id_column: str, columns: Sequence[str],
     if action == "error":
         raise SeqSetError(missing_labels_message(path, missing, ids, lines))
     if rows.all():
-        raise SeqSetError(f"{path}: every row lacks a label in {_first(columns)}; "
+        raise SeqSetError(f"{path}: every row lacks a label in {examples(columns)}; "
                           "missing_labels: drop would drop them all")
     report["warnings"].append(
         f"{path}: dropped {int(rows.sum())} record(s) with no label (empty, NA, NaN or null; "
@@ -1149,7 +1050,7 @@ def length_outlier_warning(outliers: Mapping[str, Any], path: str | os.PathLike,
         f"{o['longest'] / max(o['p99'], 1):.0f}x the 99th percentile of lengths ({o['p99']}); "
         f"padding every sequence to it makes the cache {o['cache_bytes'] / 1e6:.1f} MB instead "
         f"of {o['cache_bytes_at_suggested'] / 1e6:.1f} MB at max_len {cap} "
-        f"({o['records']} record(s) longer than {cap}: {_first(o['examples'])}). Set "
+        f"({o['records']} record(s) longer than {cap}: {examples(o['examples'])}). Set "
         f"max_len: {cap} in the dataset's config (too_long: crop keeps their first {cap} "
         "residues, drop removes them), or remove them from the FASTA."
     )
@@ -1197,7 +1098,7 @@ def write_seqset_cache(
 ) -> dict[str, Any]:
     """Write ``{split}.onehot.npy``, ``.labels.npy``, ``.lengths.npy``, ``.ids.tsv`` per split.
 
-    Arrays are streamed ``chunk_size`` rows at a time through :class:`seqcnn.cache.NpyWriter`
+    Arrays are streamed ``chunk_size`` rows at a time through :class:`seqcnn.data.cache.NpyWriter`
     (temporary file + rename, SHA-256). Returns a manifest dict: alphabet, letters, seq_len,
     label layout, tasks/classes, counts per split (with class counts), lengths, the load
     report (split, drops, crops, duplicates) and checksums. The caller writes it as JSON.
@@ -1263,7 +1164,7 @@ def write_seqset_cache(
         "layout": {"onehot": "uint8 (N, alphabet, seq_len), zero past each length",
                    "labels": label_layout, "lengths": "int32 (N,)",
                    "ids": "{split}.ids.tsv: id, length (cache row order)",
-                   "padding": "applied at load time: seqcnn.seqsets.pad_batch(x, lengths, "
+                   "padding": "applied at load time: seqcnn.train.batches.pad_batch(x, lengths, "
                               "mode), mode zeros | zeros+mask | uniform"},
         "counts": counts,
         "checksums": checksums,
@@ -1272,11 +1173,11 @@ def write_seqset_cache(
 
 
 def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str, Any]:
-    """The keys of the one manifest schema (:func:`seqcnn.cache.validate_manifest`) that
+    """The keys of the one manifest schema (:func:`seqcnn.data.cache.validate_manifest`) that
     a sequence set fills its own way: ``schema``, ``kind``, ``source`` (the FASTA and labels
     files), ``targets`` and ``drops`` (records dropped per reason, cropped ones beside)."""
-    from seqcnn.cache import MANIFEST_SCHEMA, drops_block
-    from seqcnn.targets import Targets
+    from seqcnn.data.cache import MANIFEST_SCHEMA, drops_block
+    from seqcnn.data.targets import Targets
 
     targets = Targets(tuple(seqset.tasks), dict(seqset.kinds),
                       {t: tuple(c) for t, c in seqset.classes.items()}, IGNORE)
@@ -1297,290 +1198,9 @@ def load_seqset_cache(cache_dir: str | os.PathLike, split: str
 # --------------------------------------------------------------------------- loading
 
 
-def length_mask(lengths: np.ndarray | torch.Tensor, length: int) -> np.ndarray | torch.Tensor:
-    """Mask ``(N, length)``, ``True`` at positions ``< lengths[i]`` (numpy or torch, as given)."""
-    if isinstance(lengths, torch.Tensor):
-        return torch.arange(length, device=lengths.device)[None, :] < lengths[:, None]
-    return np.arange(length)[None, :] < np.asarray(lengths)[:, None]
-
-
-def pad_batch(
-    x: np.ndarray | torch.Tensor,
-    lengths: np.ndarray | torch.Tensor,
-    mode: str = "zeros+mask",
-    trim: bool = False,
-    dtype: torch.dtype = torch.float32,
-) -> tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor | None]:
-    """Apply a padding mode to a cached batch: ``uint8`` ``(n, A, L)`` + lengths ``(n,)``.
-
-    Returns ``(x_float (n, A, L'), mask (n, L') or None)``, torch tensors for a tensor ``x``
-    and numpy arrays otherwise. ``mode``:
-
-    - ``zeros``: padded columns 0; mask ``None``;
-    - ``zeros+mask``: padded columns 0; mask ``True`` exactly on real positions;
-    - ``uniform``: padded columns ``1/A`` in every channel; mask ``None``.
-
-    ``trim`` crops the batch to its longest sequence (``L' = max(lengths)``), the saving of
-    length-grouped batches; otherwise ``L' = L``. Columns past each length are always
-    rewritten, whatever the cache holds there.
-    """
-    if mode not in PADDING_MODES:
-        raise ValueError(f"padding mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
-    as_numpy = not isinstance(x, torch.Tensor)
-    if as_numpy:
-        x = np.asarray(x)
-        xt = torch.from_numpy(x if x.flags.writeable and x.flags.c_contiguous else x.copy())
-    else:
-        xt = x
-    lt = torch.as_tensor(np.asarray(lengths) if not isinstance(lengths, torch.Tensor)
-                         else lengths, device=xt.device).long()
-    if xt.ndim != 3 or lt.shape != (xt.shape[0],):
-        raise ValueError(f"expected x (n, A, L) and lengths (n,), got {tuple(xt.shape)} and "
-                         f"{tuple(lt.shape)}")
-    if len(lt) and (int(lt.max()) > xt.shape[-1] or int(lt.min()) < 0):
-        raise ValueError(f"lengths must lie in 0..{xt.shape[-1]}, got {int(lt.min())}.."
-                         f"{int(lt.max())}")
-    if trim and len(lt):
-        xt = xt[..., :int(lt.max())]
-    mask = length_mask(lt, xt.shape[-1])
-    out = xt.to(dtype) * mask[:, None, :].to(dtype)
-    if mode == "uniform":
-        out = out + (~mask)[:, None, :].to(dtype) / xt.shape[1]
-    keep_mask = mask if mode == "zeros+mask" else None
-    if as_numpy:
-        return out.numpy(), None if keep_mask is None else keep_mask.numpy()
-    return out, keep_mask
-
-
-def length_grouped_batches(
-    lengths: Sequence[int] | np.ndarray,
-    batch_size: int,
-    seed: int = 0,
-    epoch: int = 0,
-    pool: int = 50,
-    drop_last: bool = False,
-) -> list[np.ndarray]:
-    """Batches of row indices grouping similar lengths, shuffled, seeded by ``(seed, epoch)``.
-
-    The rows are permuted, cut into pools of ``pool * batch_size``, each pool sorted by length
-    (stable, so equal lengths stay in random order) and cut into batches; the batch order is
-    then shuffled. Every index appears exactly once per epoch (unless ``drop_last`` drops
-    the one incomplete batch); there are ``ceil(N / batch_size)`` batches. Larger ``pool``:
-    less length spread within batches, less randomness in their composition.
-    """
-    if batch_size < 1 or pool < 1:
-        raise ValueError(f"batch_size and pool must be >= 1, got {batch_size}, {pool}")
-    lengths = np.asarray(lengths)
-    n = len(lengths)
-    rng = np.random.default_rng([int(seed) & (2**63 - 1), int(epoch)])
-    order = rng.permutation(n)
-    size = pool * batch_size
-    batches: list[np.ndarray] = []
-    partial: np.ndarray | None = None
-    for a in range(0, n, size):
-        chunk = order[a:a + size]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        for b in range(0, len(chunk), batch_size):
-            batch = chunk[b:b + batch_size]
-            if len(batch) < batch_size:
-                partial = batch
-            else:
-                batches.append(batch)
-    perm = rng.permutation(len(batches))
-    batches = [batches[i] for i in perm]
-    if partial is not None and not (drop_last and batches):
-        batches.append(partial)
-    return batches
-
-
-class LengthGroupedBatchSampler:
-    """:func:`length_grouped_batches` as a batch sampler yielding ``(epoch, indices)``.
-
-    The request form of :class:`seqcnn.data.EpochBatchSampler`; call :meth:`set_epoch`
-    before each epoch.
-    """
-
-    def __init__(self, lengths: Sequence[int] | np.ndarray, batch_size: int, *, seed: int = 0,
-                 pool: int = 50, drop_last: bool = False) -> None:
-        self.lengths = np.asarray(lengths)
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.pool = int(pool)
-        self.drop_last = drop_last
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
-        for batch in length_grouped_batches(self.lengths, self.batch_size, self.seed,
-                                            self.epoch, self.pool, self.drop_last):
-            yield self.epoch, batch
-
-    def __len__(self) -> int:
-        n = len(self.lengths)
-        if self.drop_last and n >= self.batch_size:
-            return n // self.batch_size
-        return -(-n // self.batch_size)
-
-
-# --------------------------------------------------------------------------- simulation
-
-#: Kyte & Doolittle (1982) hydropathy, for checks of the simulated periodicities.
-KYTE_DOOLITTLE = {
-    "A": 1.8, "C": 2.5, "D": -3.5, "E": -3.5, "F": 2.8, "G": -0.4, "H": -3.2, "I": 4.5,
-    "K": -3.9, "L": 3.8, "M": 1.9, "N": -3.5, "P": -1.6, "Q": -3.5, "R": -4.5, "S": -0.8,
-    "T": -0.7, "V": 4.2, "W": -0.9, "Y": -1.3,
-}
-
-# residue pools (letters, weights) per structural environment
-_POOLS = {
-    "helix_face": ("LIVFMA", (4, 3, 2, 2, 2, 1)),
-    "helix_polar": ("EKQRSD", (4, 4, 2, 2, 1, 1)),
-    "strand_in": ("VIFLY", (4, 4, 3, 2, 1)),
-    "strand_out": ("TSKRNQE", (3, 2, 2, 2, 1, 1, 1)),
-    "coil": ("GPNDSTKEQA", (4, 3, 2, 2, 2, 1, 1, 1, 1, 1)),
-}
-
-
-def _pool(name: str) -> tuple[np.ndarray, np.ndarray]:
-    chars, w = _POOLS[name]
-    p = np.asarray(w, dtype=np.float64)
-    return np.frombuffer(chars.encode(), dtype=np.uint8), p / p.sum()
-
-
-def _segment(kind: str, length: int, rng: np.random.Generator, face: float,
-             shared_residues: bool = False) -> np.ndarray:
-    """Residues (ASCII codes) of one segment: ``H`` amphipathic helix, ``E`` strand, ``C`` coil.
-    ``shared_residues``: strands draw from the helix pools (only the spacing differs)."""
-    i = np.arange(length)
-    if kind == "H":
-        # 100° per residue (3.6 residues per turn); hydrophobic within ±70° of the face
-        on_face = np.cos(np.deg2rad(100.0 * i + face)) > np.cos(np.deg2rad(70.0))
-        env = np.where(on_face, "helix_face", "helix_polar")
-    elif kind == "E":
-        inside, outside = (("helix_face", "helix_polar") if shared_residues
-                           else ("strand_in", "strand_out"))
-        env = np.where((i + int(face)) % 2 == 0, inside, outside)
-    else:
-        env = np.full(length, "coil")
-    out = np.empty(length, dtype=np.uint8)
-    for name in np.unique(env):
-        chars, p = _pool(str(name))
-        sel = env == name
-        out[sel] = rng.choice(chars, size=int(sel.sum()), p=p)
-    return out
-
-
-def _architecture(length: int, rng: np.random.Generator, helix_len: tuple[int, int],
-                  strand_len: tuple[int, int], coil_len: tuple[int, int], helix_fraction: float
-                  ) -> list[tuple[str, int]]:
-    """Segments ``(kind, length)`` summing to ``length``: coil, element, coil, element, …"""
-    segs: list[tuple[str, int]] = []
-    total = 0
-    while total < length:
-        if not segs or segs[-1][0] != "C":
-            kind, (lo, hi) = "C", coil_len
-        elif rng.random() < helix_fraction:
-            kind, (lo, hi) = "H", helix_len
-        else:
-            kind, (lo, hi) = "E", strand_len
-        n = min(int(rng.integers(lo, hi + 1)), length - total)
-        segs.append((kind, n))
-        total += n
-    return segs
-
-
-def simulate_secondary_structure(
-    n: int,
-    rng: np.random.Generator,
-    min_len: int = 60,
-    max_len: int = 200,
-    helix_len: tuple[int, int] = (10, 22),
-    strand_len: tuple[int, int] = (4, 10),
-    coil_len: tuple[int, int] = (3, 10),
-    helix_fraction: float = 0.5,
-    noise: float = 0.1,
-    family_size: int = 1,
-    mutation: float = 0.15,
-    shared_residues: bool = False,
-    id_prefix: str = "prot",
-) -> pd.DataFrame:
-    """Protein sequences with per-residue secondary structure ``H``/``E``/``C``.
-
-    - helices (``H``): amphipathic, hydrophobic residues where the helical wheel (100° per
-      residue, period 3.6) faces one side: the i, i+3, i+4, i+7 … pattern;
-    - strands (``E``): hydrophobic and polar residues alternating (period 2);
-    - coils (``C``): G/P/N/D/S-rich loops between elements;
-
-    with a fraction ``noise`` of residues replaced uniformly at random, and lengths uniform in
-    ``min_len..max_len``. With ``family_size > 1`` sequences come in families (column
-    ``group``) sharing one architecture; members differ at a fraction ``mutation`` of
-    positions, re-drawn from the same structural environment (so a random split leaks and a
-    group split does not). By default strands have their own residues (V/I/F/L/Y inside,
-    T/S/K/R/N/Q/E outside), so composition alone tells them from helices; with
-    ``shared_residues`` they draw from the helix pools (L/I/V/F/M/A and E/K/Q/R/S/D), so only
-    the spacing of the hydrophobic residues (period 2 versus 3.6) does.
-
-    Returns a DataFrame ``id, sequence, structure, group`` (``structure`` has one character per
-    residue).
-    """
-    if not 1 <= min_len <= max_len:
-        raise ValueError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
-    if family_size < 1:
-        raise ValueError(f"family_size must be >= 1, got {family_size}")
-    aa = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY", dtype=np.uint8)
-    ids, seqs, structs, groups = [], [], [], []
-    n_families = -(-n // family_size)
-    width = len(str(max(n - 1, 1)))
-    for fam in range(n_families):
-        length = int(rng.integers(min_len, max_len + 1))
-        segs = _architecture(length, rng, helix_len, strand_len, coil_len, helix_fraction)
-        faces = [float(rng.uniform(0, 360)) if k == "H" else float(rng.integers(2))
-                 for k, _ in segs]
-        labels = "".join(k * m for k, m in segs)
-        parent = np.concatenate([_segment(k, m, rng, face, shared_residues)
-                                 for (k, m), face in zip(segs, faces, strict=True)])
-        for member in range(min(family_size, n - fam * family_size)):
-            seq = parent.copy()
-            if member:
-                redraw = np.concatenate([_segment(k, m, rng, face, shared_residues)
-                                         for (k, m), face in zip(segs, faces, strict=True)])
-                hit = rng.random(length) < mutation
-                seq[hit] = redraw[hit]
-            noisy = rng.random(length) < noise
-            seq[noisy] = rng.choice(aa, size=int(noisy.sum()))
-            ids.append(f"{id_prefix}{len(ids):0{width}d}")
-            seqs.append(seq.tobytes().decode())
-            structs.append(labels)
-            groups.append(f"fam{fam}")
-    return pd.DataFrame({"id": ids, "sequence": seqs, "structure": structs, "group": groups})
-
-
-def write_seqset_files(
-    table: pd.DataFrame, fasta_path: str | os.PathLike, labels_path: str | os.PathLike,
-    label_columns: Sequence[str] = ("structure", "group"),
-) -> tuple[Path, Path]:
-    """Write a sequence table (``id``, ``sequence``, labels…) as FASTA + labels TSV.
-
-    Either file is gzipped when its name ends in ``.gz``. The TSV holds ``id`` and
-    ``label_columns``, tab-separated.
-    """
-    fasta = write_fasta(fasta_path, list(table["id"]), list(table["sequence"]))
-    labels = Path(labels_path)
-    labels.parent.mkdir(parents=True, exist_ok=True)
-    table[["id", *label_columns]].to_csv(labels, sep="\t", index=False,
-                                         compression={"method": "gzip", "mtime": 0}
-                                         if labels.suffix == ".gz" else None)
-    return fasta, labels
-
-
 __all__ = [
     "DEFAULT_UNKNOWN",
     "IGNORE",
-    "KYTE_DOOLITTLE",
-    "LengthGroupedBatchSampler",
-    "PADDING_MODES",
     "SeqSet",
     "SeqSetError",
     "check_letters",
@@ -1593,18 +1213,11 @@ __all__ = [
     "is_missing",
     "length_outlier_warning",
     "length_outliers",
-    "length_grouped_batches",
-    "length_mask",
     "load_seqset",
     "load_seqset_cache",
     "match_labels",
-    "pad_batch",
     "pad_position_labels",
     "random_split",
-    "read_fasta",
     "read_labels",
-    "simulate_secondary_structure",
-    "write_fasta",
     "write_seqset_cache",
-    "write_seqset_files",
 ]

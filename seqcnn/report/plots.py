@@ -127,7 +127,7 @@ def metrics_against_option(measured: pd.DataFrame, table: pd.DataFrame, plot: Ma
                            path: str | os.PathLike, title: str = "") -> None:
     """One panel per metric in ``plot["metrics"]``: seqcnn's measurement per model against the
     model option ``plot["over"]`` (a column of ``measured``, models as rows), the expected
-    range of each model from ``table`` (:func:`seqcnn.reference.compare` rows) as a grey
+    range of each model from ``table`` (:func:`seqcnn.report.reference.compare` rows) as a grey
     bar, and ``plot["guides"]`` (metric → a :data:`GUIDES` name, e.g. ``1/x``) as a dashed
     line. Models without the option are left out; the x axis is log2 when all values are
     positive numbers spanning more than a factor 4."""
@@ -168,7 +168,7 @@ def metrics_against_option(measured: pd.DataFrame, table: pd.DataFrame, plot: Ma
 
 def reference_comparison(table: pd.DataFrame, path: str | os.PathLike,
                          title: str = "Published versus measured") -> None:
-    """One panel per metric of :func:`seqcnn.reference.compare` output: the expected value or
+    """One panel per metric of :func:`seqcnn.report.reference.compare` output: the expected value or
     range (grey bar) and seqcnn's measurement (green when it agrees, red otherwise) per
     model, models in table order."""
     table = table[table["low"].notna()]  # trend rows have no bounds to draw

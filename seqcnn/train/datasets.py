@@ -1,6 +1,6 @@
 """Torch datasets over the memory-mapped one-hot cache, with augmentation.
 
-The cache (:mod:`seqcnn.cache`) holds ``uint8`` one-hot ``(N, A, L)`` and labels ``(N, T)``.
+The cache (:mod:`seqcnn.data.cache`) holds ``uint8`` one-hot ``(N, A, L)`` and labels ``(N, T)``.
 :class:`CacheDataset` reads it through ``np.load(mmap_mode="r")``: only the rows of the
 batch being built are read, so memory does not grow with ``N``. Batches are read with one
 fancy-index per batch (not one ``__getitem__`` per sequence), which is what keeps the input
@@ -27,10 +27,10 @@ number of workers, the batch composition, or a restart from a checkpoint:
 Sampling order is a permutation seeded by ``(seed, epoch)``, so epoch ``k`` of a resumed run
 draws the same batches as epoch ``k`` of an uninterrupted one.
 
-Sequence sets (:mod:`seqcnn.seqsets`) add ``lengths`` ``(N,)``: the one-hot is zero past each
+Sequence sets (:mod:`seqcnn.data.seqsets`) add ``lengths`` ``(N,)``: the one-hot is zero past each
 length and labels may be per-position ``(N, L)``. Batches are then ``(x, y, lengths)``, the
-padding mode is applied later on the device (:func:`seqcnn.seqsets.pad_batch`), and shuffled
-batches group similar lengths (:class:`seqcnn.seqsets.LengthGroupedBatchSampler`, seeded by
+padding mode is applied later on the device (:func:`seqcnn.train.batches.pad_batch`), and shuffled
+batches group similar lengths (:class:`seqcnn.train.batches.LengthGroupedBatchSampler`, seeded by
 ``(seed, epoch)`` too) so that a batch can be cropped to its longest sequence. Reverse
 complement and jitter are refused with lengths: both would move the padding to the front.
 """
@@ -45,8 +45,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from seqcnn.cache import load_cache
-from seqcnn.seqsets import LengthGroupedBatchSampler
+from seqcnn.data.cache import load_cache
+from seqcnn.train.batches import LengthGroupedBatchSampler
 
 _U64 = (1 << 64) - 1
 _RC_STREAM = 1
@@ -199,7 +199,7 @@ class CacheDataset(Dataset):
 
     ``onehot`` is ``(N, A, L)`` (``uint8``), ``labels`` ``(N, T)`` (or per-position
     ``(N, L)``), ``lengths`` optionally ``(N,)`` (real positions per row, ``0..L``); numpy
-    arrays or memmaps (use :meth:`from_files` or :func:`seqcnn.cache.load_cache`). Memmaps
+    arrays or memmaps (use :meth:`from_files` or :func:`seqcnn.data.cache.load_cache`). Memmaps
     stay memmaps: pickling the dataset (for ``spawn``/``forkserver`` DataLoader workers)
     sends the file names, and each worker maps the files again instead of receiving a copy.
 
@@ -467,7 +467,7 @@ def make_loader(
     :class:`EpochBatchSampler`).
 
     For a dataset with lengths, in one process: ``shuffle`` gives a
-    :class:`seqcnn.seqsets.LengthGroupedBatchSampler` (batches of similar lengths, seeded by
+    :class:`seqcnn.train.batches.LengthGroupedBatchSampler` (batches of similar lengths, seeded by
     ``(seed, epoch)``, ``pool`` batches sorted together), and ``sort_by_length`` without
     ``shuffle`` a :class:`SortedBatchSampler` (rows in increasing length; outputs come back
     in ``loader.sampler.order()``). Data-parallel loaders keep :class:`EpochBatchSampler`.

@@ -3,7 +3,7 @@
 Both are fitted on the training split, choose their L2 strength ``C`` on the validation
 split (highest validation auROC per task, ties to the smaller ``C``; the grid is walked
 upwards with warm starts and stops once validation auROC falls), and are scored on the
-test split by the caller (:mod:`seqcnn.metrics`). Both take one-hot ``uint8``
+test split by the caller (:mod:`seqcnn.evaluate.metrics`). Both take one-hot ``uint8``
 ``(N, 4, L)`` arrays (memory maps welcome: they are read in chunks) and labels ``(N, tasks)``,
 and predict ``(N, tasks)`` probabilities. One logistic regression per task, fitted and
 selected on the rows labelled for that task: a label of 255 (ambiguous, no label for that
@@ -39,8 +39,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
+from seqcnn.evaluate.metrics import AMBIGUOUS
 from seqcnn.jaspar import Motif, log_odds
-from seqcnn.metrics import AMBIGUOUS
 
 #: Dense cells per chunk while counting k-mers (bounds peak memory: ~8 bytes a cell).
 _KMER_CELLS = 1 << 23

@@ -30,15 +30,15 @@ import numpy as np
 import pandas as pd
 
 from seqcnn.alphabet import UNKNOWN, letters, lookup_table, one_hot_codes
+from seqcnn.data import SPLITS
+from seqcnn.data.genome import Genome
 from seqcnn.errors import InputError
-from seqcnn.genome import Genome
 
 #: Label code for "no label here": padded positions of per-position labels and ambiguous
 #: regions of a binary task (the loss's ``ignore_index``). Defined here, beside the label
 #: layout, so that modules without torch (regions, metrics) can use it.
 IGNORE = 255
 
-SPLITS = ("train", "valid", "test")
 #: Dataset kinds: intervals on a genome, or a set of sequences (FASTA + labels).
 KINDS = ("genome", "seqset")
 #: Version of the manifest schema (1: one schema per kind; 2: one for both).
@@ -161,7 +161,7 @@ def dinucleotide_shuffle_codes(codes: np.ndarray, rng: np.random.Generator) -> n
 @dataclass
 class CacheStats:
     """What :func:`write_cache` wrote: rows, label counts (1: positive, 255: ambiguous,
-    see :func:`seqcnn.regions.label_by_overlap`), checksums."""
+    see :func:`seqcnn.data.regions.label_by_overlap`), checksums."""
 
     n: int = 0
     positives: dict[str, int] = field(default_factory=dict)
@@ -229,7 +229,7 @@ def write_cache(
     in_flight: int = 2,
     ids_path: str | os.PathLike | None = None,
 ) -> CacheStats:
-    """Stream region chunks (from :func:`seqcnn.regions.read_regions`) into the cache.
+    """Stream region chunks (from :func:`seqcnn.data.regions.read_regions`) into the cache.
 
     ``n`` is the total number of rows (the ``.npy`` header is written first). With
     ``ids_path``, each row's :func:`region_ids` go to that ``ids.tsv`` too. Returns
@@ -396,7 +396,7 @@ def validate_manifest(manifest: dict[str, Any], path: str | os.PathLike = "manif
     """Check a manifest against the one schema for both kinds; return it unchanged.
 
     Required: :data:`MANIFEST_KEYS`; ``kind`` in :data:`KINDS` and equal to
-    ``source["kind"]``; ``targets`` a :meth:`seqcnn.targets.Targets.to_dict` whose tasks
+    ``source["kind"]``; ``targets`` a :meth:`seqcnn.data.targets.Targets.to_dict` whose tasks
     are ``tasks``; ``letters`` one per alphabet channel; ``counts`` and ``checksums`` for
     every split; ``drops`` as :func:`drops_block` makes it. Raises :class:`ManifestError`
     listing every problem.
@@ -412,7 +412,7 @@ def validate_manifest(manifest: dict[str, Any], path: str | os.PathLike = "manif
 
 
 def _schema_problems(m: dict[str, Any]) -> list[str]:
-    from seqcnn.targets import Targets  # torch: only when a manifest is checked
+    from seqcnn.data.targets import Targets  # torch: only when a manifest is checked
 
     out = []
     if m["schema"] != MANIFEST_SCHEMA:
@@ -452,7 +452,7 @@ def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any
     keys it keeps the genome fields readers use (``chromosomes``, ``split``, ``dropped``,
     ``negatives``, ``ambiguous``, ...).
     """
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
 
     tasks = list(cfg["tasks"])
     dropped = {t: v["dropped"] for t, v in positives["tasks"].items()}

@@ -20,7 +20,6 @@ import pandas as pd
 
 from seqcnn.errors import ConfigError, EmptyTaskError
 
-SPLITS = ("train", "valid", "test")
 #: Label of a region that straddles the edge of a range split: it goes to no split.
 DROPPED = "dropped"
 _RANGE = re.compile(r"^(?P<chrom>.+):(?P<start>[0-9,]+)-(?P<end>[0-9,]+)$")

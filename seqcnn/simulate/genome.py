@@ -226,21 +226,6 @@ def _edge_cases(genome: SimulatedGenome, tasks: list[str], cols: list[str]) -> p
     return pd.DataFrame(rows, columns=cols)
 
 
-def write_fasta(chroms: Mapping[str, np.ndarray], path: str | os.PathLike, width: int = 60
-                ) -> None:
-    """Write ``uint8`` ASCII chromosomes as FASTA with lines of ``width`` bases."""
-    with open(path, "wb") as fh:
-        for name, seq in chroms.items():
-            fh.write(f">{name}\n".encode())
-            full = len(seq) // width * width
-            body = np.empty((full // width, width + 1), dtype=np.uint8)
-            body[:, :width] = seq[:full].reshape(-1, width)
-            body[:, width] = ord("\n")
-            fh.write(body.tobytes())
-            if full < len(seq):
-                fh.write(seq[full:].tobytes() + b"\n")
-
-
 def write_narrowpeak(peaks: pd.DataFrame, path: str | os.PathLike, duplicate_first: bool = True
                      ) -> None:
     """Write one task's peaks (columns as from :func:`simulate_dataset`, without ``task``)

@@ -178,7 +178,7 @@ def verdict(table: pd.DataFrame, claim: str) -> str:
 def reference_section(table_path: str | os.PathLike, figure_path: str | os.PathLike,
                       reference: Mapping[str, Any]) -> dict[str, Any]:
     """The "published versus seqcnn" part of a report page from the comparison table
-    (:func:`seqcnn.reference.compare`, as TSV), its figure and the config's ``reference``."""
+    (:func:`seqcnn.report.reference.compare`, as TSV), its figure and the config's ``reference``."""
     ref = pd.read_csv(table_path, sep="\t", dtype={"expected": str})
     line = verdict(ref, reference.get("claim", reference["source"]))
     ref["agrees"] = ref["agrees"].map({True: "yes", False: "no"})

@@ -18,7 +18,7 @@ splits (arrays, memmaps or ``.npy`` paths) and writes, under ``out_dir`` (or the
   ignored (with a warning) and training starts over.
 
 What the loop does, per epoch: shuffled batches (order seeded by ``(seed, epoch)``,
-augmentation by ``(seed, epoch, row)``, see :mod:`seqcnn.data`) → Adam step on
+augmentation by ``(seed, epoch, row)``, see :mod:`seqcnn.train.datasets`) → Adam step on
 ``BCEWithLogitsLoss`` with per-task ``pos_weight`` (``n_neg / n_pos`` of the training labels
 when ``pos_weight: balanced``; a label of 255, ambiguous, is masked out of the loss, the
 weights and the validation metrics) → validation loss, auROC and auPR (scikit-learn; mean over
@@ -26,11 +26,11 @@ tasks with both classes) → ``ReduceLROnPlateau`` on validation auPR → early 
 validation auPR has not improved for ``patience`` epochs; the best epoch's weights are kept.
 A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
 
-Beyond binary tasks, ``targets`` (:class:`seqcnn.targets.Targets`) sets what is predicted:
+Beyond binary tasks, ``targets`` (:class:`seqcnn.data.targets.Targets`) sets what is predicted:
 multiclass tasks (softmax over K columns, cross-entropy) and per-position labels (a
 ``per_position`` dilated model, cross-entropy over the real positions). Sequence sets come
 with ``lengths``: batches then group similar lengths, the padding mode
-(:func:`seqcnn.seqsets.pad_batch`: ``zeros``, ``zeros+mask``, ``uniform``) is applied on
+(:func:`seqcnn.train.batches.pad_batch`: ``zeros``, ``zeros+mask``, ``uniform``) is applied on
 the device, the model gets the mask, and a batch is cropped to its longest sequence when
 the mask is used and the model accepts any length. Validation auROC/auPR are then the means
 over the one-vs-rest output columns (every class of every task) that have both classes.
@@ -72,8 +72,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from seqcnn import distributed
-from seqcnn.data import PADDING_MOVES, CacheDataset, augmentation_for, make_loader, read_rows
+from seqcnn.data.cache import IGNORE
+from seqcnn.data.targets import Targets
 from seqcnn.models import (
     SequenceModel,
     build_model,
@@ -82,8 +82,15 @@ from seqcnn.models import (
     pwm_entropy,
 )
 from seqcnn.models.zoo import SHA256_KEY, file_sha256
-from seqcnn.seqsets import IGNORE, PADDING_MODES, pad_batch
-from seqcnn.targets import Targets
+from seqcnn.train import distributed
+from seqcnn.train.batches import PADDING_MODES, pad_batch
+from seqcnn.train.datasets import (
+    PADDING_MOVES,
+    CacheDataset,
+    augmentation_for,
+    make_loader,
+    read_rows,
+)
 
 #: Columns of ``train_log.tsv``, in order.
 LOG_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc", "lr", "seconds")
@@ -95,7 +102,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 POS_WEIGHTS = ("balanced", "none")
 
-_log = logging.getLogger("seqcnn.training")
+_log = logging.getLogger("seqcnn.train.loop")
 
 
 # --------------------------------------------------------------------------- config
@@ -119,13 +126,13 @@ class TrainConfig:
     - ``precision``: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast);
     - ``rc_augment``: random reverse complement of training sequences (DNA/RNA only);
     - ``jitter``: random shifts of up to this many positions (zero-filled, see
-      :mod:`seqcnn.data`);
+      :mod:`seqcnn.train.datasets`);
     - ``num_workers``: DataLoader worker processes; ``auto`` is 0 on CPU/MPS and up to 4 on
       CUDA;
     - ``pos_weight``: ``balanced`` (per-task ``n_neg / n_pos``) or ``none``;
     - ``gpus``: processes for data-parallel training (0 or 1: one process). With ``N > 1``
       the script must be started by ``torchrun --nproc_per_node N`` (see
-      :mod:`seqcnn.distributed`); ``batch_size`` is the global batch and must be divisible
+      :mod:`seqcnn.train.distributed`); ``batch_size`` is the global batch and must be divisible
       by ``N``.
     """
 
@@ -408,7 +415,7 @@ def _load(a: Any) -> np.ndarray:
 
 def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(onehot, labels, lengths or None)`` from ``(onehot, labels[, lengths])`` arrays or
-    ``.npy`` paths (memory-mapped), or a :class:`~seqcnn.data.CacheDataset`."""
+    ``.npy`` paths (memory-mapped), or a :class:`~seqcnn.train.datasets.CacheDataset`."""
     if isinstance(data, CacheDataset):
         return data.onehot, data.labels, data.lengths
     if not isinstance(data, Sequence) or len(data) not in (2, 3):
@@ -466,7 +473,7 @@ def forward_batch(model: nn.Module, batch: Sequence[torch.Tensor], device: torch
     """Logits of one batch ``(x, [y, [lengths]])`` on ``device``.
 
     Without lengths ``model(x)`` (``x`` ``uint8``); with lengths the padding mode is applied
-    (:func:`seqcnn.seqsets.pad_batch`, cropped to the batch's longest sequence when
+    (:func:`seqcnn.train.batches.pad_batch`, cropped to the batch's longest sequence when
     ``trim``) and ``model(x, mask)`` is called. Logits ``(n, outputs)`` or, per position,
     ``(n, outputs, L')``.
     """
@@ -881,13 +888,13 @@ def train(
     """Train ``build_model(model_config)`` on ``train_data``, select on ``valid_data``.
 
     ``train_data`` and ``valid_data`` are ``(onehot, labels)`` pairs of arrays, memmaps or
-    ``.npy`` paths (a :class:`~seqcnn.data.CacheDataset` is accepted too), or
+    ``.npy`` paths (a :class:`~seqcnn.train.datasets.CacheDataset` is accepted too), or
     ``(onehot, labels, lengths)`` triples for sequence sets. The alphabet size, number of
     tasks and ``seq_len`` come from the arrays. ``targets`` (a
-    :class:`~seqcnn.targets.Targets` or its ``to_dict()``) says what the labels are; by
+    :class:`~seqcnn.data.targets.Targets` or its ``to_dict()``) says what the labels are; by
     default every label column is a binary task named by ``tasks``. A per-position target
     builds the model with ``per_position: true`` (``dilated`` only). ``padding`` is the
-    padding mode of sequences with lengths (:data:`seqcnn.seqsets.PADDING_MODES`); reverse
+    padding mode of sequences with lengths (:data:`seqcnn.train.batches.PADDING_MODES`); reverse
     complement and jitter are turned off for them (with a warning). ``config`` is a
     :class:`TrainConfig` or mapping (defaults for missing keys). Outputs go to ``paths`` or
     ``TrainPaths.in_dir(out_dir)``; with neither, nothing is written and nothing resumed.
@@ -898,7 +905,7 @@ def train(
     training like a killed job would; calling :func:`train` again resumes).
 
     Started by ``torchrun`` (``WORLD_SIZE > 1``; ``train.gpus``), it trains data-parallel
-    (see :mod:`seqcnn.distributed`): every process returns the same :class:`TrainResult`,
+    (see :mod:`seqcnn.train.distributed`): every process returns the same :class:`TrainResult`,
     only rank 0 writes files, logs at INFO level and shows progress.
     """
     cfg = TrainConfig.from_mapping(config)
@@ -908,7 +915,7 @@ def train(
         log = _RankLogger(log, {"rank": info.rank})
     if cfg.gpus > 1 and not info.enabled:
         log.warning("train.gpus is %d but this process was not started by torchrun: training "
-                    "in one process (same global batch); see seqcnn.distributed", cfg.gpus)
+                    "in one process (same global batch); see seqcnn.train.distributed", cfg.gpus)
     elif info.enabled and cfg.gpus > 1 and cfg.gpus != info.world_size:
         log.warning("train.gpus is %d but torchrun started %d processes: using %d",
                     cfg.gpus, info.world_size, info.world_size)
@@ -1085,7 +1092,8 @@ def _check_world(cfg: TrainConfig, world: int, n_train: int) -> None:
 
 
 def _augmentation(cfg: TrainConfig, lengths: bool, log: Any) -> TrainConfig:
-    """``cfg`` with the augmentation the splits can take (:func:`seqcnn.data.augmentation_for`:
+    """``cfg`` with the augmentation the splits can take
+    (:func:`seqcnn.train.datasets.augmentation_for`:
     none for sequences with lengths), warning when that turns some off."""
     rc_augment, jitter = augmentation_for(cfg.rc_augment, cfg.jitter, lengths)
     if (rc_augment, jitter) == (cfg.rc_augment, cfg.jitter):

@@ -19,7 +19,7 @@ problem (:meth:`Targets.one_vs_rest`), so auROC/auPR apply to every kind.
 A per-sequence label equal to ``ignore_index`` (255) means *no label for this task on this
 sequence* (e.g. a genome region that overlaps a task's peak too little to call it positive
 or negative: "ambiguous"): it is masked out of the loss, left out of the metrics
-(:meth:`Targets.indicator` keeps it as 255, which :mod:`seqcnn.metrics` leaves out per
+(:meth:`Targets.indicator` keeps it as 255, which :mod:`seqcnn.evaluate.metrics` leaves out per
 column) and out of the counts.
 """
 
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqcnn.seqsets import IGNORE
+from seqcnn.data.cache import IGNORE
 
 KINDS = ("binary", "multiclass", "per_position")
 #: Class names of a binary task.
@@ -240,7 +240,7 @@ class Targets:
         per-position ``M`` = real positions (label != ignore), sequence by sequence.
 
         A per-sequence label equal to ``ignore_index`` (no label) gives :data:`IGNORE` (255)
-        in every column of its task on that row: :mod:`seqcnn.metrics` leaves such entries
+        in every column of its task on that row: :mod:`seqcnn.evaluate.metrics` leaves such entries
         out, column by column."""
         labels = np.asarray(labels)
         self.check_labels(labels)

@@ -3,7 +3,7 @@
 ``train: {gpus: N}`` with ``N > 1`` means: start the training script with
 ``torchrun --standalone --nproc_per_node N`` (see :func:`launch_command`). torchrun sets
 ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` in each of the ``N`` processes;
-:func:`seqcnn.training.train` reads them (:func:`from_env`), initialises
+:func:`seqcnn.train.loop.train` reads them (:func:`from_env`), initialises
 ``torch.distributed`` (``nccl`` on CUDA, ``gloo`` on the CPU), puts process ``LOCAL_RANK`` on
 ``cuda:LOCAL_RANK`` and wraps the model in ``DistributedDataParallel``.
 
@@ -21,8 +21,8 @@ process (seeded by seed, epoch and rank). Floating-point sums are taken in anoth
 the loss curve matches one process within rounding, not bit for bit.
 
 From Python, :func:`run_distributed` writes ``train()``'s arguments to a JSON file and starts
-``torchrun ... -m seqcnn.train_cli --args FILE`` (see :mod:`seqcnn.train_cli`), holding free
-GPUs while it runs (:mod:`seqcnn.gpus`) and appending its output to a log.
+``torchrun ... -m seqcnn.train.cli --args FILE`` (see :mod:`seqcnn.train.cli`), holding free
+GPUs while it runs (:mod:`seqcnn.train.gpus`) and appending its output to a log.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class DistributedTrainingError(SeqcnnError, RuntimeError):
 
 def _jsonable(value: Any) -> Any:
     """Paths as strings, dataclasses (``TrainPaths``) and mappings as objects, tuples as
-    lists: what :mod:`seqcnn.train_cli` reads back."""
+    lists: what :mod:`seqcnn.train.cli` reads back."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -149,7 +149,7 @@ _FAILED = re.compile(r" ERROR FAILED: (.+)$")
 
 def _failure(log: Path, start: int, code: int, cmd: Sequence[str]) -> str:
     """Why the job writing to ``log`` from byte ``start`` on failed: the first worker's
-    ``FAILED`` line (:func:`seqcnn.train_cli.report_failure`), or where to look."""
+    ``FAILED`` line (:func:`seqcnn.train.cli.report_failure`), or where to look."""
     try:
         with open(log, "rb") as fh:
             fh.seek(start)
@@ -171,19 +171,19 @@ def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathL
                     args_path: str | os.PathLike | None = None, claim_gpus: bool = True,
                     python: str | None = None) -> None:
     """Train in ``nproc`` processes: ``python -m torch.distributed.run --standalone
-    --nproc_per_node nproc -m seqcnn.train_cli --args ARGS`` (one plain process when
+    --nproc_per_node nproc -m seqcnn.train.cli --args ARGS`` (one plain process when
     ``nproc <= 1``).
 
-    ``job`` holds :func:`seqcnn.training.train`'s arguments as :mod:`seqcnn.train_cli`
+    ``job`` holds :func:`seqcnn.train.loop.train`'s arguments as :mod:`seqcnn.train.cli`
     reads them (paths, not arrays); it is written to ``args_path`` (default: ``log_path``
     + ``.args.json``) without its ``log`` key: the processes' output (log lines,
     warnings, tracebacks, torchrun's messages) is appended to ``log_path`` instead. With
     ``claim_gpus`` and a train device other than ``cpu``/``mps``, ``nproc`` free GPUs are
-    held while it runs (:func:`seqcnn.gpus.claim_gpus`; a no-op without GPUs or with
+    held while it runs (:func:`seqcnn.train.gpus.claim_gpus`; a no-op without GPUs or with
     ``CUDA_VISIBLE_DEVICES`` set). A non-zero exit raises :class:`DistributedTrainingError`
     with the first failing worker's plain message (its traceback stays in ``log_path``).
     """
-    from seqcnn.gpus import claim_gpus as claim
+    from seqcnn.train.gpus import claim_gpus as claim
 
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def run_distributed(job: Mapping[str, Any], nproc: int, log_path: str | os.PathL
     spec = {k: v for k, v in _jsonable(job).items() if k != "log"}
     args_file.parent.mkdir(parents=True, exist_ok=True)
     args_file.write_text(json.dumps(spec, indent=2) + "\n")
-    cmd = launch_command(["-m", "seqcnn.train_cli", "--args", args_file], nproc, python)
+    cmd = launch_command(["-m", "seqcnn.train.cli", "--args", args_file], nproc, python)
     device = str((spec.get("config") or {}).get("device", "auto"))
     gpus = (claim(max(1, nproc)) if claim_gpus and device not in ("cpu", "mps")
             else contextlib.nullcontext([]))

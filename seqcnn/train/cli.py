@@ -1,22 +1,22 @@
-"""Command-line entry point to :func:`seqcnn.training.train`, with its arguments in JSON.
+"""Command-line entry point to :func:`seqcnn.train.loop.train`, with its arguments in JSON.
 
-    python -m seqcnn.train_cli --args job.json
+    python -m seqcnn.train.cli --args job.json
     python -m torch.distributed.run --standalone --nproc_per_node 2 \\
-        -m seqcnn.train_cli --args job.json          # data-parallel (see seqcnn.distributed)
+        -m seqcnn.train.cli --args job.json          # data-parallel (see seqcnn.train.distributed)
 
-The JSON object's keys are :func:`~seqcnn.training.train`'s own parameter names:
+The JSON object's keys are :func:`~seqcnn.train.loop.train`'s own parameter names:
 
 - ``model_config`` (object), ``train_data`` and ``valid_data`` (lists of ``.npy`` paths:
   ``[onehot, labels]``, or any form ``train`` accepts), ``config`` (the train settings);
 - optional ``out_dir``, ``paths`` (an object with ``model``, ``summary``, ``log``,
-  ``checkpoint``: :class:`~seqcnn.training.TrainPaths`), ``tasks``, ``alphabet``,
+  ``checkpoint``: :class:`~seqcnn.train.loop.TrainPaths`), ``tasks``, ``alphabet``,
   ``threads``, ``resume``, ``progress`` (default false here), and any other keyword ``train``
   accepts whose value is plain JSON;
 - ``kwargs``: an object passed to ``train`` as keyword arguments as it is (for keywords
   this module does not know about);
 - ``log``: a file the log lines are appended to (besides stderr);
 - ``claim_gpus`` (default true): in a process not started by torchrun and not told to use
-  the CPU, hold one free GPU while training (:func:`seqcnn.gpus.claim_gpus`).
+  the CPU, hold one free GPU while training (:func:`seqcnn.train.gpus.claim_gpus`).
 
 ``threads`` also sets torch's CPU threads, divided among the torchrun processes.
 """
@@ -49,12 +49,12 @@ def read_job(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def train_arguments(job: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """``(args, kwargs)`` for :func:`seqcnn.training.train` from a job mapping.
+    """``(args, kwargs)`` for :func:`seqcnn.train.loop.train` from a job mapping.
 
     Unknown keys raise ``ValueError`` naming the valid ones (keys under ``kwargs`` are
-    passed through unchecked); ``paths`` becomes a :class:`~seqcnn.training.TrainPaths`.
+    passed through unchecked); ``paths`` becomes a :class:`~seqcnn.train.loop.TrainPaths`.
     """
-    from seqcnn.training import TrainPaths, train
+    from seqcnn.train.loop import TrainPaths, train
 
     params = inspect.signature(train).parameters
     positional = [n for n, p in params.items()
@@ -75,9 +75,9 @@ def train_arguments(job: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
 
 
 def make_logger(log_file: str | os.PathLike | None) -> logging.Logger:
-    """Logger ``seqcnn.train_cli`` writing ``time level message`` to stderr and, if given,
+    """Logger ``seqcnn.train.cli`` writing ``time level message`` to stderr and, if given,
     appending to ``log_file`` (appending: every torchrun process writes to it)."""
-    logger = logging.getLogger("seqcnn.train_cli")
+    logger = logging.getLogger("seqcnn.train.cli")
     logger.setLevel(logging.INFO)
     logger.propagate = False
     for h in list(logger.handlers):
@@ -96,7 +96,7 @@ def make_logger(log_file: str | os.PathLike | None) -> logging.Logger:
 
 def _gpu_claim(job: Mapping[str, Any], world_size: int) -> contextlib.AbstractContextManager:
     """One GPU for a lone process that may use CUDA; a no-op otherwise."""
-    from seqcnn.gpus import claim_gpus
+    from seqcnn.train.gpus import claim_gpus
 
     device = str((job.get("config") or {}).get("device", "auto"))
     if world_size > 1 or not job.get("claim_gpus", True) or device in ("cpu", "mps"):
@@ -108,8 +108,8 @@ def run(job: Mapping[str, Any]) -> Any:
     """Train as ``job`` says (see the module docstring); the :class:`TrainResult`."""
     import torch
 
-    from seqcnn import distributed
-    from seqcnn.training import train
+    from seqcnn.train import distributed
+    from seqcnn.train.loop import train
 
     args, kwargs = train_arguments(job)
     log = make_logger(job.get("log"))
@@ -128,16 +128,16 @@ def run(job: Mapping[str, Any]) -> Any:
     return result
 
 
-#: Set by :func:`seqcnn.distributed.run_distributed`: the file this process's output goes to.
+#: Set by :func:`seqcnn.train.distributed.run_distributed`: the file this process's output goes to.
 OUTPUT_LOG_ENV = "SEQCNN_OUTPUT_LOG"
 
 
 def report_failure(err: BaseException) -> None:
     """The traceback on stderr, then one ``ERROR FAILED: <plain message>`` line (the line
-    :func:`seqcnn.distributed.run_distributed` finds and raises again in the parent)."""
+    :func:`seqcnn.train.distributed.run_distributed` finds and raises again in the parent)."""
     from seqcnn.logs import failure_message
 
-    log = logging.getLogger("seqcnn.train_cli")
+    log = logging.getLogger("seqcnn.train.cli")
     if not log.handlers:
         log = make_logger(None)
     where = os.environ.get(OUTPUT_LOG_ENV)
@@ -151,7 +151,7 @@ def report_failure(err: BaseException) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m seqcnn.train_cli",
+    ap = argparse.ArgumentParser(prog="python -m seqcnn.train.cli",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--args", required=True, help="JSON file of train() arguments")
     opts = ap.parse_args(argv)

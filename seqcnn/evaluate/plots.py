@@ -1,7 +1,7 @@
 """Evaluation figures (matplotlib, Agg backend, PNG): curves, score distributions, per
 chromosome and per task comparisons of a model and its baselines.
 
-Inputs are plain arrays and the tidy tables of :mod:`seqcnn.metrics`; ``scores`` maps a
+Inputs are plain arrays and the tidy tables of :mod:`seqcnn.evaluate.metrics`; ``scores`` maps a
 model name to its ``(N, tasks)`` scores on the same regions, in the order drawn (the first
 is the model, the rest its baselines). A model keeps its colour across figures. Labels are
 0/1 or 255 (ambiguous: no label for that task): a row is left out of the curves and
@@ -27,7 +27,7 @@ from sklearn.metrics import (  # noqa: E402
     roc_curve,
 )
 
-from seqcnn.metrics import AMBIGUOUS  # noqa: E402
+from seqcnn.evaluate.metrics import AMBIGUOUS  # noqa: E402
 
 _PALETTE = plt.get_cmap("tab10").colors
 _LABEL = {"auroc": "auROC", "auprc": "auPR"}
@@ -171,7 +171,7 @@ def chromosome_performance(per_chrom: pd.DataFrame, path: str | os.PathLike,
                            metric: str = "auroc", max_tasks: int = 12) -> None:
     """A metric per chromosome, one panel per task, one marker per model.
 
-    ``per_chrom`` is :func:`seqcnn.metrics.per_chromosome_metrics` output (several models
+    ``per_chrom`` is :func:`seqcnn.evaluate.metrics.per_chromosome_metrics` output (several models
     concatenated); intervals are drawn where ``{metric}_lo``/``_hi`` are present and finite.
     Tick labels give each chromosome's number of regions (n) and positives of the task.
     """
@@ -220,7 +220,7 @@ def task_comparison(metrics: pd.DataFrame, path: str | os.PathLike, x_model: str
                     y_models: Sequence[str] | None = None, metric: str = "auroc") -> None:
     """One point per task: ``metric`` of ``x_model`` (x) against each other model (y).
 
-    ``metrics`` is :func:`seqcnn.metrics.task_metrics` output for several models; points
+    ``metrics`` is :func:`seqcnn.evaluate.metrics.task_metrics` output for several models; points
     above the diagonal are tasks where the y model wins. Readable for hundreds of tasks,
     where per-task curves are not.
     """

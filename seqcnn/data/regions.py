@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcnn.cache import IGNORE
+from seqcnn.data.cache import IGNORE
+from seqcnn.data.genome import Genome, base_fractions, open_text
 from seqcnn.errors import ConfigError, EmptyTaskError, InputError
-from seqcnn.genome import Genome, base_fractions, open_text
 
 #: Drop reasons, in the order they are applied.
 DROP_REASONS = ("unknown_chrom", "off_chrom_end", "blacklist", "too_many_n")
@@ -546,7 +546,7 @@ def _drop_n_rich(regions: pd.DataFrame, genome: Genome, reasons: np.ndarray,
 
 
 def _windowed_n_fractions(genome: Genome, regions: pd.DataFrame) -> np.ndarray:
-    """:func:`~seqcnn.genome.base_fractions`' N fractions (the same values), in batches of
+    """:func:`~seqcnn.data.genome.base_fractions`' N fractions (the same values), in batches of
     regions few enough for it to count inside the windows (memory ~ batch x length)
     rather than along the whole chromosome (~ 10 bytes per base). For regions sorted by
     chromosome (each is loaded once)."""

@@ -13,7 +13,7 @@ Each ``simulate_*`` function is keyword-only, takes an explicit ``seed`` (throug
 
 Sequences are DNA on a uniform i.i.d. background. Motifs come from pyjaspar (offline) as
 probability matrices (:meth:`seqcnn.jaspar.Motif.probabilities`, default pseudocount) and
-instances are sampled column by column (:func:`seqcnn.simulate.sample_instance`).
+instances are sampled column by column (:func:`seqcnn.simulate.genome.sample_instance`).
 
 :func:`simulate_set` runs one kind from :data:`SIMULATIONS` with a parameter mapping (e.g.
 from the workflow config) and checks the parameter names.
@@ -30,8 +30,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from seqcnn import jaspar, seqsets
-from seqcnn.simulate import DNA, sample_instance
+from seqcnn import jaspar
+from seqcnn.data import SPLITS, seqsets
+from seqcnn.simulate.genome import DNA, sample_instance
+from seqcnn.simulate.proteins import simulate_secondary_structure
 
 #: The 12 JASPAR CORE vertebrate motifs of Koo & Eddy (2019), ``(name, matrix id)``.
 KOO_EDDY_MOTIFS: tuple[tuple[str, str], ...] = (
@@ -137,7 +139,7 @@ def assign_split(n: int, rng: np.random.Generator,
     for value in np.unique(strata):
         idx = rng.permutation(np.flatnonzero(strata == value))
         cuts = np.round(np.cumsum(f)[:-1] * len(idx)).astype(int)
-        for name, part in zip(seqsets.SPLITS, np.split(idx, cuts), strict=True):
+        for name, part in zip(SPLITS, np.split(idx, cuts), strict=True):
             out[part] = name
     return out
 
@@ -521,9 +523,9 @@ def simulate_secondary_structure_set(
     family_size: int = 1, mutation: float = 0.15, shared_residues: bool = False,
 ) -> Simulation:
     """Proteins with per-residue ``structure`` (H/E/C) and ``group`` (family):
-    :func:`seqcnn.seqsets.simulate_secondary_structure` with ``rng = default_rng(seed)``.
+    :func:`seqcnn.simulate.proteins.simulate_secondary_structure` with ``rng = default_rng(seed)``.
     The label column is per position (load with ``position_label="structure"``)."""
-    table = seqsets.simulate_secondary_structure(
+    table = simulate_secondary_structure(
         _positive(n, "n"), np.random.default_rng(seed), min_len=min_len, max_len=max_len,
         helix_len=_pair(helix_len, "helix_len", 1), strand_len=_pair(strand_len, "strand_len", 1),
         coil_len=_pair(coil_len, "coil_len", 1), helix_fraction=helix_fraction, noise=noise,

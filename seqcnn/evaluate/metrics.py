@@ -13,7 +13,7 @@ intervals are paired. Resamples that draw a single class are skipped and counted
 (``n_boot`` is the number used). A task with a single class in the labels gets NaN and a
 :class:`SingleClassWarning`, not an exception.
 
-A label of :data:`AMBIGUOUS` (255, :data:`seqcnn.seqsets.IGNORE`) means the region has no
+A label of :data:`AMBIGUOUS` (255, :data:`seqcnn.data.seqsets.IGNORE`) means the region has no
 label for that task (it overlaps the task's peak too little to be called positive or
 negative): the row is left out of that task's metrics (not of the other tasks'), counted in
 ``n_ambiguous``. A task's metrics, intervals included, are exactly those computed on its
@@ -32,10 +32,10 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqcnn.alphabet import reverse_complement
-from seqcnn.cache import IGNORE
+from seqcnn.data.cache import IGNORE
 
 if TYPE_CHECKING:  # metrics stays free of torch at import time
-    from seqcnn.targets import Targets
+    from seqcnn.data.targets import Targets
 
 #: The label of a region without a label for a task (ambiguous).
 AMBIGUOUS = IGNORE
@@ -455,7 +455,7 @@ def predictions_table(ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
                       by_class: bool | None = None) -> pd.DataFrame:
     """predictions.tsv.gz as a table, one layout per label kind.
 
-    ``ids`` ``(N,)`` name the cache rows (:func:`seqcnn.cache.load_split`). Per task
+    ``ids`` ``(N,)`` name the cache rows (:func:`seqcnn.data.cache.load_split`). Per task
     (``by_class`` false; default: every task binary): ``region, task, label, score`` with
     label ``NA`` where ambiguous (255). Per output column: ``id, output, label, score``
     (one-vs-rest labels). Per position: ``id, position, label, p_<class>...`` over the real

@@ -49,7 +49,7 @@ _BLOCK = 1 << 20
 
 
 def _npy_header_bytes(shape: tuple[int, ...], dtype: Any = np.uint8) -> int:
-    """Length of the ``.npy`` (version 1.0) header that :class:`seqcnn.cache.NpyWriter`
+    """Length of the ``.npy`` (version 1.0) header that :class:`seqcnn.data.cache.NpyWriter`
     writes for ``shape``: magic, version, length field and the padded dict, in bytes."""
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
               "shape": tuple(int(s) for s in shape)}
@@ -62,7 +62,7 @@ def cache_bytes(n_regions: int, seq_len: int, alphabet_size: int = 4, n_tasks: i
                 headers: bool = False) -> int:
     """Bytes of one cache split: ``uint8`` one-hot ``(N, A, L)`` plus labels ``(N, T)``.
 
-    Without ``headers`` this is :attr:`seqcnn.cache.CacheStats.bytes`; with them, the exact
+    Without ``headers`` this is :attr:`seqcnn.data.cache.CacheStats.bytes`; with them, the exact
     sizes of the two ``.npy`` files on disk.
     """
     if min(n_regions, seq_len, alphabet_size, n_tasks) < 0:
@@ -200,7 +200,8 @@ def epoch_seconds(n: int, seq_len: int, model_config: Mapping[str, Any],
 
     Builds the model on ``device`` (``auto``, ``cpu``, ``cuda``...), runs one untimed
     warm-up step, then times ``batches`` steps on random one-hot sequences held in memory:
-    batch assembly as in training (:meth:`seqcnn.data.CacheDataset.get_batch`, with reverse
+    batch assembly as in training
+    (:meth:`seqcnn.train.datasets.CacheDataset.get_batch`, with reverse
     complement augmentation when ``rc_augment``, default for 4 letters), copy to the
     device, forward, loss, backward, Adam. Scales the time per sequence to ``n``. Uses
     torch's current thread count. Not included: reading a cache larger than the page cache
@@ -209,9 +210,9 @@ def epoch_seconds(n: int, seq_len: int, model_config: Mapping[str, Any],
     import torch
     from torch import nn
 
-    from seqcnn.data import CacheDataset
     from seqcnn.models import build_model
-    from seqcnn.training import autocast, resolve_device, resolve_precision
+    from seqcnn.train.datasets import CacheDataset
+    from seqcnn.train.loop import autocast, resolve_device, resolve_precision
 
     dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
     prec = resolve_precision(precision, dev)

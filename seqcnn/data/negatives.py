@@ -1,6 +1,6 @@
 """Negative regions: GC-matched genomic background, dinucleotide shuffles, or a user BED.
 
-All functions return region tables (see :mod:`seqcnn.regions`) with a ``source`` column
+All functions return region tables (see :mod:`seqcnn.data.regions`) with a ``source`` column
 (``background``, ``shuffle`` or ``user``) and every task label 0.
 """
 
@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from seqcnn.alphabet import UNKNOWN, lookup_table
+from seqcnn.data.genome import Genome, base_fractions
+from seqcnn.data.regions import overlaps, sort_regions
 from seqcnn.errors import ConfigError
-from seqcnn.genome import Genome, base_fractions
-from seqcnn.regions import overlaps, sort_regions
 
 GC_BIN_WIDTH = 0.02
-_log = logging.getLogger("seqcnn.negatives")
+_log = logging.getLogger("seqcnn.data.negatives")
 
 
 def _as_negatives(df: pd.DataFrame, tasks: list[str], source: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ measured metrics of each model (:func:`measure_model`) are
   (:func:`seqcnn.models.receptive_field.gradient_footprint`), to set beside the formula;
 - ``detection_fraction``: of the test positives whose planted ``motif`` a fixed log-odds
   filter of that motif detects at stride 1, the fraction it still detects when scanned with
-  the model's first-layer stride (:func:`seqcnn.simulate_sets.stride_hits`; about
+  the model's first-layer stride (:func:`seqcnn.simulate.sets.stride_hits`; about
   ``1 / stride`` for instances at uniform offsets);
 - ``length_auroc_valid``, ``length_auroc_test``: auROC of the sequence length alone as the
   score (mean over binary tasks), the same for every model of a dataset.
@@ -27,7 +27,7 @@ measured metrics of each model (:func:`measure_model`) are
 :func:`compare` puts each expectation beside the measurement: agreement means inside the
 range widened by ``tolerance``, or within ``tolerance`` of the number. ``trends``
 (:func:`trend_rows`) state how a metric moves along a model option (``stride``,
-``pool``…); :func:`seqcnn.report.verdict` sums the table up in one line beside the preset's
+``pool``…); :func:`seqcnn.report.render.verdict` sums the table up in one line beside the preset's
 ``claim``.
 """
 

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, baselines a CNN has to beat, and their figures."""

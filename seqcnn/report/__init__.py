@@ -1,0 +1,1 @@
+"""Reports: the HTML page, its figures, and published figures beside what was measured."""

@@ -1,0 +1,1 @@
+"""Simulated datasets: genomes with planted motifs and labelled sequence sets."""
