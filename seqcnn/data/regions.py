@@ -813,7 +813,6 @@ def prepare_regions(
     files = [str(Path(p)) for p in task_files.values()]
     stats = {t: {"file": os.fspath(p), "read": 0, "kept": 0,
                  "dropped": dict.fromkeys(DROP_REASONS, 0)} for t, p in task_files.items()}
-    summit = dict.fromkeys(tasks, False)
     replay = _StrictReplay(len(tasks)) if strict else None
     reader = _TaskReader(seq_len, sizes, blacklist, chunk_size, chrom_aliases, max_n_fraction,
                          genome.path)
@@ -822,17 +821,7 @@ def prepare_regions(
     part = out_path.with_name(f".{out_path.name}.partial")
     with tempfile.TemporaryDirectory(prefix="seqcnn_regions_", dir=tmp_dir) as tmp:
         records = Path(tmp) / "records.tsv"
-        with open(records, "w", encoding="utf-8") as fh:
-            for t, (task, path) in enumerate(task_files.items()):
-                try:
-                    summit[task] = reader.write(fh, t, task, path, stats[task], replay)
-                except (BedFormatError, FileNotFoundError) as err:
-                    if replay is None:
-                        raise
-                    replay.note_error(t, err)
-                    break
-                if replay is not None and t in replay.drop_at:  # this task fails (the N
-                    break  # filter may find an earlier line); later tasks cannot matter
+        summit = _write_task_records(records, reader, task_files, stats, replay)
         sorted_records = Path(tmp) / "sorted.tsv"
         _sort_records(records, sorted_records, Path(tmp), sort_buffer)
         records.unlink()
@@ -858,6 +847,28 @@ def prepare_regions(
             "ambiguous_per_task": {t: int(n) for t, n in
                                    zip(tasks, written["ambiguous"], strict=True)},
             "empty_tasks": empty, "summit": summit}
+
+
+def _write_task_records(records: Path, reader: _TaskReader,
+                        task_files: Mapping[str, str | os.PathLike], stats: dict,
+                        replay: _StrictReplay | None) -> dict[str, bool]:
+    """Step 1 of :func:`prepare_regions`: every task file's kept regions into ``records``;
+    returns whether each task's file had summits. Under ``strict``, stops at the first task
+    that will fail (the N filter may still find an earlier line; later tasks cannot matter).
+    """
+    summit = dict.fromkeys(task_files, False)
+    with open(records, "w", encoding="utf-8") as fh:
+        for t, (task, path) in enumerate(task_files.items()):
+            try:
+                summit[task] = reader.write(fh, t, task, path, stats[task], replay)
+            except (BedFormatError, FileNotFoundError) as err:
+                if replay is None:
+                    raise
+                replay.note_error(t, err)
+                break
+            if replay is not None and t in replay.drop_at:
+                break
+    return summit
 
 
 @dataclass
