@@ -1,0 +1,270 @@
+"""Variant effects: VCF reading (seqcnn.data.variants), scoring and outputs
+(seqcnn.interpret.variants), on tiny genomes and VCFs written here."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+import torch
+from torch import nn
+
+from seqcnn.data.genome import Genome
+from seqcnn.data.regions import ChromNameError
+from seqcnn.data.variants import VariantReader, allele_kind, is_symbolic
+from seqcnn.errors import InputError
+from seqcnn.interpret import variants as iv
+
+SEQ_LEN = 40
+C = SEQ_LEN // 2
+
+
+def make_genome(tmp_path, n_chroms=2, length=300, seed=0) -> tuple[Genome, dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    seqs = {f"chr{i + 1}": "".join(rng.choice(list("ACGT"), length)) for i in range(n_chroms)}
+    path = tmp_path / "genome.fa"
+    path.write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    pysam.faidx(str(path))
+    return Genome(path), seqs
+
+
+def write_vcf(tmp_path, records, name="in.vcf", info_lines=(), compress=False) -> str:
+    """records: (chrom, pos, id, ref, alt, info) tuples; plain text, or bgzip + tabix."""
+    lines = ["##fileformat=VCFv4.2", *info_lines,
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    for chrom, pos, vid, ref, alt, info in records:
+        lines.append(f"{chrom}\t{pos}\t{vid}\t{ref}\t{alt}\t.\tPASS\t{info}")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    if compress:
+        return pysam.tabix_index(str(path), preset="vcf", force=True)
+    return str(path)
+
+
+def read_all(reader: VariantReader) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    chunks = list(reader)
+    table = pd.concat([c.table for c in chunks], ignore_index=True)
+    return table, np.concatenate([c.ref for c in chunks]), np.concatenate([c.alt for c in chunks])
+
+
+def decode(onehot: np.ndarray) -> str:
+    return "".join("ACGT"[i] if onehot[:, j].any() else "N"
+                   for j, i in enumerate(onehot.argmax(axis=0)))
+
+
+class LinearPWM(nn.Module):
+    """logit_t = sum over positions of conv(x, W_t): a PWM scanned and summed."""
+
+    def __init__(self, weight: np.ndarray) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, weight.shape[0], weight.shape[2], bias=False)
+        self.conv.weight.data = torch.tensor(weight, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.conv(x).sum(dim=-1)
+
+
+def test_linear_model_effect_is_the_weight_difference(tmp_path):
+    genome, seqs = make_genome(tmp_path, 1, 200)
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(2, 4, 5))
+    model = LinearPWM(w)
+    s = w.sum(axis=2)  # a base well inside the window meets every column of the PWM once
+    recs, expected = [], []
+    for pos in (60, 90, 120, 150):
+        ref = seqs["chr1"][pos - 1]
+        alt = "ACGT"[("ACGT".index(ref) + 1 + pos % 3) % 4]
+        a, b = "ACGT".index(ref), "ACGT".index(alt)
+        # forward strand: s[b] - s[a]; reverse strand: complement letters (3 - index)
+        expected.append(((s[:, b] - s[:, a]) + (s[:, 3 - b] - s[:, 3 - a])) / 2)
+        recs.append(("chr1", pos, f"v{pos}", ref, alt, "."))
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN)
+    (_, scores, effect), = list(iv.score_chunks(model, reader, ["t0", "t1"]))
+    np.testing.assert_allclose(effect, np.array(expected), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores[["effect_t0", "effect_t1"]].to_numpy(), expected,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores["max_abs_effect"], np.abs(expected).max(axis=1),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_both_strands_averaged():
+    """A model counting A's: A→C is −1 on the forward strand and 0 on the reverse (T→G),
+    so the averaged effect is −0.5."""
+    model = LinearPWM(np.array([[[1.0], [0.0], [0.0], [0.0]]]))
+    ref = np.zeros((1, 4, 9), np.uint8)
+    ref[0, 2, :] = 1  # GGGGGGGGG
+    ref[0, :, 4] = (1, 0, 0, 0)  # GGGGAGGGG
+    alt = ref.copy()
+    alt[0, :, 4] = (0, 1, 0, 0)  # GGGGCGGGG
+    logits = iv.strand_logits(model, np.concatenate([ref, alt]), torch.device("cpu"))
+    assert logits[:, 0].tolist() == [0.5, 0.0]  # (1 + 0) / 2 and (0 + 0) / 2
+    assert logits[1, 0] - logits[0, 0] == -0.5
+
+
+def test_ref_mismatch_dropped_and_counted_or_error_under_strict(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    good = seqs["chr1"][99]
+    bad = "ACGT"[("ACGT".index(seqs["chr1"][149]) + 1) % 4]
+    recs = [("chr1", 100, "ok", good, "A" if good != "A" else "C", "."),
+            ("chr1", 150, "bad", bad, "A" if bad != "A" else "C", ".")]
+    path = write_vcf(tmp_path, recs)
+    reader = VariantReader(path, genome, SEQ_LEN)
+    table, _, _ = read_all(reader)
+    assert table["id"].tolist() == ["ok"]
+    assert reader.counts["ref_mismatch"] == 1 and reader.counts["scored"] == 1
+    with pytest.raises(InputError, match=r"record 2 \(chr1:150.*strict: false"):
+        list(VariantReader(path, genome, SEQ_LEN, strict=True))
+
+
+def test_multiallelic_split_and_number_a_info(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    ref = seqs["chr1"][99]
+    alts = [b for b in "ACGT" if b != ref]
+    info = ["##INFO=<ID=AF,Number=A,Type=Float,Description=\"freq\">"]
+    path = write_vcf(tmp_path, [("chr1", 100, "m", ref, ",".join(alts), "AF=0.1,0.2,0.3")],
+                     info_lines=info)
+    reader = VariantReader(path, genome, SEQ_LEN)
+    table, ref_w, alt_w = read_all(reader)
+    assert table["alt"].tolist() == alts and table["allele"].tolist() == [1, 2, 3]
+    assert reader.counts["records"] == 1 and reader.counts["alleles"] == 3
+    for i, a in enumerate(alts):
+        assert decode(alt_w[i])[C] == a and decode(ref_w[i])[C] == ref
+
+
+def test_symbolic_alleles_skipped_and_counted(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    r = seqs["chr1"][99]
+    snv = "A" if r != "A" else "C"
+    recs = [("chr1", 100, "del", r, "<DEL>", "."), ("chr1", 100, "bnd", r, f"{r}]chr2:5]", "."),
+            ("chr1", 100, "star", r, f"{snv},*", ".")]
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN)
+    table, _, _ = read_all(reader)
+    assert table["id"].tolist() == ["star"] and table["alt"].tolist() == [snv]
+    assert reader.counts["symbolic"] == 3 and reader.counts["alleles"] == 4
+    assert is_symbolic("<INS>") and is_symbolic(".A") and not is_symbolic("AT")
+
+
+def test_too_long_and_unknown_chromosome_counted(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    recs = [("chr1", 100, "long", seqs["chr1"][99:110], seqs["chr1"][99], "."),
+            ("chrX", 5, "x", "A", "C", "."),
+            ("chr2", 10, "ok", seqs["chr2"][9], "N", ".")]
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN, max_indel_len=5)
+    table, _, _ = read_all(reader)
+    assert table["id"].tolist() == ["ok"]
+    assert reader.counts["too_long"] == 1 and reader.counts["unknown_chrom"] == 1
+    assert dict(reader.unknown_chroms) == {"chrX": 1}
+
+
+def test_chromosome_name_mismatch_error_and_alias_fix(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    recs = [(c[3:], p, f"{c}:{p}", seqs[c][p - 1], "N", ".") for c in seqs for p in (50, 80)]
+    path = write_vcf(tmp_path, recs)
+    with pytest.raises(ChromNameError, match="add the 'chr' prefix"):
+        list(VariantReader(path, genome, SEQ_LEN))
+    reader = VariantReader(path, genome, SEQ_LEN, aliases={"1": "chr1", "2": "chr2"})
+    table, _, _ = read_all(reader)
+    assert table["chrom"].tolist() == ["chr1", "chr1", "chr2", "chr2"]
+
+
+def test_indel_windows_share_centre_and_length(tmp_path):
+    genome, seqs = make_genome(tmp_path, 1, 300)
+    g = seqs["chr1"]
+    p = 150  # 1-based POS; REF starts at index p - 1
+    recs = [("chr1", p, "ins", g[p - 1], g[p - 1] + "TTT", "."),
+            ("chr1", p, "del", g[p - 1:p + 4], g[p - 1], ".")]
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN)
+    table, ref_w, alt_w = read_all(reader)
+    start = p - 1 - C
+    assert ref_w.shape == alt_w.shape == (2, 4, SEQ_LEN)
+    for i in range(2):
+        assert decode(ref_w[i]) == g[start:start + SEQ_LEN]
+    ins = g[start:p - 1] + g[p - 1] + "TTT" + g[p:]
+    dele = g[start:p - 1] + g[p - 1] + g[p + 4:]
+    assert decode(alt_w[0]) == ins[:SEQ_LEN]  # far flank cut by 3
+    assert decode(alt_w[1]) == dele[:SEQ_LEN]  # far flank extended by 4
+    assert table["kind"].tolist() == ["insertion", "deletion"]
+    assert allele_kind("AC", "GT") == "mnv" and allele_kind("A", "CT") == "complex"
+
+
+def test_window_at_chromosome_start_padded_with_n(tmp_path):
+    genome, seqs = make_genome(tmp_path, 1, 100)
+    ref = seqs["chr1"][4]
+    reader = VariantReader(write_vcf(tmp_path, [("chr1", 5, "e", ref, "N", ".")]), genome,
+                           SEQ_LEN)
+    _, ref_w, _ = read_all(reader)
+    assert decode(ref_w[0]) == "N" * (C - 4) + seqs["chr1"][:SEQ_LEN - (C - 4)]
+    assert reader.counts["padded"] == 1
+
+
+def test_vcf_output_round_trips_with_info(tmp_path):
+    genome, seqs = make_genome(tmp_path)
+    info = ['##INFO=<ID=TRUTH,Number=1,Type=String,Description="truth">',
+            '##INFO=<ID=AF,Number=A,Type=Float,Description="freq">']
+    recs = []
+    for c in ("chr1", "chr2"):
+        for p in (60, 120, 200):
+            r = seqs[c][p - 1]
+            a1, a2 = [b for b in "ACGT" if b != r][:2]
+            recs.append((c, p, f"{c}_{p}", r, f"{a1},{a2}", "TRUTH=break;AF=0.25,0.5"))
+    src = write_vcf(tmp_path, recs, "in.vcf", info, compress=True)
+    model = LinearPWM(np.random.default_rng(2).normal(size=(2, 4, 3)))
+    tasks = ["CTCF", "my-task"]
+    tsv, vcf = tmp_path / "out.tsv.gz", str(tmp_path / "out.vcf.gz")
+    reader = VariantReader(src, genome, SEQ_LEN, chunk_size=4)
+    tw = iv.TsvWriter(tsv, ["chrom", "pos", "id", "ref", "alt", "kind",
+                            *iv.score_columns(tasks)])
+    vw = iv.VcfWriter(src, vcf, tasks, genome.sizes)
+    for chunk, scores, _ in iv.score_chunks(model, reader, tasks):
+        tw.write(scores)
+        vw.write(chunk.table, scores)
+    tw.close()
+    vw.close()
+    table = pd.read_csv(tsv, sep="\t")
+    assert len(table) == 12
+    with pysam.VariantFile(vcf) as out:
+        assert {"SEQCNN_EFFECT_CTCF", "SEQCNN_EFFECT_my_task", "SEQCNN_MAX",
+                "TRUTH"} <= set(out.header.info)
+        got = list(out.fetch("chr2"))  # the tabix index answers a region query
+        rows = list(out.fetch())
+    assert len(got) == 6 and len(rows) == 12
+    assert [r.alts[0] for r in rows] == table["alt"].tolist()
+    assert [r.info["AF"][0] for r in rows] == [0.25, 0.5] * 6  # Number=A cut per allele
+    assert all(r.info["TRUTH"] == "break" for r in rows)
+    np.testing.assert_allclose([r.info["SEQCNN_EFFECT_my_task"] for r in rows],
+                               table["effect_my-task"], rtol=1e-5, atol=1e-6)
+    assert [r.info["SEQCNN_MAX_TASK"] for r in rows] == table["max_task"].tolist()
+    with gzip.open(tsv, "rb") as fh:  # deterministic: no time stamp in the gzip header
+        assert fh.read(1)
+    assert open(tsv, "rb").read()[4:8] == b"\0\0\0\0"
+
+
+def test_top_variants_streaming_and_explain(tmp_path):
+    genome, seqs = make_genome(tmp_path, 1, 400)
+    recs = []
+    for p in range(30, 370, 7):
+        r = seqs["chr1"][p - 1]
+        recs.append(("chr1", p, f"v{p}", r, "ACGT"[("ACGT".index(r) + 1) % 4], "."))
+    model = LinearPWM(np.random.default_rng(3).normal(size=(1, 4, 3)))
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN, chunk_size=5)
+    top = iv.TopVariants(["t"], 3)
+    every = []
+    for chunk, scores, effect in iv.score_chunks(model, reader, ["t"]):
+        top.update(chunk, scores, effect)
+        every.append(scores)
+    every = pd.concat(every, ignore_index=True)
+    best = every.iloc[np.argsort(-every["effect_t"].abs().to_numpy(), kind="stable")[:3]]
+    assert top.rows["t"]["id"].tolist() == best["id"].tolist()
+    table, arrays = iv.explain(model, top, motif_db=None)
+    assert table["rank"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(table["effect"], best["effect_t"], rtol=1e-5)
+    assert arrays["t.diff"].shape == (3, 4, SEQ_LEN)
+    # at the centre, a linear model's projected ISM difference is its forward-strand effect
+    # s[alt] − s[ref] (the centring over letters cancels): ISM runs on the forward strand
+    s = model.conv.weight.detach().numpy()[0].sum(axis=1)
+    fwd = [s["ACGT".index(b)] - s["ACGT".index(a)]
+           for a, b in zip(table["ref"], table["alt"], strict=True)]
+    np.testing.assert_allclose(arrays["t.diff"][:, :, C].sum(axis=1), fwd, rtol=1e-5, atol=1e-6)
