@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from seqcnn.models.layers import (
+    MaskedGlobalMaxPool1d,
+    MaskedMaxPool1d,
     apply_mask,
     check_mask,
     masked_global_avg,
-    masked_global_max,
-    masked_max_pool1d,
 )
 
 POOLS = ("global_max", "global_avg", "local_max", "flatten")
@@ -46,11 +46,16 @@ class PoolingHead(nn.Module):
             self.out_features = channels * math.ceil(length / self.window)
         else:
             self.out_features = channels * length
+        # max-pools as (parameter-free) modules, so that DeepLIFT's max-pool rule sees them
+        if kind == "global_max":
+            self.pool = MaskedGlobalMaxPool1d()
+        elif kind == "local_max":
+            self.pool = MaskedMaxPool1d(self.window)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         mask = check_mask(x, mask)
         if self.kind == "global_max":
-            return masked_global_max(x, mask)
+            return self.pool(x, mask)
         if self.kind == "global_avg":
             return masked_global_avg(x, mask)
         if x.shape[-1] != self.length:
@@ -59,7 +64,7 @@ class PoolingHead(nn.Module):
                 f"got {x.shape[-1]}; pad inputs to seq_len and pass a mask"
             )
         if self.kind == "local_max":
-            x, mask = masked_max_pool1d(x, mask, self.window)
+            x, mask = self.pool(x, mask)
         return apply_mask(x, mask).flatten(1)
 
 

@@ -379,11 +379,16 @@ class ConvBlock(nn.Module):
 
 
 class MaskedMaxPool1d(nn.Module):
-    """Module form of :func:`masked_max_pool1d` (stride = kernel size, ceil mode)."""
+    """Module form of :func:`masked_max_pool1d` (stride = kernel size, ceil mode).
+
+    The max runs in an ``nn.MaxPool1d`` submodule (``pool``, no parameters), so that hook-based
+    attribution (DeepLIFT's max-pool rule) sees it; the output is the same as the function's.
+    """
 
     def __init__(self, kernel_size: int) -> None:
         super().__init__()
         self.kernel_size = kernel_size
+        self.pool = nn.MaxPool1d(kernel_size, ceil_mode=True)
 
     @property
     def spec(self) -> LayerSpec:
@@ -393,7 +398,31 @@ class MaskedMaxPool1d(nn.Module):
         return pool_output_length(length, self.kernel_size)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        return masked_max_pool1d(x, mask, self.kernel_size)
+        mask = check_mask(x, mask)
+        out = self.pool(x.masked_fill(~mask[:, None, :], float("-inf")))
+        k = self.kernel_size
+        out_mask = F.max_pool1d(mask[:, None, :].float(), k, k, ceil_mode=True)[:, 0] > 0
+        return apply_mask(out, out_mask), out_mask
+
+
+class MaskedGlobalMaxPool1d(nn.Module):
+    """Module form of :func:`masked_global_max`: ``(N, C, L)`` + mask → ``(N, C)``.
+
+    The max runs in an ``nn.MaxPool1d`` submodule (``pool``, no parameters) whose window is
+    set to the input's length at each call, so that hook-based attribution (DeepLIFT's
+    max-pool rule) sees it; the output is the same as the function's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool1d(1)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        mask = check_mask(x, mask)
+        if self.pool.kernel_size != x.shape[-1]:
+            self.pool.kernel_size = self.pool.stride = x.shape[-1]
+        out = self.pool(x.masked_fill(~mask[:, None, :], float("-inf")))[..., 0]
+        return out.masked_fill(~mask.any(dim=-1)[:, None], 0.0)
 
 
 class Pointwise(nn.Module):
