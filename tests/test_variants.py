@@ -268,3 +268,52 @@ def test_top_variants_streaming_and_explain(tmp_path):
     fwd = [s["ACGT".index(b)] - s["ACGT".index(a)]
            for a, b in zip(table["ref"], table["alt"], strict=True)]
     np.testing.assert_allclose(arrays["t.diff"][:, :, C].sum(axis=1), fwd, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.workflow
+def test_score_variants_rule(tmp_path):
+    """score_variants through Snakemake on the tiny dataset: a VCF with REF from the
+    simulated genome, one REF mismatch, one symbolic allele, one multi-allelic record and an
+    indel."""
+    import json
+
+    from test_workflow import TINY, run_snakemake
+
+    work = tmp_path / "work"
+    work.mkdir()
+    config = json.loads(json.dumps(TINY))
+    run_snakemake(work, config, "results/tiny/genome/genome.fa")
+    genome = Genome(work / "results/tiny/genome/genome.fa")
+    g = genome.fetch("chr5", 0, 20_000).upper()
+    positions = [p for p in range(1000, 20_000, 1500) if g[p - 1] in "ACGT"]
+    assert len(positions) > 8 and all(g[p - 1] in "ACGT" for p in (9100, 9200, 9300, 9400))
+    recs = [("chr5", p, f"s{p}", g[p - 1], "ACGT"[("ACGT".index(g[p - 1]) + 1) % 4], "TASK=.")
+            for p in positions]
+    wrong = "ACGT"[("ACGT".index(g[9099]) + 2) % 4]
+    recs += [("chr5", 9100, "bad", wrong, "A" if wrong != "A" else "C", "TASK=."),
+             ("chr5", 9200, "sv", g[9199], "<DUP>", "TASK=."),
+             ("chr5", 9300, "multi", g[9299], ",".join(b for b in "ACGT" if b != g[9299]),
+              "TASK=."),
+             ("chr5", 9400, "ins", g[9399], g[9399] + "GATTACA", "TASK=.")]
+    recs.sort(key=lambda r: r[1])
+    vcf = write_vcf(tmp_path, recs, "set1.vcf", compress=True, info_lines=[
+        '##INFO=<ID=TASK,Number=1,Type=String,Description="task">'])
+    config["datasets"]["tiny"]["variants"] = {"set1": vcf}
+    config["datasets"]["tiny"]["variants_options"] = {"top_n": 3, "plot_n": 1}
+    out = "results/tiny/small/variants"
+    run_snakemake(work, config, f"{out}/set1.tsv.gz")
+    table = pd.read_csv(work / out / "set1.tsv.gz", sep="\t")
+    n_snv = len(positions)
+    assert len(table) == n_snv + 3 + 1  # the SNVs, three ALTs of one record, the insertion
+    assert {"effect_A", "effect_B", "ref_A", "alt_B", "max_abs_effect"} <= set(table)
+    summary = json.loads((work / out / "set1.json").read_text())
+    assert summary["dropped"]["ref_mismatch"] == 1 and summary["dropped"]["symbolic"] == 1
+    assert summary["scored"] == len(table) and summary["records"] == n_snv + 4
+    with pysam.VariantFile(str(work / out / "set1.vcf.gz")) as fh:
+        rows = list(fh.fetch("chr5", 0, 20_000))
+    np.testing.assert_allclose([r.info["SEQCNN_EFFECT_A"] for r in rows], table["effect_A"],
+                               rtol=1e-4, atol=1e-5)
+    top = pd.read_csv(work / out / "set1.top.tsv", sep="\t")
+    assert top.groupby("task")["rank"].max().to_dict() == {"A": 3, "B": 3}
+    log = (work / "results/logs/tiny/small/variants/set1.log").read_text()
+    assert "1 symbolic" in log and "1 ref_mismatch" in log

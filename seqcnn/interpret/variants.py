@@ -186,7 +186,7 @@ def explain(model: nn.Module, top: TopVariants, motif_db: Mapping[str, object] |
     ``{task}.alt`` one-hot, ``{task}.ref_ism``, ``{task}.alt_ism``, ``{task}.diff``) of
     :func:`ism_maps`. ``motif_db``: ``release``, ``collection``, ``tax_group``, ``max_q``
     for :func:`name_motifs` (None: no motif naming)."""
-    model = model.cpu().eval()
+    model = model.eval()
     rows, arrays, queries = [], {}, {}
     for t, task in enumerate(top.tasks):
         if task not in top.rows:
@@ -210,6 +210,48 @@ def explain(model: nn.Module, top: TopVariants, motif_db: Mapping[str, object] |
         mid, mname, q = names.get(key, ("", "", np.nan))
         row.update(motif_id=mid, motif_name=mname, motif_q=q)
     return pd.DataFrame(rows, columns=TOP_COLUMNS), arrays
+
+
+def plot_top_variants(path: str | os.PathLike, table: pd.DataFrame,
+                      arrays: Mapping[str, np.ndarray], plot_n: int = 3, flank: int = 25) -> None:
+    """The report's panel: for the first ``plot_n`` top variants of each task, three logo
+    rows over ``flank`` bases either side of the variant: the reference's projected
+    centred ISM, the alternative's, and the ISM difference (alt − ref). Written as PNG."""
+    import logomaker
+    from matplotlib.figure import Figure
+
+    shown = table[table["rank"] <= plot_n]
+    n = max(1, len(shown))
+    fig = Figure(figsize=(10, 2.6 * n))
+    axes = fig.subplots(3 * n, 1, squeeze=False)[:, 0]
+    if not len(shown):
+        axes[0].text(0.5, 0.5, "no variant scored", ha="center", va="center")
+        for ax in axes:
+            ax.axis("off")
+    for k, r in enumerate(shown.itertuples(index=False)):
+        i = r.rank - 1
+        ref, alt = arrays[f"{r.task}.ref"][i], arrays[f"{r.task}.alt"][i]
+        c = ref.shape[1] // 2
+        lo, hi = max(0, c - flank), min(ref.shape[1], c + flank + 1)
+        rows = (("ref", arrays[f"{r.task}.ref_ism"][i] * ref),
+                ("alt", arrays[f"{r.task}.alt_ism"][i] * alt),
+                ("alt − ref", arrays[f"{r.task}.diff"][i]))
+        motif = f"{r.action} {r.motif_id} {r.motif_name}" if r.motif_id else r.action
+        lim = max(float(np.abs(m[:, lo:hi]).sum(axis=0).max()) for _, m in rows) or 1.0
+        for j, (label, m) in enumerate(rows):
+            ax = axes[3 * k + j]
+            df = pd.DataFrame(m[:, lo:hi].T, columns=list("ACGT"),
+                              index=np.arange(lo - c, hi - c))
+            logomaker.Logo(df, ax=ax, color_scheme="classic", show_spines=False)
+            ax.axvline(0, color="0.6", lw=0.6, ls=":")
+            ax.set_ylim(-lim, lim)
+            ax.set_ylabel(label, fontsize=7)
+            ax.tick_params(labelsize=6)
+            if j == 0:
+                ax.set_title(f"{r.task} #{r.rank}: {r.chrom}:{r.pos} {r.ref}>{r.alt}  "
+                             f"effect {r.effect:+.2f}  {motif}", fontsize=8, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -334,5 +376,6 @@ class VcfWriter:
 
 
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
-           "effect_table", "explain", "info_key", "ism_maps", "name_motifs", "score_chunks",
+           "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
+           "plot_top_variants", "score_chunks",
            "score_columns", "strand_logits"]
