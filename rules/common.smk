@@ -273,14 +273,17 @@ def cache_kinds(dataset):
 
 
 def split_inputs(wildcards, splits):
-    """Named cache arrays of ``splits`` (``train_onehot``, ``train_lengths``, ...) and the
-    manifest."""
+    """Named cache files of ``splits`` (``train_onehot``, ``train_lengths``, ``train_ids``,
+    ...) and the manifest: what seqcnn.data.cache.load_split reads. Scripts read the cache
+    through load_split, from the manifest's folder."""
     d = wildcards.dataset
     out = {
         f"{split}_{kind}": results_path(d, f"cache/{split}.{kind}.npy")
         for split in splits
         for kind in cache_kinds(d)
     }
+    for split in splits:
+        out[f"{split}_ids"] = results_path(d, f"cache/{split}.ids.tsv")
     out["manifest"] = results_path(d, "cache/manifest.json")
     return out
 
@@ -293,12 +296,21 @@ def interpret_inputs(wildcards):
     return split_inputs(wildcards, ["valid", "test"])
 
 
+def test_split_inputs(wildcards):
+    """The test split of the cache (either kind) and the manifest."""
+    return split_inputs(wildcards, ["test"])
+
+
+def train_baselines_inputs(wildcards):
+    """Every split of a genome dataset's cache: the baselines fit, select and score."""
+    return split_inputs(wildcards, SPLITS)
+
+
 def eval_inputs(wildcards):
     """The test split of the cache (either kind) with its ids; a genome dataset's baseline
     scores."""
     d = wildcards.dataset
-    out = split_inputs(wildcards, ["test"])
-    out["ids"] = results_path(d, "cache/test.ids.tsv")
+    out = test_split_inputs(wildcards)
     if not is_seqset(d):
         out["baselines"] = results_path(d, "baselines/test_scores.npz")
     return out

@@ -1,12 +1,6 @@
 rule train_baselines:
     input:
-        train_onehot=results_path("{dataset}/cache/train.onehot.npy"),
-        train_labels=results_path("{dataset}/cache/train.labels.npy"),
-        valid_onehot=results_path("{dataset}/cache/valid.onehot.npy"),
-        valid_labels=results_path("{dataset}/cache/valid.labels.npy"),
-        test_onehot=results_path("{dataset}/cache/test.onehot.npy"),
-        test_labels=results_path("{dataset}/cache/test.labels.npy"),
-        manifest=results_path("{dataset}/cache/manifest.json"),
+        unpack(train_baselines_inputs),
     output:
         scores=results_path("{dataset}/baselines/test_scores.npz"),
         summary=results_path("{dataset}/baselines/baselines.json"),
@@ -79,8 +73,8 @@ rule evaluate_model:
 
 rule evaluate_by_chrom:
     input:
+        unpack(test_split_inputs),
         raw_scores=results_path("{dataset}/{model}/eval/test_scores.npy"),
-        test_labels=results_path("{dataset}/cache/test.labels.npy"),
         regions=results_path("{dataset}/regions/test.bed"),
         baselines=results_path("{dataset}/baselines/test_scores.npz"),
     output:

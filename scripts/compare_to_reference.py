@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcnn.data.cache import load_cache
+from seqcnn.data.cache import load_split
 from seqcnn.logs import get_logger
 from seqcnn.report import plots
 from seqcnn.report.reference import (
@@ -25,11 +25,12 @@ cache = Path(sm.input.manifest).parent
 
 
 def split_arrays(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Labels, lengths and (memory-mapped) one-hot of a cached split."""
-    onehot, labels = load_cache(cache / f"{split}.onehot.npy", cache / f"{split}.labels.npy")
-    path = cache / f"{split}.lengths.npy"
-    lengths = np.load(path) if path.exists() else np.full(len(labels), onehot.shape[-1])
-    return labels, lengths, onehot
+    """Labels, lengths and (memory-mapped) one-hot of a cached split; a genome dataset's
+    rows are all ``seq_len`` long."""
+    data = load_split(cache, split)
+    lengths = (np.full(len(data), data.onehot.shape[-1]) if data.lengths is None
+               else np.asarray(data.lengths))
+    return data.labels, lengths, data.onehot
 
 
 dataset_level = {}

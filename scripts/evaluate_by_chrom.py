@@ -1,10 +1,13 @@
 """Per-chromosome test metrics of a genome dataset's model and baselines (an extra of
 evaluate_model, from the scores it saved)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from seqcnn.data import regions as rg
+from seqcnn.data.cache import load_split
 from seqcnn.evaluate import metrics
 from seqcnn.evaluate import plots as evalplots
 from seqcnn.logs import get_logger
@@ -12,7 +15,7 @@ from seqcnn.logs import get_logger
 sm = snakemake  # noqa: F821
 log = get_logger("evaluate_by_chrom", sm.log[0])
 name = sm.wildcards.model
-labels = np.load(sm.input.test_labels)
+labels = np.asarray(load_split(Path(sm.input.manifest).parent, "test").labels)
 regions = rg.read_regions(sm.input.regions)
 if len(regions) != len(labels):
     raise ValueError(f"{sm.input.regions} has {len(regions)} rows, the cache {len(labels)}")

@@ -1,13 +1,14 @@
 """First-layer filters → PWMs → MEME → Tomtom vs JASPAR; influence, periods and logos."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from seqcnn import interpret as it
-from seqcnn.data.cache import load_cache
+from seqcnn.data.cache import load_split
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model
 from seqcnn.report import plots
@@ -21,11 +22,12 @@ model = load_model(sm.input.model)
 manifest = json.load(open(sm.input.manifest))
 alphabet = manifest["alphabet"]
 seqset = manifest.get("kind") == "seqset"
-x_test = np.asarray(load_cache(sm.input.test_onehot, sm.input.test_labels)[0])
-x_valid, y_valid = (np.asarray(a) for a in load_cache(sm.input.valid_onehot,
-                                                      sm.input.valid_labels))
+test = load_split(Path(sm.input.manifest).parent, "test")
+valid = load_split(Path(sm.input.manifest).parent, "valid")
+x_test = np.asarray(test.onehot)
+x_valid, y_valid = np.asarray(valid.onehot), np.asarray(valid.labels)
 # sequence sets: windows in the padding never count (mask from the lengths)
-mask = length_mask(np.load(sm.input.test_lengths), x_test.shape[-1]) if seqset else None
+mask = None if test.lengths is None else length_mask(np.asarray(test.lengths), x_test.shape[-1])
 weights = it.filter_weights(model)
 n_filters = weights.shape[0]
 

@@ -5,10 +5,11 @@ ambiguous labels (255) are left out, and the log and the description count them.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 
-from seqcnn.data.cache import load_cache
+from seqcnn.data.cache import load_split
 from seqcnn.evaluate.baselines import KmerBaseline, MotifScanBaseline
 from seqcnn.logs import get_logger
 
@@ -16,9 +17,8 @@ sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("train_baselines", sm.log[0])
 tasks = json.load(open(sm.input.manifest))["tasks"]
-train = load_cache(sm.input.train_onehot, sm.input.train_labels)
-valid = load_cache(sm.input.valid_onehot, sm.input.valid_labels)
-test_x, _ = load_cache(sm.input.test_onehot, sm.input.test_labels)
+cache = Path(sm.input.manifest).parent
+train, valid, test = (load_split(cache, split) for split in ("train", "valid", "test"))
 
 scores, descriptions = {}, {}
 baselines = {"kmer_lr": KmerBaseline(seed=cfg["seed"])}
@@ -29,9 +29,9 @@ if cfg["baseline_motifs"]:
 else:
     log.info("no baseline_motifs listed for this dataset: the known-motif baseline is skipped")
 for name, model in baselines.items():
-    model.fit(np.asarray(train[0]), np.asarray(train[1]), np.asarray(valid[0]),
-              np.asarray(valid[1]), tasks=tasks)
-    scores[name] = model.predict(np.asarray(test_x))
+    model.fit(np.asarray(train.onehot), np.asarray(train.labels), np.asarray(valid.onehot),
+              np.asarray(valid.labels), tasks=tasks)
+    scores[name] = model.predict(np.asarray(test.onehot))
     descriptions[name] = model.describe()
     log.info("%s: C per task %s; ambiguous rows left out per task (train, valid) %s\n%s",
              name, list(model.C_), model.n_ambiguous_, descriptions[name])

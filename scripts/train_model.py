@@ -7,10 +7,11 @@ GPUs (distinct ``CUDA_VISIBLE_DEVICES`` for concurrent jobs on one machine).
 
 import contextlib
 import json
+from pathlib import Path
 
-import numpy as np
 import torch
 
+from seqcnn.data.cache import load_split
 from seqcnn.data.targets import Targets
 from seqcnn.logs import get_logger
 from seqcnn.train.distributed import run_distributed
@@ -27,11 +28,9 @@ model = dict(sm.params.model)
 padding = model.pop("padding", "zeros+mask")  # a training choice, not an architecture option
 cfg = dict(sm.params.train)
 targets = Targets.from_manifest(manifest)
-seqset = manifest.get("kind") == "seqset"
-splits = [[sm.input.train_onehot, sm.input.train_labels],
-          [sm.input.valid_onehot, sm.input.valid_labels]]
-if seqset:
-    splits = [[*splits[0], sm.input.train_lengths], [*splits[1], sm.input.valid_lengths]]
+# the cache's splits as train() reads them (load_split; JSON for the torchrun processes)
+cache = str(Path(sm.input.manifest).parent)
+splits = [{"cache": cache, "split": split} for split in ("train", "valid")]
 log.info("dataset %s, model %s: %s; padding %s; train: %s", sm.wildcards.dataset,
          sm.wildcards.model, json.dumps(model, sort_keys=True), padding,
          json.dumps(cfg, sort_keys=True))
@@ -42,8 +41,7 @@ with claim_gpus(1) if one_gpu else contextlib.nullcontext([]) as claimed:
     if claimed:
         log.info("holding GPU %s (CUDA_VISIBLE_DEVICES)", ",".join(map(str, claimed)))
     # the estimate before a long run: memory per rule, and a timed probe on this device
-    x = np.load(sm.input.train_onehot, mmap_mode="r")
-    n_train, alphabet_size, seq_len = x.shape
+    n_train, alphabet_size, seq_len = load_split(cache, "train").onehot.shape
     device = resolve_device(cfg["device"])
     probe = epoch_seconds(n_train, seq_len, model, device, alphabet_size=alphabet_size,
                           n_tasks=1 if targets.per_position else targets.n_outputs,

@@ -95,7 +95,7 @@ import pandas as pd
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.data import SPLITS
-from seqcnn.data.cache import IGNORE, NpyWriter
+from seqcnn.data.cache import IGNORE, NpyWriter, load_split
 from seqcnn.data.fasta import read_fasta
 from seqcnn.data.genome import open_text
 from seqcnn.errors import EXAMPLES, SeqSetError, examples, require_file
@@ -1189,10 +1189,11 @@ def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str,
 
 def load_seqset_cache(cache_dir: str | os.PathLike, split: str
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Memory-map one split: one-hot ``(N, A, L)``, labels, lengths ``(N,)``, read-only."""
-    cache_dir = Path(cache_dir)
-    return tuple(np.load(cache_dir / f"{split}.{kind}.npy", mmap_mode="r")
-                 for kind in ("onehot", "labels", "lengths"))
+    """Deprecated: use :func:`seqcnn.data.cache.load_split`. ``(onehot, labels, lengths)``
+    of its :class:`~seqcnn.data.cache.Split`; kept only while tests/test_seqset_workflow.py
+    imports it (delete it with that import)."""
+    split_ = load_split(cache_dir, split)
+    return split_.onehot, split_.labels, split_.lengths
 
 
 # --------------------------------------------------------------------------- loading

@@ -104,10 +104,21 @@ class Targets:
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> Targets:
-        """From a cache manifest: a sequence-set manifest's ``tasks``, ``task_kinds``,
-        ``classes``, ``ignore_index``; a genome manifest (no ``task_kinds``) → all binary."""
+        """From a cache manifest: its ``targets`` (:meth:`to_dict`; the one schema, both
+        kinds), whose tasks must be the manifest's ``tasks`` when it lists them.
+
+        Manifests written before ``targets`` (schema 1) still load: a sequence set's
+        ``tasks``, ``task_kinds``, ``classes``, ``ignore_index``; a genome dataset's ``tasks``
+        (no ``task_kinds``) → all binary."""
+        if "targets" in manifest:
+            targets = cls.from_dict(manifest["targets"])
+            if "tasks" in manifest and list(manifest["tasks"]) != list(targets.tasks):
+                raise ValueError(f"the manifest's targets name tasks {list(targets.tasks)} "
+                                 f"but its tasks are {list(manifest['tasks'])}; rebuild the "
+                                 "cache")
+            return targets
         if "tasks" not in manifest:
-            raise ValueError("the manifest has no 'tasks'")
+            raise ValueError("the manifest has neither 'targets' nor 'tasks'")
         if "task_kinds" not in manifest:
             return cls.binary(manifest["tasks"])
         classes = manifest.get("classes") or {}

@@ -6,8 +6,10 @@
 
 The JSON object's keys are :func:`~seqcnn.train.loop.train`'s own parameter names:
 
-- ``model_config`` (object), ``train_data`` and ``valid_data`` (lists of ``.npy`` paths:
-  ``[onehot, labels]``, or any form ``train`` accepts), ``config`` (the train settings);
+- ``model_config`` (object), ``train_data`` and ``valid_data`` (a cache split,
+  ``{"cache": dir, "split": "train"}``, read with :func:`seqcnn.data.cache.load_split`; or
+  lists of ``.npy`` paths ``[onehot, labels]``, or any form ``train`` accepts),
+  ``config`` (the train settings);
 - optional ``out_dir``, ``paths`` (an object with ``model``, ``summary``, ``log``,
   ``checkpoint``: :class:`~seqcnn.train.loop.TrainPaths`), ``tasks``, ``alphabet``,
   ``threads``, ``resume``, ``progress`` (default false here), and any other keyword ``train``

@@ -72,7 +72,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from seqcnn.data.cache import IGNORE
+from seqcnn.data.cache import IGNORE, Split, load_split
 from seqcnn.data.targets import Targets
 from seqcnn.models import (
     SequenceModel,
@@ -414,12 +414,19 @@ def _load(a: Any) -> np.ndarray:
 
 
 def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(onehot, labels, lengths or None)`` from ``(onehot, labels[, lengths])`` arrays or
+    """``(onehot, labels, lengths or None)`` from a cache split (a
+    :class:`~seqcnn.data.cache.Split`, or ``{"cache": dir, "split": name}`` read with
+    :func:`~seqcnn.data.cache.load_split`), ``(onehot, labels[, lengths])`` arrays or
     ``.npy`` paths (memory-mapped), or a :class:`~seqcnn.train.datasets.CacheDataset`."""
+    if isinstance(data, Mapping) and set(data) == {"cache", "split"}:
+        data = load_split(data["cache"], data["split"])
+    if isinstance(data, Split):
+        return _as_split((data.onehot, data.labels, data.lengths), name)
     if isinstance(data, CacheDataset):
         return data.onehot, data.labels, data.lengths
     if not isinstance(data, Sequence) or len(data) not in (2, 3):
-        raise ValueError(f"{name} must be (onehot, labels) or (onehot, labels, lengths): "
+        raise ValueError(f"{name} must be a cache split ({{'cache': dir, 'split': name}} or "
+                         "load_split's Split), (onehot, labels) or (onehot, labels, lengths): "
                          "arrays or .npy paths")
     x, y = _load(data[0]), _load(data[1])
     lengths = _load(data[2]) if len(data) == 3 and data[2] is not None else None
@@ -887,8 +894,10 @@ def train(
 ) -> TrainResult:
     """Train ``build_model(model_config)`` on ``train_data``, select on ``valid_data``.
 
-    ``train_data`` and ``valid_data`` are ``(onehot, labels)`` pairs of arrays, memmaps or
-    ``.npy`` paths (a :class:`~seqcnn.train.datasets.CacheDataset` is accepted too), or
+    ``train_data`` and ``valid_data`` are cache splits (``{"cache": dir, "split": name}``,
+    read with :func:`seqcnn.data.cache.load_split`, or the :class:`~seqcnn.data.cache.Split`
+    it returns), ``(onehot, labels)`` pairs of arrays, memmaps or ``.npy`` paths (a
+    :class:`~seqcnn.train.datasets.CacheDataset` is accepted too), or
     ``(onehot, labels, lengths)`` triples for sequence sets. The alphabet size, number of
     tasks and ``seq_len`` come from the arrays. ``targets`` (a
     :class:`~seqcnn.data.targets.Targets` or its ``to_dict()``) says what the labels are; by
