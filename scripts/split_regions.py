@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 
+from seqcnn.data import SPLITS
 from seqcnn.data import regions as rg
 from seqcnn.data import split as sp
 from seqcnn.data.genome import chrom_sizes
@@ -45,7 +46,7 @@ log.info("%d regions straddle the edge of a valid/test range and are dropped (po
          ", ".join(f"{t} {n}" for t, n in dropped["positives"].items()) or "none")
 
 summary = {}
-for name in sp.SPLITS:
+for name in SPLITS:
     part = allr.loc[which == name]
     if part.empty:
         raise ConfigError(
@@ -70,7 +71,7 @@ for message in empty:
     log.warning("%s; kept because allow_empty_tasks is true: evaluation and attribution skip "
                 "the task where it cannot be scored", message)
 
-for name in sp.SPLITS:
+for name in SPLITS:
     rg.write_regions(allr.loc[which == name], sm.output[name], tasks)
 with open(sm.output.summary, "w") as fh:
     json.dump({
