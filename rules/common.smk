@@ -1,6 +1,7 @@
 # Paths, wildcard constraints, input functions, params and resource functions. The config
 # is resolved before this file is read (the Snakefile: seqcnn.workflow.config.resolve).
 
+import os
 import re
 
 from seqcnn.data import SPLITS
@@ -74,6 +75,22 @@ def baseline_config(wildcards):
 def simulation_config(wildcards):
     """A simulation's settings: a genome's keys, or a sequence set's kind, params and seed."""
     return _simulation_config(config, wildcards.simulation)
+
+
+def simulation_variant_regions(wildcards):
+    """Where a genome simulation puts its variants: its ``variants.regions``, else the
+    test split of the datasets on its genome (None: everywhere, if none has one)."""
+    sim = config["simulations"][wildcards.simulation]
+    given = sim.get("variants", {}).get("regions")
+    if given is not None:
+        return list(given)
+    genome = os.path.normpath(simulated_path(wildcards.simulation, "genome.fa"))
+    test = []
+    for ds in config["datasets"].values():
+        split = ds.get("split")
+        if os.path.normpath(ds.get("genome", "")) == genome and isinstance(split, dict):
+            test += [t for t in split["test"] if t not in test]
+    return test or None
 
 
 def genome_fasta(wildcards):

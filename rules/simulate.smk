@@ -4,6 +4,8 @@ rule simulate_dataset:
         peaks=simulated_path("{simulation}/peaks.tsv.gz"),
         truth=simulated_path("{simulation}/truth.tsv"),
         gaps=simulated_path("{simulation}/gaps.bed"),
+        variants=simulated_path("{simulation}/variants.vcf.gz"),
+        variants_index=simulated_path("{simulation}/variants.vcf.gz.tbi"),
     log:
         simulated_path("logs/{simulation}/simulate_dataset.log"),
     benchmark:
@@ -17,6 +19,7 @@ rule simulate_dataset:
         runtime=30,
     params:
         cfg=simulation_config,
+        variant_regions=simulation_variant_regions,
     script:
         "../scripts/simulate_dataset.py"
 

@@ -9,19 +9,32 @@ The embedded default dataset is built here, deterministically from a seed:
   *shared* peaks carries the motifs of every task (multi-task overlap),
 - a few deliberate edge cases in the peak files (a contig absent from the genome, summits
   at chromosome ends, peaks inside N gaps, a duplicated line) so the validation and drop
-  logs have something to show.
+  logs have something to show;
+- variants with a known effect on the test chromosomes (:mod:`seqcnn.simulate.variants`),
+  from a random stream of their own: the genome does not depend on them.
+
+:func:`write_genome_dataset` is the ``genome`` kind of :func:`seqcnn.simulate.simulate`:
+parameters (as under ``simulations.<name>`` in the config) checked, files written.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from seqcnn import jaspar
+from seqcnn.data.fasta import write_fasta
+from seqcnn.errors import ConfigError, InputError
+from seqcnn.simulate import variants as simvar
 
 DNA = np.frombuffer(b"ACGT", dtype=np.uint8)
 _GC_REGIMES = (0.36, 0.42, 0.50)
@@ -241,3 +254,190 @@ def write_narrowpeak(peaks: pd.DataFrame, path: str | os.PathLike, duplicate_fir
     with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
                                                 mtime=0) as fh:  # mtime=0: same bytes each run
         fh.write(text.encode())
+
+
+# --------------------------------------------------------------------------- the genome kind
+
+#: Files the ``genome`` kind writes: output name → file name in its folder.
+GENOME_FILES = {
+    "genome": "genome.fa", "peaks": "peaks.tsv.gz", "truth": "truth.tsv", "gaps": "gaps.bed",
+    "variants": "variants.vcf.gz", "variants_index": "variants.vcf.gz.tbi",
+}
+#: Parameters of the ``genome`` kind and their defaults (``tasks`` is required).
+GENOME_DEFAULTS: dict[str, Any] = {
+    "release": "JASPAR2024", "chromosomes": 8, "chrom_length": 1_000_000, "tasks": None,
+    "shared_peaks": 0, "sites_per_peak": [1, 2], "edge_cases": True, "variants": {},
+}
+#: ``variants:`` of the ``genome`` kind: counts per class, longest indel, and the regions
+#: (chromosomes or ``chrom:start-end``) they lie on (``None``: every chromosome).
+VARIANT_DEFAULTS: dict[str, Any] = {**simvar.DEFAULT_COUNTS,
+                                    "max_indel": simvar.DEFAULT_MAX_INDEL, "regions": None}
+
+
+def _int(value: Any, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"config key {key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _known(params: Mapping[str, Any], allowed: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``params`` over ``allowed``'s defaults; :class:`ConfigError` for an unknown name."""
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"config key {key} must be a mapping, got {params!r}")
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(f"config key {key}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                          f"allowed: {', '.join(allowed)}")
+    return {**allowed, **params}
+
+
+def check_genome_params(params: Mapping[str, Any], key: str = "simulation") -> dict[str, Any]:
+    """The ``genome`` kind's parameters with defaults filled (:data:`GENOME_DEFAULTS`,
+    :data:`VARIANT_DEFAULTS`), checked; :class:`ConfigError` names the key (``key.name``)."""
+    p = _known(params, GENOME_DEFAULTS, key)
+    for name, low in (("chromosomes", 1), ("chrom_length", 20_000), ("shared_peaks", 0)):
+        p[name] = _int(p[name], f"{key}.{name}", low)
+    if not isinstance(p["release"], str):
+        raise ConfigError(f"config key {key}.release must be a JASPAR release name such as "
+                          f"JASPAR2024, got {p['release']!r}")
+    if not isinstance(p["edge_cases"], bool):
+        raise ConfigError(f"config key {key}.edge_cases must be true or false, "
+                          f"got {p['edge_cases']!r}")
+    sites = p["sites_per_peak"]
+    if (not isinstance(sites, (list, tuple)) or len(sites) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in sites)
+            or not 1 <= sites[0] <= sites[1]):
+        raise ConfigError(f"config key {key}.sites_per_peak must be [lo, hi] with "
+                          f"1 <= lo <= hi, got {sites!r}")
+    tasks = p["tasks"]
+    if not isinstance(tasks, Mapping) or not tasks:
+        raise ConfigError(f"config key {key}.tasks must name at least one task, e.g. "
+                          f"tasks: {{CTCF: {{motifs: [MA0139.2], peaks: 1000}}}}; got {tasks!r}")
+    checked = {}
+    for task, spec in tasks.items():
+        spec = _known(spec, {"motifs": None, "peaks": 1000}, f"{key}.tasks.{task}")
+        ids = spec["motifs"]
+        if (not isinstance(ids, (list, tuple)) or not ids
+                or not all(isinstance(m, str) for m in ids)):
+            raise ConfigError(f"config key {key}.tasks.{task}.motifs must list JASPAR matrix "
+                              f"ids such as [MA0139.2], got {ids!r}")
+        checked[task] = {"motifs": list(ids),
+                         "peaks": _int(spec["peaks"], f"{key}.tasks.{task}.peaks", 1)}
+    p["tasks"] = checked
+    v = _known(p["variants"] or {}, VARIANT_DEFAULTS, f"{key}.variants")
+    for name in simvar.CLASSES:
+        v[name] = _int(v[name], f"{key}.variants.{name}", 0)
+    v["max_indel"] = _int(v["max_indel"], f"{key}.variants.max_indel", 1)
+    regions = v["regions"]
+    if regions is not None and (not isinstance(regions, (list, tuple))
+                                or not all(isinstance(r, str) for r in regions)):
+        raise ConfigError(f"config key {key}.variants.regions must be null or a list of "
+                          f"chromosomes / chrom:start-end ranges, got {regions!r}")
+    p["variants"] = v
+    return p
+
+
+def load_task_motifs(tasks: Mapping[str, Mapping[str, Any]], release: str,
+                     key: str = "simulation") -> dict[str, list[tuple[str, str, np.ndarray]]]:
+    """Task → ``[(matrix_id, name, probabilities (4, w))]`` from pyjaspar (offline);
+    :class:`ConfigError` naming ``key.tasks.<task>.motifs`` for an id not in ``release``."""
+    out = {}
+    for task, spec in tasks.items():
+        try:
+            with warnings.catch_warnings():  # pyjaspar warns before failing
+                warnings.simplefilter("ignore")
+                found = jaspar.fetch(list(spec["motifs"]), release)
+        except Exception as err:  # KeyError for an unknown id, others for a bad release
+            raise ConfigError(
+                f"config key {key}.tasks.{task}.motifs: cannot load {spec['motifs']} from "
+                f"JASPAR release {release!r} (pyjaspar, offline): {err}; check the ids and "
+                f"{key}.release") from err
+        out[task] = [(m.matrix_id, m.name, m.probabilities()) for m in found]
+    return out
+
+
+def write_genome_dataset(params: Mapping[str, Any], out_dir: str | os.PathLike, seed: int,
+                         key: str = "simulation", log: logging.Logger | None = None
+                         ) -> dict[str, Path]:
+    """The ``genome`` kind: check ``params`` (:func:`check_genome_params`), build the genome,
+    peaks and truth (:func:`simulate_dataset`) and the variants
+    (:func:`seqcnn.simulate.variants.simulate_variants` on ``variants.regions``, from
+    :func:`~seqcnn.simulate.variants.variant_rng`), write :data:`GENOME_FILES` into
+    ``out_dir`` and return their paths. The same parameters and seed give the same bytes."""
+    log = log or logging.getLogger("seqcnn.simulate")
+    p = check_genome_params(params, key)
+    out = {name: Path(out_dir) / file for name, file in GENOME_FILES.items()}
+    motifs = load_task_motifs(p["tasks"], p["release"], key)
+    for task, found in motifs.items():
+        log.info("task %s: motifs %s", task, ", ".join(f"{m} {n}" for m, n, _ in found))
+    genome, peaks, truth = simulate_dataset(
+        motifs, n_peaks={t: spec["peaks"] for t, spec in p["tasks"].items()},
+        shared_peaks=p["shared_peaks"], n_chroms=p["chromosomes"],
+        chrom_length=p["chrom_length"], sites_per_peak=tuple(p["sites_per_peak"]),
+        seed=int(seed), edge_cases=p["edge_cases"])
+    write_fasta(out["genome"], genome.chroms)
+    peaks.to_csv(out["peaks"], sep="\t", index=False,
+                 compression={"method": "gzip", "mtime": 0})
+    truth.to_csv(out["truth"], sep="\t", index=False)
+    genome.gaps.to_csv(out["gaps"], sep="\t", index=False, header=False)
+    log.info(
+        "genome: %d chromosomes x %d bp; %d N runs; %d peaks (%d shared by all tasks, "
+        "%d deliberate edge cases); %d planted motif instances",
+        len(genome.chroms), p["chrom_length"], len(genome.gaps), len(peaks),
+        p["shared_peaks"], int(peaks["name"].str.startswith("edge_").sum()), len(truth))
+    _write_variants(genome, peaks, truth, motifs, p["variants"], seed, out, key, log)
+    return out
+
+
+def _write_variants(genome: SimulatedGenome, peaks: pd.DataFrame, truth: pd.DataFrame,
+                    motifs: Mapping[str, list[tuple[str, str, np.ndarray]]],
+                    spec: Mapping[str, Any], seed: int, out: Mapping[str, Path], key: str,
+                    log: logging.Logger) -> None:
+    """Simulate the variants of ``spec`` (:data:`VARIANT_DEFAULTS`), write the VCF, log
+    the count per class and what limited a class that fell short."""
+    sizes = {c: len(s) for c, s in genome.chroms.items()}
+    spans = simvar.parse_regions(spec["regions"], sizes, f"{key}.variants.regions")
+    where = ("every chromosome (no test split known: set "
+             f"{key}.variants.regions or give the dataset a split)"
+             if spec["regions"] is None else ", ".join(spec["regions"]))
+    (log.warning if spec["regions"] is None else log.info)("variants on %s", where)
+    table, report = simvar.simulate_variants(
+        genome.chroms, truth, peaks, {t: {m: pwm for m, _, pwm in ms} for t, ms in motifs.items()},
+        spans, simvar.variant_rng(seed), counts={c: spec[c] for c in simvar.CLASSES},
+        max_indel=spec["max_indel"])
+    simvar.write_vcf(table, sizes, out["variants"])
+    places = {"break": "planted instances on those regions",
+              "create": f"positions where one SNV lifts a window to the motif's mean instance "
+                        f"log-odds, >= {simvar.PEAK_MARGIN} bp from peaks"}
+    for cls in simvar.CLASSES:
+        r = report[cls]
+        short = r["written"] < r["asked"]
+        if cls in places:
+            found = table[table["truth"] == cls]["task"].value_counts()
+            avail = r["instances" if cls == "break" else "candidates"]
+            detail = "; per task, written of " + places[cls] + ": " + ", ".join(
+                f"{t} {int(found.get(t, 0))} of {n}" for t, n in avail.items())
+        elif cls == "random":
+            detail = f" (free positions: {r['positions']})" if short else ""
+        else:
+            detail = (f" ({r['rejected_draws']} draws rejected: off the regions or touching "
+                      "another variant)")
+        (log.warning if short else log.info)("variants %s: %d of %d asked%s%s", cls,
+                                             r["written"], r["asked"],
+                                             " (too few places)" if short else "", detail)
+    log.info("variants: %d written to %s (%d overlap a planted instance)", len(table),
+             out["variants"], int(table["site"].sum()))
+
+
+def write_task_peaks(peaks: str | os.PathLike, task: str, path: str | os.PathLike) -> int:
+    """Write the peaks of ``task`` from a simulation's ``peaks.tsv.gz`` as gzipped
+    narrowPeak (:func:`write_narrowpeak`); returns how many. :class:`InputError` when the
+    table has no such task."""
+    table = pd.read_csv(peaks, sep="\t", dtype={"chrom": str})
+    mine = table[table["task"] == task]
+    if mine.empty:
+        raise InputError(f"{peaks}: task {task!r} has no peaks (tasks there: "
+                         f"{', '.join(map(str, table['task'].unique()))}); ask for one of "
+                         "those, or add the task to the simulation's tasks")
+    write_narrowpeak(mine, path)
+    return len(mine)

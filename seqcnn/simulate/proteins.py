@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from seqcnn.data.fasta import write_fasta
+from seqcnn.errors import ConfigError
 
 #: Kyte & Doolittle (1982) hydropathy, for checks of the simulated periodicities.
 KYTE_DOOLITTLE = {
@@ -112,9 +113,9 @@ def simulate_secondary_structure(
     residue).
     """
     if not 1 <= min_len <= max_len:
-        raise ValueError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
+        raise ConfigError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
     if family_size < 1:
-        raise ValueError(f"family_size must be >= 1, got {family_size}")
+        raise ConfigError(f"family_size must be >= 1, got {family_size}")
     aa = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY", dtype=np.uint8)
     ids, seqs, structs, groups = [], [], [], []
     n_families = -(-n // family_size)

@@ -16,15 +16,21 @@ probability matrices (:meth:`seqcnn.jaspar.Motif.probabilities`, default pseudoc
 instances are sampled column by column (:func:`seqcnn.simulate.genome.sample_instance`).
 
 :func:`simulate_set` runs one kind from :data:`SIMULATIONS` with a parameter mapping (e.g.
-from the workflow config) and checks the parameter names.
+from the workflow config) and checks the parameter names; :func:`write_sequence_set` also
+writes the files (:data:`SET_FILES`): it is every kind here of
+:func:`seqcnn.simulate.simulate`. Bad parameters raise :class:`~seqcnn.errors.ConfigError`
+(a ``ValueError``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,8 +38,9 @@ import pandas as pd
 
 from seqcnn import jaspar
 from seqcnn.data import SPLITS, seqsets
+from seqcnn.errors import ConfigError
 from seqcnn.simulate.genome import DNA, sample_instance
-from seqcnn.simulate.proteins import simulate_secondary_structure
+from seqcnn.simulate.proteins import simulate_secondary_structure, write_seqset_files
 
 #: The 12 JASPAR CORE vertebrate motifs of Koo & Eddy (2019), ``(name, matrix id)``.
 KOO_EDDY_MOTIFS: tuple[tuple[str, str], ...] = (
@@ -75,14 +82,14 @@ def load_motif(matrix_id: str, release: str, param: str = "motif") -> tuple[str,
 
     releases = sorted(getattr(pyjaspar, "jaspar_releases", {}))
     if releases and str(release) not in releases:
-        raise ValueError(f"release: JASPAR release {release!r} is not in pyjaspar; "
+        raise ConfigError(f"release: JASPAR release {release!r} is not in pyjaspar; "
                          f"allowed: {', '.join(releases)}")
     try:
         with warnings.catch_warnings():  # pyjaspar warns before failing; the error says it all
             warnings.simplefilter("ignore")
             motif = _fetch(str(matrix_id), str(release))
     except Exception as err:  # pyjaspar raises KeyError / AttributeError for bad ids / releases
-        raise ValueError(f"{param}: cannot load JASPAR matrix {matrix_id!r} from release "
+        raise ConfigError(f"{param}: cannot load JASPAR matrix {matrix_id!r} from release "
                          f"{release!r} (pyjaspar, offline): {err}") from err
     return motif.name, motif.probabilities()
 
@@ -154,7 +161,7 @@ def _place(widths: Sequence[int], length: int, rng: np.random.Generator) -> list
         np.cumsum(busy, out=taken[1:])
         free = np.flatnonzero(taken[w:] - taken[:length - w + 1] == 0)
         if not len(free):
-            raise ValueError(f"cannot place {len(widths)} motifs of widths {list(widths)} "
+            raise ConfigError(f"cannot place {len(widths)} motifs of widths {list(widths)} "
                              f"without overlap in {length} bp")
         s = int(free[rng.integers(len(free))])
         busy[s:s + w] = True
@@ -167,22 +174,22 @@ def _pair(value: Any, name: str, low: int = 0) -> tuple[int, int]:
     try:
         lo, hi = (int(v) for v in value)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be two integers [lo, hi], got {value!r}") from err
+        raise ConfigError(f"{name} must be two integers [lo, hi], got {value!r}") from err
     if not low <= lo <= hi:
-        raise ValueError(f"{name} must satisfy {low} <= lo <= hi, got {[lo, hi]}")
+        raise ConfigError(f"{name} must satisfy {low} <= lo <= hi, got {[lo, hi]}")
     return lo, hi
 
 
 def _positive(value: Any, name: str, minimum: int = 1) -> int:
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     if not ok or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def _probability(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
     return float(value)
 
 
@@ -210,7 +217,7 @@ def simulate_koo_eddy(
     n, length = _positive(n, "n"), _positive(length, "length")
     probs = np.asarray(list(instance_probs), dtype=np.float64)
     if probs.ndim != 1 or not len(probs) or (probs < 0).any() or not np.isclose(probs.sum(), 1):
-        raise ValueError(f"instance_probs must be probabilities of 1, 2, … instances summing "
+        raise ConfigError(f"instance_probs must be probabilities of 1, 2, … instances summing "
                          f"to 1, got {list(instance_probs)}")
     pwms = koo_eddy_pwms(release)
     names = [name for name, _ in KOO_EDDY_MOTIFS]
@@ -255,7 +262,7 @@ def simulate_stride(
     name, pwm = load_motif(motif, release, "motif")
     width = pwm.shape[1]
     if length < width:
-        raise ValueError(f"length {length} is shorter than motif {motif} ({width} bp)")
+        raise ConfigError(f"length {length} is shorter than motif {motif} ({width} bp)")
     ids, labels = _ids("stride", n), _balanced_labels(n, rng)
     seqs, rows = [], []
     for i in range(n):
@@ -379,7 +386,7 @@ def simulate_grammar(
     room = length - a[3].shape[1] - b[3].shape[1]
     far_min = _positive(far_min, "far_min", 0)
     if room < max(near[1], far_min if far_fraction > 0 else 0):
-        raise ValueError(f"length {length} leaves {room} bp between the motifs; spacing "
+        raise ConfigError(f"length {length} leaves {room} bp between the motifs; spacing "
                          f"{list(near)} and far_min {far_min} need more")
     ids, labels = _ids("grammar", n), _balanced_labels(n, rng)
     seqs, rows = [], []
@@ -433,10 +440,10 @@ def simulate_distance(
     ranges = {"positive": pos_gap, "near": near} | ({"far": far} if far else {})
     for key, (lo, hi) in ranges.items():
         if hi > room or (key == "far" and lo > hi):
-            raise ValueError(f"length {length} leaves {room} bp between the motifs, too "
+            raise ConfigError(f"length {length} leaves {room} bp between the motifs, too "
                              f"little for the {key} gap range {[lo, hi]}")
     if near[1] >= pos_gap[0] or (far and far[0] <= pos_gap[1]):
-        raise ValueError(f"negative gaps (near_gap {list(near)}, far_min {far_min}) must lie "
+        raise ConfigError(f"negative gaps (near_gap {list(near)}, far_min {far_min}) must lie "
                          f"outside positive_gap {list(pos_gap)}")
     single_fraction = _probability(single_fraction, "single_fraction")
     ids, labels = _ids("distance", n), _balanced_labels(n, rng)
@@ -488,12 +495,12 @@ def simulate_padding(
     n = _positive(n, "n", 2)
     lo, hi = _pair((min_len, max_len), "min_len, max_len", 1)
     if hi - lo < 1:
-        raise ValueError(f"need min_len < max_len, got {lo}, {hi}")
+        raise ConfigError(f"need min_len < max_len, got {lo}, {hi}")
     bias = _probability(bias, "bias")
     name, pwm = load_motif(motif, release, "motif")
     width = pwm.shape[1]
     if lo < width:
-        raise ValueError(f"min_len {lo} is shorter than motif {motif} ({width} bp)")
+        raise ConfigError(f"min_len {lo} is shorter than motif {motif} ({width} bp)")
     ids, labels = _ids("padding", n), _balanced_labels(n, rng)
     split = assign_split(n, rng, fractions, strata=labels)
     mid = (lo + hi + 1) // 2
@@ -548,7 +555,7 @@ SIMULATIONS: dict[str, Callable[..., Simulation]] = {
 def simulation_params(kind: str) -> dict[str, Any]:
     """Parameter names of ``kind`` and their defaults (``seed`` excluded)."""
     if kind not in SIMULATIONS:
-        raise ValueError(f"unknown simulation kind {kind!r}; allowed: "
+        raise ConfigError(f"unknown simulation kind {kind!r}; allowed: "
                          f"{', '.join(sorted(SIMULATIONS))}")
     sig = inspect.signature(SIMULATIONS[kind])
     return {k: p.default for k, p in sig.parameters.items() if k != "seed"}
@@ -558,20 +565,53 @@ def simulate_set(kind: str, params: Mapping[str, Any] | None, seed: int
                  ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
     """Run simulation ``kind`` with ``params`` (names checked) and ``seed``.
 
-    Returns ``(table, truth, label_columns)`` (a :class:`Simulation`). ``ValueError`` names an
-    unknown kind or parameter and lists the allowed ones.
+    Returns ``(table, truth, label_columns)`` (a :class:`Simulation`).
+    :class:`~seqcnn.errors.ConfigError` names an unknown kind or parameter and lists the
+    allowed ones, or the parameter whose value cannot work.
     """
     allowed = simulation_params(kind)
     params = dict(params or {})
     if "seed" in params:
-        raise ValueError(f"simulation {kind!r}: give seed as its own argument, not in params")
+        raise ConfigError(f"simulation {kind!r}: give seed as its own argument, not in params")
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ValueError(f"simulation {kind!r}: unknown parameter(s) "
+        raise ConfigError(f"simulation {kind!r}: unknown parameter(s) "
                          f"{', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
     if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
     return SIMULATIONS[kind](seed=int(seed), **params)
+
+
+#: Files a sequence-set kind writes: output name → file name in its folder.
+SET_FILES = {"sequences": "sequences.fa.gz", "labels": "labels.tsv", "truth": "truth.tsv"}
+
+
+def write_sequence_set(kind: str, params: Mapping[str, Any] | None,
+                       out_dir: str | os.PathLike, seed: int, key: str = "simulation",
+                       log: logging.Logger | None = None) -> dict[str, Path]:
+    """Run ``kind`` (:func:`simulate_set`) and write :data:`SET_FILES` into ``out_dir``:
+    the sequences as gzipped FASTA, ``id`` + label columns (+ ``split``/``group`` where the
+    design fixes them) as TSV, the planted instances as TSV (only ``id`` when none).
+    Returns their paths. A bad parameter raises :class:`ConfigError` naming
+    ``key.params`` (``key.seed`` for the seed)."""
+    log = log or logging.getLogger("seqcnn.simulate")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"config key {key}.seed must be an integer, got {seed!r}")
+    try:
+        table, truth, label_columns = simulate_set(kind, params, seed)
+    except ConfigError as err:
+        raise ConfigError(f"config key {key}.params: {err}") from err
+    out = {name: Path(out_dir) / file for name, file in SET_FILES.items()}
+    extra = [c for c in ("split", "group") if c in table.columns]
+    write_seqset_files(table, out["sequences"], out["labels"],
+                       label_columns=[*label_columns, *extra])
+    (truth if truth is not None else pd.DataFrame(columns=["id"])).to_csv(
+        out["truth"], sep="\t", index=False)
+    lengths = table["sequence"].str.len()
+    log.info("%s: %d sequences of %d-%d residues; label columns %s%s; %d planted instances",
+             kind, len(table), lengths.min(), lengths.max(), ", ".join(label_columns),
+             f" (+ {', '.join(extra)})" if extra else "", 0 if truth is None else len(truth))
+    return out
 
 
 __all__ = [
@@ -580,6 +620,7 @@ __all__ = [
     "KOO_EDDY_RELEASE",
     "POSITION_LABEL_KINDS",
     "SIMULATIONS",
+    "SET_FILES",
     "SPLIT_FRACTIONS",
     "TRUTH_COLUMNS",
     "Simulation",
@@ -596,4 +637,5 @@ __all__ = [
     "stride_detection",
     "stride_hits",
     "strided_scores",
+    "write_sequence_set",
 ]
