@@ -8,6 +8,8 @@ import pytest
 
 from seqcnn import alphabet, jaspar
 from seqcnn.data import seqsets
+from seqcnn.errors import ConfigError
+from seqcnn.simulate import outputs, simulate
 from seqcnn.simulate import sets as ss
 from seqcnn.simulate.proteins import simulate_secondary_structure, write_seqset_files
 
@@ -267,3 +269,40 @@ def test_round_trip_through_seqset_files(kind, tmp_path):
     if "split" in table.columns:
         assert loaded.report["split"]["source"] == "column"
         np.testing.assert_array_equal(loaded.split, table["split"].to_numpy())
+
+
+# --------------------------------------------------------------------------- one entry point
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL))
+def test_simulate_entry_point_writes_the_set(kind, tmp_path):
+    files = simulate(kind, SMALL[kind], tmp_path / kind, seed=11, key=f"simulations.{kind}")
+    assert {k: p.name for k, p in files.items()} == outputs(kind) == {
+        "sequences": "sequences.fa.gz", "labels": "labels.tsv", "truth": "truth.tsv"}
+    table, truth, cols = ss.simulate_set(kind, SMALL[kind], seed=11)
+    extra = [c for c in ("split", "group") if c in table.columns]
+    fasta, labels = write_seqset_files(table, tmp_path / "direct" / "sequences.fa.gz",
+                                       tmp_path / "direct" / "labels.tsv", [*cols, *extra])
+    assert files["sequences"].read_bytes() == fasta.read_bytes()
+    assert files["labels"].read_bytes() == labels.read_bytes()
+    written = pd.read_csv(files["truth"], sep="\t")
+    if truth is None:
+        assert list(written.columns) == ["id"] and written.empty
+    else:
+        assert len(written) == len(truth) and list(written["id"]) == list(truth["id"])
+
+
+def test_simulate_entry_point_errors_name_the_config_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"^config key simulations\.p\.params: n must be an "
+                                          r"integer >= 2, got 1\.5"):
+        simulate("padding", {"n": 1.5}, tmp_path, seed=0, key="simulations.p")
+    with pytest.raises(ConfigError, match=r"simulations\.p\.params: simulation 'stride': "
+                                          r"unknown parameter\(s\) 'motiff'"):
+        simulate("stride", {"motiff": "MA0139.2"}, tmp_path, seed=0, key="simulations.p")
+    with pytest.raises(ConfigError, match=r"simulations\.p\.params: motif_b: cannot load"):
+        simulate("grammar", {"n": 10, "motif_b": "MA9999.1"}, tmp_path, seed=0,
+                 key="simulations.p")
+    with pytest.raises(ConfigError, match=r"simulations\.p\.params: need 1 <= min_len"):
+        simulate("secondary_structure", {"n": 5, "min_len": 50, "max_len": 10}, tmp_path,
+                 seed=0, key="simulations.p")
+    assert not list(tmp_path.iterdir())  # nothing written when the parameters are bad
