@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from seqcnn.data.fasta import write_fasta
+from seqcnn.data.targets import Targets
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -31,9 +32,41 @@ def write_text(path: Path, text: str, gz: bool = False) -> Path:
     return path
 
 
+def fasta_file(path: Path, records: dict[str, str], width: int = 7, gz: bool = False) -> Path:
+    """Write ``records`` (id → sequence) as FASTA with ``width`` letters a line and a
+    description after each id; gzipped when ``gz``."""
+    text = ""
+    for name, seq in records.items():
+        text += f">{name} some description\n"
+        text += "".join(seq[i:i + width] + "\n" for i in range(0, len(seq), width)) or "\n"
+    return write_text(path, text, gz)
+
+
 def random_dna(n: int, rng: np.random.Generator, gc: float = 0.5) -> str:
     p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
     return "".join(np.array(list("ACGT"))[rng.choice(4, size=n, p=p)])
+
+
+# Targets used by test_targets, test_metrics and test_training: one per-position task
+# (secondary structure, H/E/C) and a binary task beside a three-class one.
+SS = Targets(("ss",), {"ss": "per_position"}, {"ss": ("H", "E", "C")})
+MIXED = Targets(("bound", "family"), {"bound": "binary", "family": "multiclass"},
+                {"family": ("a", "b", "c")})
+
+
+def secondary_structure(n: int, seed: int, min_len: int = 40, max_len: int = 80):
+    """Simulated proteins: one-hot (n, 20, max_len), labels (n, max_len) H/E/C codes with 255
+    past the end, lengths (n,)."""
+    from seqcnn.data.seqsets import encode_chunk, encode_position_labels, pad_position_labels
+    from seqcnn.simulate.proteins import simulate_secondary_structure
+
+    table = simulate_secondary_structure(n, np.random.default_rng(seed), min_len=min_len,
+                                         max_len=max_len)
+    seqs, ids = list(table["sequence"]), list(table["id"])
+    x, lengths = encode_chunk(seqs, "protein", max_len)
+    codes, _ = encode_position_labels(list(table["structure"]), seqs, "structure", "mem",
+                                      ids, list(range(n)), "HEC")
+    return x, pad_position_labels(codes, max_len), lengths
 
 
 @pytest.fixture

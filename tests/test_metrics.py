@@ -1,3 +1,4 @@
+import math
 import warnings
 
 import numpy as np
@@ -6,12 +7,19 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from conftest import MIXED, SS, secondary_structure
+from seqcnn.data.targets import Targets
 from seqcnn.evaluate import plots as evalplots
 from seqcnn.evaluate.metrics import (
+    ACCURACY_COLUMNS,
+    CLASS_COLUMNS,
     COLUMNS,
     SingleClassWarning,
+    accuracy_metrics,
     average_rc,
     bootstrap_weights,
+    class_metrics,
+    class_precision_recall,
     per_chromosome_metrics,
     task_metrics,
     weighted_auroc_auprc,
@@ -287,3 +295,87 @@ def test_predictions_table_layouts(rng):
     per_pos = predictions_table(np.array(["p1"]), labels, probs, pos, np.array([2]))
     assert list(per_pos.columns) == ["id", "position", "label", "p_H", "p_E", "p_C"]
     assert list(per_pos["label"]) == ["H", "C"] and list(per_pos["position"]) == [1, 2]
+
+
+def test_class_metrics_match_sklearn_one_vs_rest():
+    rng = np.random.default_rng(2)
+    labels = np.stack([rng.integers(0, 2, 60), rng.integers(0, 3, 60)], axis=1).astype(np.uint8)
+    logits = rng.normal(size=(60, 4))
+    logits[:, 0] += 1.5 * labels[:, 0]
+    logits[np.arange(60), 1 + labels[:, 1]] += 1.5
+    probs = MIXED.probabilities(logits)
+    df = class_metrics(labels, probs, MIXED, model="m", n_boot=50, seed=1)
+    assert list(df.columns) == CLASS_COLUMNS and len(df) == 4
+    assert df["task"].tolist() == ["bound", "family", "family", "family"]
+    assert df["class"].tolist() == ["", "a", "b", "c"]
+    y, p = MIXED.one_vs_rest(labels, probs)
+    for j in range(4):
+        assert df["auroc"][j] == pytest.approx(roc_auc_score(y[:, j], p[:, j]))
+        assert df["auprc"][j] == pytest.approx(average_precision_score(y[:, j], p[:, j]))
+        assert df["n_pos"][j] == y[:, j].sum() and df["n_neg"][j] == 60 - y[:, j].sum()
+        assert df["auroc_lo"][j] <= df["auroc"][j] <= df["auroc_hi"][j]
+
+
+def test_accuracy_q3_and_precision_recall_on_known_inputs():
+    # 2 sequences; real positions: row 0 → H E C C (4), row 1 → H H (2); rest padding
+    labels = np.array([[0, 1, 2, 2, 255], [0, 0, 255, 255, 255]], np.uint8)
+    pred = np.array([[0, 1, 2, 0, 1], [0, 2, 2, 2, 2]])  # 4 of 6 real positions right
+    probs = np.moveaxis(np.eye(3)[pred], 2, 1) * 0.8 + 0.1  # (2, 3, 5), argmax = pred
+    acc = accuracy_metrics(labels, probs, SS, model="m")
+    assert list(acc.columns) == ACCURACY_COLUMNS
+    row = acc.iloc[0]
+    assert row["accuracy"] == pytest.approx(4 / 6) and row["q3"] == pytest.approx(4 / 6)
+    assert row["n"] == 6 and row["majority"] == pytest.approx(3 / 6)
+    # garbage in the padding changes nothing
+    noisy = probs.copy()
+    noisy[:, :, 4] = [[0, 0, 9], [9, 0, 0]]
+    noisy[1, :, 2:] = 5.0
+    assert accuracy_metrics(labels, noisy, SS).iloc[0]["accuracy"] == pytest.approx(4 / 6)
+    pr = class_precision_recall(labels, probs, SS).set_index("class")
+    # H: 3 true, predicted at (0,0) (0,3) (1,0) → 2 hits; E: 1 true, 1 predicted, hit;
+    # C: 2 true, predicted at (0,2) (1,1) → 1 hit
+    assert pr.loc["H", ["precision", "recall"]].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert pr.loc["E", ["precision", "recall"]].tolist() == pytest.approx([1, 1])
+    assert pr.loc["C", ["precision", "recall"]].tolist() == pytest.approx([1 / 2, 1 / 2])
+    assert pr["support"].tolist() == [3, 1, 2]
+    # Q3 only for exactly H/E/C; per-sequence multiclass accuracy counts sequences
+    other = Targets(("ss",), {"ss": "per_position"}, {"ss": ("H", "E", "T")})
+    assert math.isnan(accuracy_metrics(labels, probs, other).iloc[0]["q3"])
+    m = accuracy_metrics(np.array([[1, 0], [0, 2], [1, 2]], np.uint8),
+                         MIXED.probabilities(np.array([[0, 5, 0, 0], [0, 0, 5, 0],
+                                                       [0, 0, 0, 5.0]])), MIXED)
+    assert m["task"].tolist() == ["family"] and m["accuracy"][0] == pytest.approx(2 / 3)
+    assert m["n"][0] == 3
+
+
+def test_per_position_class_metrics_skip_padding():
+    rng = np.random.default_rng(3)
+    x, labels, lengths = secondary_structure(20, seed=3)
+    probs = SS.probabilities(rng.normal(size=(20, 3, labels.shape[1])))
+    df = class_metrics(labels, probs, SS, n_boot=20)
+    assert (df["n_pos"] + df["n_neg"] == lengths.sum()).all()
+    assert df["class"].tolist() == ["H", "E", "C"] and (df["task"] == "ss").all()
+    pad = np.broadcast_to((labels == 255)[:, None, :], probs.shape)
+    noisy = np.where(pad, 0.5, probs)
+    again = class_metrics(labels, noisy, SS, n_boot=20)
+    assert np.allclose(df[["auroc", "auprc", "auroc_lo", "auprc_hi"]],
+                       again[["auroc", "auprc", "auroc_lo", "auprc_hi"]])
+
+
+def test_class_metrics_leave_out_ignored_sequences():
+    rng = np.random.default_rng(7)
+    labels = np.stack([rng.integers(0, 2, 80), rng.integers(0, 3, 80)], axis=1).astype(np.uint8)
+    probs = MIXED.probabilities(rng.normal(size=(80, 4)) + np.eye(4)[1 + labels[:, 1]])
+    amb = labels.copy()
+    amb[:10, 0] = 255
+    amb[70:, 1] = 255
+    df = class_metrics(amb, probs, MIXED, n_boot=0)
+    assert df["n_ambiguous"].tolist() == [10, 10, 10, 10]
+    kept = class_metrics(labels[10:], probs[10:], MIXED, n_boot=0)
+    assert df["auroc"][0] == kept["auroc"][0] and df["n_pos"][0] == kept["n_pos"][0]
+    kept = class_metrics(labels[:70], probs[:70], MIXED, n_boot=0)
+    for j in (1, 2, 3):
+        assert df["auroc"][j] == kept["auroc"][j] and df["n_neg"][j] == kept["n_neg"][j]
+    acc = accuracy_metrics(amb, probs, MIXED)
+    assert acc["n"].tolist() == [70]
+    assert acc["accuracy"][0] == accuracy_metrics(labels[:70], probs[:70], MIXED)["accuracy"][0]

@@ -523,3 +523,56 @@ def test_a_new_arch_goes_in_the_zoo_and_the_schema(monkeypatch):
     schema = yaml.safe_load(open(root / "config" / "config.schema.yaml"))
     allowed = schema["properties"]["models"]["additionalProperties"]["properties"]["arch"]["enum"]
     assert set(allowed) == set(ARCHS)
+
+
+def test_readme_where_a_new_arch_goes_is_all_it_takes(monkeypatch, tmp_path):
+    """The README's "Where a change goes", first row, done as it says: a builder registered in
+    the zoo (``seqcnn/models/zoo.py``) and its ``arch`` value in ``config/config.schema.yaml``.
+    Then a config naming it resolves, it builds, trains one step through the library and
+    loads back from model.pt; either half alone is not enough."""
+    import yaml
+
+    from seqcnn.errors import ConfigError
+    from seqcnn.models.zoo import ARCHS, DeepBind, load_model
+    from seqcnn.train.loop import train
+    from seqcnn.workflow.config import SCHEMA, resolve
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    table = readme[readme.index("Where a change goes"):]
+    row = next(line for line in table.splitlines() if line.startswith("| a new model arch"))
+    assert "`seqcnn/models/zoo.py`" in row and "`config/config.schema.yaml`" in row
+
+    class TinyBind(DeepBind):
+        arch = "tinybind"
+
+    model = {"arch": "tinybind", "filters": 4, "kernel": 5, "hidden": 0}
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["models"] = {"tiny": model}
+    config["datasets"]["demo"]["models"] = ["tiny"]
+    with pytest.raises(ConfigError, match="models.tiny.arch"):  # the schema half missing
+        resolve(config, root)
+    (tmp_path / "config").mkdir()
+    schema = yaml.safe_load((root / SCHEMA).read_text())
+    arch = schema["properties"]["models"]["additionalProperties"]["properties"]["arch"]
+    arch["enum"].append("tinybind")
+    (tmp_path / SCHEMA).write_text(yaml.safe_dump(schema))
+    resolved = resolve(config, tmp_path)
+    assert resolved["models"]["tiny"] == model
+    with pytest.raises(ValueError, match="unknown arch 'tinybind'"):  # the zoo half missing
+        build_model(resolved["models"]["tiny"], alphabet_size=4, n_tasks=1, seq_len=30)
+
+    monkeypatch.setitem(ARCHS, "tinybind", TinyBind)
+    rng = np.random.default_rng(0)
+    x = one_hot_batch(random_seqs(32, 30, seed=1))
+    y = (rng.random((32, 1)) < 0.5).astype(np.uint8)
+    y[:2, 0] = [0, 1]  # both classes in validation
+    result = train(resolved["models"]["tiny"], (x, y), (x[:8], y[:8]),
+                   {"epochs": 1, "batch_size": 32, "device": "cpu", "num_workers": 0},
+                   out_dir=tmp_path / "out", progress=False)
+    assert len(result.history) == 1 and np.isfinite(result.history[0]["train_loss"])
+    loaded = load_model(tmp_path / "out" / "model.pt")
+    assert type(loaded) is TinyBind and loaded.config["arch"] == "tinybind"
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.eval()(torch.from_numpy(x[:4]).float()),
+                                   result.model.cpu().eval()(torch.from_numpy(x[:4]).float()))

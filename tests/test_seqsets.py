@@ -3,36 +3,24 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
+from conftest import fasta_file as _fasta
 from conftest import write_text
 from seqcnn.alphabet import decode, one_hot
-from seqcnn.data.cache import IGNORE
-from seqcnn.data.fasta import read_fasta
+from seqcnn.data.cache import IGNORE, load_split
 from seqcnn.data.seqsets import (
     convert_nucleotides,
     detect_alphabet,
     find_duplicates,
     load_seqset,
-    load_seqset_cache,
     random_split,
     write_seqset_cache,
 )
-from seqcnn.errors import InputError, SeqSetError
+from seqcnn.errors import SeqSetError
 from seqcnn.simulate.proteins import (
-    KYTE_DOOLITTLE,
     simulate_secondary_structure,
     write_seqset_files,
 )
-from seqcnn.train.batches import LengthGroupedBatchSampler, length_grouped_batches, pad_batch
-
-
-def _fasta(path, records, width=7, gz=False):
-    text = ""
-    for name, seq in records.items():
-        text += f">{name} some description\n"
-        text += "".join(seq[i:i + width] + "\n" for i in range(0, len(seq), width)) or "\n"
-    return write_text(path, text, gz)
 
 
 def _tsv(path, header, rows, gz=False):
@@ -49,14 +37,6 @@ def _random_seqs(rng, n, letters="ACGT", lo=20, hi=60):
 # --------------------------------------------------------------------------- reading
 
 
-def test_fasta_multiline_gzip_and_lowercase(tmp_path):
-    recs = {"a": "ACGTACGTACGTAC", "b": "acgtnN", "c": "G" * 30}
-    df = read_fasta(_fasta(tmp_path / "x.fa.gz", recs, width=5, gz=True))
-    assert list(df["id"]) == ["a", "b", "c"]
-    assert list(df["sequence"]) == list(recs.values())
-    assert list(df["line"]) == [1, 5, 8]
-
-
 def test_bad_letter_names_file_record_and_position(tmp_path):
     fa = _fasta(tmp_path / "lib.fa", {"ok": "ACGTACGT", "bad1": "ACGTQCG", "bad2": "AZ"})
     _tsv(tmp_path / "y.tsv", ["id", "y"], [["ok", 1], ["bad1", 0], ["bad2", 1]])
@@ -70,21 +50,6 @@ def test_bad_letter_names_file_record_and_position(tmp_path):
     _tsv(tmp_path / "p.tsv", ["id", "y"], [["p1", 1], ["p2", 0]])
     with pytest.raises(SeqSetError, match=r"p\.fa: record 'p2'.*'J' at position 3"):
         load_seqset(fa2, tmp_path / "p.tsv", alphabet="protein")
-
-
-@pytest.mark.parametrize(
-    "fasta_text, pattern",
-    [
-        (">a\nACGT\n>b\n>c\nGG\n", r"x\.fa: record 'b' \(line 3\) has an empty sequence"),
-        (">a\nACGT\n>b\nCC\n>a\nGG\n", r"x\.fa: duplicate id 'a' \(lines 1, 5\)"),
-        ("ACGT\n>a\nAC\n", r"x\.fa, line 1: sequence data before the first '>'"),
-        (">\nACGT\n", r"x\.fa, line 1: header '>' has no id"),
-        ("", r"x\.fa: no FASTA records"),
-    ],
-)
-def test_fasta_errors(tmp_path, fasta_text, pattern):
-    with pytest.raises(SeqSetError, match=pattern):
-        read_fasta(write_text(tmp_path / "x.fa", fasta_text))
 
 
 def test_ids_without_labels_and_labels_without_sequences(tmp_path):
@@ -167,10 +132,6 @@ def test_multiclass_and_binary_codes(tmp_path):
 
 
 # --------------------------------------------------------------------------- inputs users get wrong
-
-
-def test_seqset_error_is_an_input_error():
-    assert issubclass(SeqSetError, InputError) and issubclass(SeqSetError, ValueError)
 
 
 def _labelled(tmp_path, values, n_seqs=None, column="y"):
@@ -289,7 +250,8 @@ def test_rna_reads_t_as_u_and_dna_reads_u_as_t_counted(tmp_path):
                                        "residues": 7, "examples": ["d0", "d1"]}
     assert any("read T as U in 2 record(s)" in w for w in rna.report["warnings"])
     write_seqset_cache(rna, tmp_path / "rna")
-    x, _, lengths = load_seqset_cache(tmp_path / "rna", "train")
+    train = load_split(tmp_path / "rna", "train")
+    x, lengths = train.onehot, train.lengths
     assert decode(x[3, :, :lengths[3]], "rna") == "UUUU"
     dna = load_seqset(fa, lab, alphabet="dna")
     assert dna.seqs[1] == "GGTT" and dna.report["converted"]["records"] == 2
@@ -367,7 +329,8 @@ def test_per_position_round_trip_with_padding(tmp_path):
     assert manifest["seq_len"] == s.seq_len == table["sequence"].str.len().max()
     by_id = table.set_index("id")
     for split in ("train", "valid", "test"):
-        x, y, lengths = load_seqset_cache(tmp_path / "cache", split)
+        cached = load_split(tmp_path / "cache", split)
+        x, y, lengths = cached.onehot, cached.labels, cached.lengths
         ids = (tmp_path / "cache" / f"{split}.ids.tsv").read_text().split("\n")[1:-1]
         assert x.shape == (len(ids), 20, s.seq_len) and y.shape == (len(ids), s.seq_len)
         assert lengths.dtype == np.int32 and y.dtype == np.uint8
@@ -396,7 +359,8 @@ def test_max_len_crop_versus_drop_and_lengths(tmp_path):
     assert crop.report["cropped"] == 2 and crop.report["dropped"]["too_long"] == 0
     assert crop.report["too_long"]["examples"] == ["b", "c"]
     write_seqset_cache(crop, tmp_path / "crop")
-    x, y, lengths = load_seqset_cache(tmp_path / "crop", "train")
+    train = load_split(tmp_path / "crop", "train")
+    x, y, lengths = train.onehot, train.labels, train.lengths
     np.testing.assert_array_equal(lengths, [5, 8, 8])
     np.testing.assert_array_equal(x[1], one_hot("ACGTACGT"))
     np.testing.assert_array_equal(x[0, :, :5], one_hot("ACGTA"))
@@ -408,12 +372,12 @@ def test_max_len_crop_versus_drop_and_lengths(tmp_path):
     assert list(drop.ids) == ["a", "d"] and drop.seq_len == 8
     m = write_seqset_cache(drop, tmp_path / "drop")
     assert m["counts"]["train"]["n"] == 1 and m["counts"]["valid"]["n"] == 1
-    np.testing.assert_array_equal(load_seqset_cache(tmp_path / "drop", "valid")[2], [2])
+    np.testing.assert_array_equal(load_split(tmp_path / "drop", "valid").lengths, [2])
 
     free = load_seqset(fa, tmp_path / "y.tsv")  # no cap: the dataset's longest, over splits
     assert free.seq_len == 12
     write_seqset_cache(free, tmp_path / "free")
-    assert load_seqset_cache(tmp_path / "free", "valid")[0].shape == (1, 4, 12)
+    assert load_split(tmp_path / "free", "valid").onehot.shape == (1, 4, 12)
 
 
 # --------------------------------------------------------------------------- splits
@@ -483,115 +447,3 @@ def test_identical_sequences_across_splits_are_reported_and_deduped(tmp_path):
     assert list(everything.ids) == ["a", "b", "d", "g"]
     none = find_duplicates(["x", "y"], ["AC", "AG"], np.array(["train", "test"]))
     assert none["across_splits"]["sequences"] == 0
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def test_pad_batch_modes():
-    x = np.zeros((3, 4, 6), dtype=np.uint8)
-    x[:, 0, :] = 1  # non-zero everywhere, even in the padding: pad_batch must overwrite it
-    lengths = np.array([6, 2, 4], dtype=np.int32)
-    real = np.arange(6)[None, :] < lengths[:, None]
-
-    z, mask = pad_batch(x, lengths, "zeros")
-    assert mask is None and z.dtype == np.float32
-    assert (z[:, 0][real] == 1).all() and (z.transpose(0, 2, 1)[~real] == 0).all()
-
-    zm, mask = pad_batch(x, lengths, "zeros+mask")
-    np.testing.assert_array_equal(mask, real)
-    np.testing.assert_array_equal(zm, z)
-
-    u, mask = pad_batch(torch.from_numpy(x), torch.from_numpy(lengths), "uniform")
-    assert mask is None and isinstance(u, torch.Tensor)
-    pad_cols = u.permute(0, 2, 1)[torch.from_numpy(~real)]
-    assert torch.allclose(pad_cols, torch.full_like(pad_cols, 0.25))
-    assert torch.equal(u.permute(0, 2, 1)[torch.from_numpy(real)],
-                       torch.from_numpy(z).permute(0, 2, 1)[torch.from_numpy(real)])
-
-    t, mask = pad_batch(x[1:], lengths[1:], "zeros+mask", trim=True)
-    assert t.shape == (2, 4, 4) and mask.shape == (2, 4)
-    with pytest.raises(ValueError, match="padding mode"):
-        pad_batch(x, lengths, "reflect")
-    with pytest.raises(ValueError, match="lengths must lie"):
-        pad_batch(x, np.array([7, 1, 1]), "zeros")
-
-
-def test_length_grouped_batches_cover_once_with_low_spread():
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(50, 500, size=1003)
-    batches = length_grouped_batches(lengths, 32, seed=1, epoch=0)
-    flat = np.concatenate(batches)
-    assert len(batches) == 32 and np.array_equal(np.sort(flat), np.arange(1003))
-    spread = np.mean([np.ptp(lengths[b]) for b in batches[:-1]])
-    random_spread = np.mean([np.ptp(lengths[b]) for b in np.array_split(rng.permutation(1003),
-                                                                        32)])
-    assert spread < 0.15 * random_spread
-    again = length_grouped_batches(lengths, 32, seed=1, epoch=0)
-    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
-    other = length_grouped_batches(lengths, 32, seed=1, epoch=1)
-    assert not np.array_equal(np.concatenate(other), flat)
-    # batch order is shuffled: not sorted by length across the epoch
-    means = [lengths[b].mean() for b in batches]
-    assert not (np.all(np.diff(means) >= 0) or np.all(np.diff(means) <= 0))
-    dropped = length_grouped_batches(lengths, 32, seed=1, epoch=0, drop_last=True)
-    assert len(dropped) == 31 and all(len(b) == 32 for b in dropped)
-    sampler = LengthGroupedBatchSampler(lengths, 32, seed=1)
-    sampler.set_epoch(1)
-    keys = list(sampler)
-    assert len(keys) == len(sampler) == 32 and keys[0][0] == 1
-    assert np.array_equal(keys[0][1], other[0])
-
-
-# --------------------------------------------------------------------------- simulation
-
-
-def _dominant_period(segments, min_len):
-    power = np.zeros(257)
-    for seg in segments:
-        if len(seg) < min_len:
-            continue
-        h = np.array([KYTE_DOOLITTLE[a] for a in seg])
-        power += np.abs(np.fft.rfft(h - h.mean(), n=512)) ** 2
-    freqs = np.fft.rfftfreq(512)
-    k = 1 + int(np.argmax(power[1:]))  # skip the zero frequency
-    return 1.0 / freqs[k]
-
-
-def _segments(table) -> dict[str, list[str]]:
-    """The residues of every H, E and C segment of a simulated table, by class."""
-    segments = {"H": [], "E": [], "C": []}
-    for seq, ss in zip(table["sequence"], table["structure"], strict=True):
-        start = 0
-        for i in range(1, len(ss) + 1):
-            if i == len(ss) or ss[i] != ss[start]:
-                segments[ss[start]].append(seq[start:i])
-                start = i
-    return segments
-
-
-def test_simulated_protein_periodicities():
-    table = simulate_secondary_structure(150, np.random.default_rng(0))
-    lengths = table["sequence"].str.len()
-    assert lengths.min() >= 60 and lengths.max() <= 200 and lengths.nunique() > 50
-    assert (table["sequence"].str.len() == table["structure"].str.len()).all()
-    segments = _segments(table)
-    assert all(len(v) > 50 for v in segments.values())
-    assert abs(_dominant_period(segments["H"], 12) - 3.6) < 0.25
-    assert abs(_dominant_period(segments["E"], 6) - 2.0) < 0.1
-    # deterministic from the generator
-    again = simulate_secondary_structure(150, np.random.default_rng(0))
-    assert again.equals(table)
-
-
-def test_shared_residues_leave_only_the_spacing_to_tell_strands_from_helices():
-    """With shared_residues strands draw from the helix pools: the residue sets of H and E are
-    the same, yet strands still alternate (period 2) and helices repeat every 3.6."""
-    table = simulate_secondary_structure(150, np.random.default_rng(0), noise=0.0,
-                                         shared_residues=True)
-    own = simulate_secondary_structure(150, np.random.default_rng(0), noise=0.0)
-    for t, same in ((table, True), (own, False)):
-        segments = _segments(t)
-        assert (set("".join(segments["H"])) == set("".join(segments["E"]))) is same
-        assert abs(_dominant_period(segments["H"], 12) - 3.6) < 0.25
-        assert abs(_dominant_period(segments["E"], 6) - 2.0) < 0.1

@@ -1,4 +1,5 @@
-"""seqcnn.train.datasets and seqcnn.train.loop: tiny models on tiny synthetic caches, CPU only."""
+"""seqcnn.train.datasets and seqcnn.train.loop: tiny models on tiny synthetic caches, CPU only;
+prediction and training with Targets and lengths (padding masks)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import MIXED, SS, secondary_structure
 from seqcnn.alphabet import one_hot_codes, reverse_complement
 from seqcnn.data.cache import load_cache
-from seqcnn.models import from_checkpoint
+from seqcnn.data.targets import Targets
+from seqcnn.evaluate.metrics import accuracy_metrics, class_metrics
+from seqcnn.models import build_model, from_checkpoint
 from seqcnn.train.datasets import (
     CacheDataset,
     EpochBatchSampler,
@@ -448,6 +452,30 @@ def test_loader_with_lengths_groups_lengths_in_seeded_batches(length_cache):
     assert np.array_equal(np.asarray(ds.lengths)[ordered.sampler.order()], lens.numpy())
 
 
+def test_train_reads_a_cache_split_through_load_split(tiny_cache, tmp_path):
+    """``{"cache": dir, "split": name}`` (what train_model.py and torchrun jobs pass) and a
+    Split are read with load_split: the weights the arrays give; a missing part is named."""
+    from seqcnn.data.cache import ManifestError, load_split, write_ids
+
+    cache = tmp_path / "cache"
+    for split in ("train", "valid"):
+        x, y = (np.load(path) for path in tiny_cache[split])
+        write_cache(cache, split, x, y)
+        write_ids(cache / f"{split}.ids.tsv", [f"r{i}" for i in range(len(x))],
+                  np.full(len(x), 40))
+    cfg = {**FAST, "epochs": 1}
+    train(TINY, {"cache": cache, "split": "train"}, load_split(cache, "valid"), cfg,
+          out_dir=tmp_path / "split", progress=False)
+    train(TINY, tiny_cache["train"], tiny_cache["valid"], cfg, out_dir=tmp_path / "files",
+          progress=False)
+    assert_same_weights(weights(tmp_path / "split/model.pt"),
+                        weights(tmp_path / "files/model.pt"))
+    (cache / "valid.ids.tsv").unlink()
+    with pytest.raises(ManifestError, match=r"valid\.ids\.tsv: missing from the cache"):
+        train(TINY, {"cache": cache, "split": "train"}, {"cache": cache, "split": "valid"},
+              cfg, progress=False)
+
+
 def test_genome_meta_records_binary_targets(tiny_cache, tmp_path):
     from seqcnn.data.targets import Targets
 
@@ -606,3 +634,133 @@ def test_augmentation_for_turns_both_off_with_lengths_only():
     assert augmentation_for(True, 3, lengths=False) == (True, 3)
     assert augmentation_for(True, 3, lengths=True) == (False, 0)
     assert augmentation_for(False, 0, lengths=True) == (False, 0)
+
+
+def padded_dna(n: int, min_len: int, max_len: int, seed: int):
+    """Random DNA of lengths min_len..max_len, zero past each end: (n, 4, max_len), (n,)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(min_len, max_len + 1, size=n).astype(np.int32)
+    x = one_hot_codes(rng.integers(0, 4, size=(n, max_len)), 4)
+    return x * (np.arange(max_len)[None, :] < lengths[:, None])[:, None, :], lengths
+
+
+@pytest.mark.parametrize("config", [
+    {"arch": "dilated", "filters": 6, "first_kernel": 5, "layers": 2, "pool": "global_max"},
+    {"arch": "dilated", "filters": 6, "first_kernel": 5, "layers": 2, "pool": "global_avg"},
+    {"arch": "dilated", "filters": 6, "first_kernel": 5, "layers": 2, "per_position": True},
+])
+def test_padded_length_grouped_batches_equal_each_sequence_alone(config):
+    torch.manual_seed(0)
+    x, lengths = padded_dna(23, 5, 40, seed=4)
+    model = build_model(config, 4, 3, 40).eval()
+    with torch.no_grad():  # non-zero biases so that padding would show if it leaked
+        for p in model.parameters():
+            p.add_(0.1)
+    batched = predict(model, x, lengths=lengths, batch_size=4, device="cpu")
+    for i in range(len(x)):
+        alone = predict(model, x[i:i + 1, :, :lengths[i]], device="cpu")
+        if config.get("per_position"):
+            assert batched.shape == (23, 3, 40)
+            np.testing.assert_allclose(batched[i, :, :lengths[i]], alone[0], rtol=1e-5,
+                                       atol=1e-6)
+            assert (batched[i, :, lengths[i]:] == 0).all()
+        else:
+            np.testing.assert_allclose(batched[i], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_unmasked_zeros_padding_is_seen_and_the_mask_hides_it():
+    torch.manual_seed(1)
+    config = {"arch": "dilated", "filters": 6, "first_kernel": 5, "layers": 1,
+              "pool": "global_avg"}
+    x, lengths = padded_dna(6, 10, 20, seed=5)
+    wide = np.zeros((6, 4, 60), np.uint8)
+    wide[:, :, :20] = x
+    model = build_model(config, 4, 2, 20).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.2)
+    out = {}
+    for mode in ("zeros", "zeros+mask", "uniform"):
+        out[mode] = [predict(model, a, lengths=lengths, padding=mode, device="cpu")
+                     for a in (x, wide)]
+    np.testing.assert_allclose(*out["zeros+mask"], rtol=1e-6)
+    assert np.abs(out["zeros"][0] - out["zeros"][1]).max() > 1e-3  # depends on pad length
+    assert np.abs(out["uniform"][0] - out["uniform"][1]).max() > 1e-3
+    with pytest.raises(ValueError, match="rc_average"):
+        predict(model, x, lengths=lengths, rc_average=True)
+
+
+def test_per_position_model_learns_secondary_structure(tmp_path):
+    x, y, lengths = secondary_structure(300, seed=0)
+    model = {"arch": "dilated", "filters": 16, "first_kernel": 9, "layers": 3}
+    cfg = {"epochs": 6, "batch_size": 16, "lr": 0.01, "patience": 0, "seed": 0}
+    res = train(model, (x[:200], y[:200], lengths[:200]), (x[200:250], y[200:250],
+                lengths[200:250]), cfg, targets=SS, out_dir=tmp_path, progress=False)
+    assert res.model.config["per_position"] is True and res.model.n_tasks == 3
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    meta = ckpt["meta"]
+    assert Targets.from_dict(meta["targets"]) == SS and meta["padding"] == "zeros+mask"
+    assert meta["output_names"] == ["ss:H", "ss:E", "ss:C"]
+    assert set(meta["valid_auprc_per_task"]) == set(meta["output_names"])
+    probs = predict(res.model, x[250:], lengths=lengths[250:], targets=SS)
+    assert probs.shape == (50, 3, 80)
+    acc = accuracy_metrics(y[250:], probs, SS).iloc[0]
+    # a model that ignores the sequence (or mis-aligns labels) stays near the majority class
+    assert acc["n"] == lengths[250:].sum()
+    assert acc["q3"] > acc["majority"] + 0.25 and acc["q3"] > 0.75, acc.to_dict()
+
+
+def test_multiclass_and_binary_per_sequence_tasks_learn():
+    """Family (a/b/c) = which of three motifs is planted; bound = a fourth motif present."""
+    rng = np.random.default_rng(6)
+    n, length = 900, 48
+    lengths = rng.integers(24, length + 1, size=n).astype(np.int32)
+    codes = rng.integers(0, 4, size=(n, length))
+    motifs = [np.array(m) for m in ([3, 2, 0, 1, 3, 1], [1, 1, 2, 1, 2, 2],
+                                    [0, 3, 0, 3, 2, 2], [2, 0, 2, 0, 1, 3])]
+    family = rng.integers(0, 3, size=n)
+    bound = (rng.random(n) < 0.4).astype(np.uint8)
+    for i in range(n):
+        starts = rng.choice(np.arange(0, lengths[i] - 6, 6), size=2, replace=False)
+        codes[i, starts[0]:starts[0] + 6] = motifs[family[i]]
+        if bound[i]:
+            codes[i, starts[1]:starts[1] + 6] = motifs[3]
+    x = one_hot_codes(codes, 4) * (np.arange(length)[None, :] < lengths[:, None])[:, None, :]
+    y = np.stack([bound, family], axis=1).astype(np.uint8)
+    model = {"arch": "dilated", "filters": 16, "first_kernel": 7, "layers": 1}
+    cfg = {"epochs": 6, "batch_size": 32, "lr": 0.01, "patience": 0, "seed": 0}
+    res = train(model, (x[:600], y[:600], lengths[:600]), (x[600:750], y[600:750],
+                lengths[600:750]), cfg, targets=MIXED, progress=False)
+    assert res.model.n_tasks == 4 and res.best_valid_auroc > 0.85
+    probs = predict(res.model, x[750:], lengths=lengths[750:], targets=MIXED)
+    assert probs.shape == (150, 4) and np.allclose(probs[:, 1:].sum(axis=1), 1)
+    acc = accuracy_metrics(y[750:], probs, MIXED).iloc[0]
+    assert acc["accuracy"] > 0.8, acc.to_dict()  # chance: about 1/3
+    auc = class_metrics(y[750:], probs, MIXED, n_boot=0)
+    assert (auc["auroc"] > 0.85).all(), auc
+
+
+def test_per_position_needs_the_dilated_arch():
+    x, y, lengths = secondary_structure(40, seed=1)
+    split = (x, y, lengths)
+    with pytest.raises(ValueError, match="need arch 'dilated'.*'deepbind'"):
+        train({"arch": "deepbind"}, split, split, {"epochs": 1}, targets=SS, progress=False)
+    with pytest.raises(ValueError, match="task 'task0'.*from_manifest"):  # default: binary
+        train({"arch": "dilated"}, split, split, {"epochs": 1}, progress=False)
+
+
+def test_shards_of_all_ranks_make_the_single_process_batch():
+    whole = EpochBatchSampler(100, 32, seed=3, drop_last=True)
+    parts = [EpochBatchSampler(100, 32, seed=3, rank=r, world_size=4) for r in range(4)]
+    for s in (whole, *parts):
+        s.set_epoch(7)
+    assert len(whole) == 3 and all(len(p) == 3 for p in parts)
+    for batch, *shards in zip(whole, *parts, strict=True):
+        assert all(len(s[1]) == 8 for s in shards)
+        np.testing.assert_array_equal(batch[1], np.concatenate([s[1] for s in shards]))
+    with pytest.raises(ValueError, match="divisible"):
+        EpochBatchSampler(100, 30, world_size=4)
+    with pytest.raises(ValueError, match="divisible"):
+        TrainConfig(batch_size=30, gpus=4)
+    with pytest.raises(ValueError, match="gpus"):
+        TrainConfig(gpus=-1)

@@ -1,18 +1,22 @@
-"""Data-parallel training: two CPU processes (gloo, torchrun) follow one process's loss curve."""
+"""seqcnn.train.distributed: torchrun's environment and command; data-parallel training (two
+CPU processes, gloo, follow one process's loss curve); a worker's failure ends the rule log
+with its plain message."""
 
 import json
 import os
 import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import ROOT
 from seqcnn.alphabet import one_hot_codes
-from seqcnn.train.datasets import EpochBatchSampler
 from seqcnn.train.distributed import from_env, launch_command
-from seqcnn.train.loop import TrainConfig, train
+from seqcnn.train.loop import train
 
 MODEL = {"arch": "dilated", "filters": 4, "first_kernel": 5, "layers": 1, "kernel": 3}
 # 128 training sequences, global batch 32: 4 full batches per epoch, 16 rows per process
@@ -52,23 +56,6 @@ def _cache(directory):
         np.save(directory / f"{split}.onehot.npy", x[rows])
         np.save(directory / f"{split}.labels.npy", labels[rows])
     return directory
-
-
-def test_shards_of_all_ranks_make_the_single_process_batch():
-    whole = EpochBatchSampler(100, 32, seed=3, drop_last=True)
-    parts = [EpochBatchSampler(100, 32, seed=3, rank=r, world_size=4) for r in range(4)]
-    for s in (whole, *parts):
-        s.set_epoch(7)
-    assert len(whole) == 3 and all(len(p) == 3 for p in parts)
-    for batch, *shards in zip(whole, *parts, strict=True):
-        assert all(len(s[1]) == 8 for s in shards)
-        np.testing.assert_array_equal(batch[1], np.concatenate([s[1] for s in shards]))
-    with pytest.raises(ValueError, match="divisible"):
-        EpochBatchSampler(100, 30, world_size=4)
-    with pytest.raises(ValueError, match="divisible"):
-        TrainConfig(batch_size=30, gpus=4)
-    with pytest.raises(ValueError, match="gpus"):
-        TrainConfig(gpus=-1)
 
 
 def test_env_and_launch_command():
@@ -121,3 +108,41 @@ def test_two_cpu_processes_follow_the_single_process_loss_curve(tmp_path):
     assert ddp["state_dict"].keys() == ref_state.keys()
     for k, v in ddp["state_dict"].items():
         torch.testing.assert_close(v, ref_state[k], rtol=1e-4, atol=1e-5)
+
+
+def _last_line(path: Path) -> str:
+    return path.read_text().rstrip("\n").splitlines()[-1]
+
+
+def test_a_torchrun_worker_failure_ends_the_rule_log_with_its_message(tmp_path):
+    """train.gpus > 1: the worker's plain message, not torchrun's traceback, is the last
+    line of the rule's log (the workers' own output stays in ``<log>.torchrun``)."""
+    x = np.zeros((8, 4, 20), dtype=np.uint8)
+    x[:, 0] = 1
+    y = np.zeros((8, 1), dtype=np.uint8)
+    y[::2] = 1
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    script = tmp_path / "job.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from seqcnn.train.distributed import run_distributed
+        from seqcnn.logs import get_logger
+
+        log = get_logger("train_model", sys.argv[1])
+        data = [{str(tmp_path / "x.npy")!r}, {str(tmp_path / "y.npy")!r}]
+        run_distributed({{"model_config": {{"arch": "dilatedd"}}, "train_data": data,
+                          "valid_data": data, "tasks": ["A"],
+                          "config": {{"epochs": 1, "batch_size": 4, "device": "cpu"}}}},
+                        2, sys.argv[1] + ".torchrun", claim_gpus=False)
+    """))
+    log = tmp_path / "train.log"
+    proc = subprocess.run([sys.executable, str(script), str(log)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0
+    last = _last_line(log)
+    assert " ERROR FAILED: " in last and "unknown arch 'dilatedd'" in last, log.read_text()
+    assert f"{log}.torchrun" in last
+    assert "ChildFailedError" not in last and "last lines" not in last
+    assert "unknown arch 'dilatedd'" in proc.stderr.strip().splitlines()[-1]
