@@ -25,6 +25,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/interpret.smk"
 include: "rules/report.smk"
+include: "rules/variants.smk"
 
 
 rule all:

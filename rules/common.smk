@@ -45,6 +45,14 @@ SEQSET_SIMULATIONS = seqset_simulations(config)
 GENOME_SIMULATIONS = genome_simulations(config)
 
 
+def variant_sets(dataset):
+    """The names of a genome dataset's variant sets (``variants:``), in config order."""
+    return list(config["datasets"][dataset].get("variants") or {})
+
+
+VARIANT_SETS = sorted({n for d in GENOME_DATASETS for n in variant_sets(d)})
+
+
 def one_of(names):
     """A wildcard regex matching exactly these names (and nothing when there are none)."""
     return "|".join(map(re.escape, names)) if names else "(?!)"
@@ -243,6 +251,49 @@ def attribute_sequences_mem_mb(wildcards, input):
     )
 
 
+def score_variants_mem_mb(wildcards, input):
+    """score_variants streams: one chunk of windows (ref, alt, both strands, float32 and
+    the model's activations) and the chromosome being read, whatever the number of
+    variants."""
+    from seqcnn.data.genome import read_fai
+
+    ds = config["datasets"][wildcards.dataset]
+    opts = ds["variants_options"]
+    largest = int(read_fai(input.fai)["length"].max())
+    window = 4 * ds["seq_len"]
+    chunk = opts["chunk_size"] * 2 * window * (1 + 4)  # uint8 one-hot + float32 copies
+    batch = opts["batch_size"] * window * 4 * 64  # activations of up to 64 channels
+    return int(1.5 * (800e6 + largest + chunk + batch) / 1e6)
+
+
+def variants_file(wildcards):
+    """The VCF of one variant set of a dataset (``datasets.<d>.variants.<name>``)."""
+    return config["datasets"][wildcards.dataset]["variants"][wildcards.name]
+
+
+def variants_config(wildcards):
+    """What score_variants reads: the dataset's variants_options and the motif database."""
+    it = config["interpret"]
+    return {
+        **config["datasets"][wildcards.dataset]["variants_options"],
+        "motif_db": {
+            "release": it["release"],
+            "collection": it["collection"],
+            "tax_group": it["tax_group"],
+            "max_q": it["max_q"],
+        },
+    }
+
+
+def variant_files(dataset, models, pattern):
+    """``pattern`` (e.g. ``{name}.tsv.gz``) of every variant set of every model."""
+    return [
+        results_path(dataset, model, "variants", pattern.format(name=name))
+        for model in models
+        for name in variant_sets(dataset)
+    ]
+
+
 # The names rules/sequences.smk and rules/evaluate.smk still use (being reworked in the same
 # issue): delete these three lines when those rules use the names above.
 cache_mem_mb = build_cache_mem_mb
@@ -396,6 +447,9 @@ def report_inputs(wildcards):
             d, models, "interpret/attribution_auroc.tsv"
         )
         out["modisco_logos"] = model_files(d, models, "interpret/modisco_logos.png")
+        out["variants_summary"] = variant_files(d, models, "{name}.json")
+        out["variants_top"] = variant_files(d, models, "{name}.top.tsv")
+        out["variants_panel"] = variant_files(d, models, "{name}.top.png")
     return out
 
 
@@ -419,5 +473,6 @@ def all_outputs():
         else:
             out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
             out += model_files(dataset, models, "interpret/motifs.tsv")
+            out += variant_files(dataset, models, "{name}.tsv.gz")
         out.append(results_path(dataset, "report.html"))
     return out

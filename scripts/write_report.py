@@ -101,6 +101,38 @@ def seqset_data() -> dict:
     }
 
 
+def variant_sections(name: str) -> list[dict]:
+    """The variant sets one genome model scored: drop counts, the top variants per task and
+    the panel of ref/alt logos with the ISM difference (rule score_variants)."""
+    from pathlib import Path
+
+    from seqcnn.data.variants import DROP_REASONS
+
+    out = []
+    files = zip(sm.input.get("variants_summary", []), sm.input.get("variants_top", []),
+                sm.input.get("variants_panel", []), strict=True)
+    for summary_path, top_path, panel in files:
+        if Path(summary_path).parent.parent.name != name:
+            continue
+        s = json.load(open(summary_path))
+        counts = pd.DataFrame([{"records": s["records"], "alleles": s["alleles"],
+                                **{r: s["dropped"].get(r, 0) for r in DROP_REASONS},
+                                "scored": s["scored"]}])
+        top = pd.read_csv(top_path, sep="\t", keep_default_na=False, na_values=[""])
+        top = top.assign(variant=top["chrom"] + ":" + top["pos"].astype(str) + " "
+                         + top["ref"] + ">" + top["alt"])
+        shown = top[["task", "rank", "variant", "id", "kind", "ref_score", "alt_score",
+                     "effect", "action", "motif_id", "motif_name", "motif_q"]]
+        out.append({"name": Path(summary_path).name.removesuffix(".json"), "vcf": s["vcf"],
+                    "kinds": s["kinds"], "padded": s["padded"],
+                    "max_indel_len": s["max_indel_len"], "strict": s["strict"],
+                    "counts_table": table_html(counts, table_id=f"variant-counts-{name}"),
+                    "top_table": table_html(shown, table_id=f"variant-top-{name}",
+                                            floatfmt="{:.3g}"),
+                    "panel": panel})
+    return out
+
+
 def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
     """A genome model's test verdict against the baselines, motif table and logos."""
     flag, verdict = baseline_verdict(table, name, tasks)
@@ -117,6 +149,7 @@ def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
         "motif_table": table_html(motifs, table_id="motifs", floatfmt="{:.3g}"),
         "auroc_table": table_html(auroc, table_id="attribution-auroc") if len(auroc) else None,
         "motif_figures": [sm.input.modisco_logos[i], sm.input.filter_logos[i]],
+        "variant_sets": variant_sections(name),
     }
 
 

@@ -33,7 +33,7 @@ from seqcnn.workflow.sweeps import expand_model_list, expand_sweeps
 SCHEMA = "config/config.schema.yaml"
 
 #: Keys of a dataset that are not about its data: changing them must not rebuild the cache.
-MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference")
+MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "variants_options")
 
 #: Keys that only a sequence set (``sequences:`` + ``labels:``) reads.
 SEQSET_ONLY_KEYS = (
@@ -43,7 +43,8 @@ SEQSET_ONLY_KEYS = (
 #: Keys that only a genome dataset (``genome:`` + ``tasks:``) reads.
 GENOME_ONLY_KEYS = (
     "genome", "tasks", "negatives", "negative_ratio", "blacklist", "seq_len",
-    "max_n_fraction", "strict", "split", "chrom_aliases", "label_overlap",
+    "max_n_fraction", "strict", "split", "chrom_aliases", "label_overlap", "variants",
+    "variants_options",
 )
 
 #: The JASPAR release of ``fixed_motifs`` when it names none.
