@@ -10,7 +10,11 @@ sm = snakemake  # noqa: F821
 log = get_logger("simulate_dataset", sm.log[0])
 cfg = dict(sm.params.cfg)
 seed = cfg.pop("seed")
-cfg["variants"] = {**cfg.get("variants", {}), "regions": sm.params.variant_regions}
+variants = dict(cfg.get("variants", {}))
+if variants.get("regions") is None and sm.params.variant_regions is not None:
+    log.info("variant regions: %s, the test split of the datasets on this genome",
+             ", ".join(sm.params.variant_regions))
+cfg["variants"] = {**variants, "regions": sm.params.variant_regions}
 files = simulate("genome", cfg, Path(sm.output.genome).parent, seed,
                  key=f"simulations.{sm.wildcards.simulation}", log=log)
 wrong = {name: path for name, path in sm.output.items() if files.get(name) != Path(path)}

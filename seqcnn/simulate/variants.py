@@ -232,7 +232,7 @@ def create_snvs(chroms: Mapping[str, np.ndarray], peaks: pd.DataFrame,
     ``mask`` is true and at least :data:`PEAK_MARGIN` bp from every peak in ``peaks``
     (chrom, start, end; all tasks). Returns rows and the candidate positions per task."""
     pools: dict[str, list[tuple[str, str, pd.DataFrame]]] = {t: [] for t in motifs}
-    for chrom, m in mask.items():
+    for chrom, m in (mask.items() if n > 0 else ()):  # none asked: no scan
         p = peaks[peaks["chrom"] == chrom]
         near = _interval_mask(len(m), p["start"].to_numpy() - PEAK_MARGIN,
                               p["end"].to_numpy() + PEAK_MARGIN)
