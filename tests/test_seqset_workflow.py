@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcnn.data.seqsets import load_seqset_cache
+from seqcnn.data.cache import load_split
 from test_workflow import TINY, check_report_in_chromium, run_snakemake
 
 pytestmark = pytest.mark.workflow  # every test runs Snakemake
@@ -56,7 +56,8 @@ def test_protein_set_runs_end_to_end_with_per_residue_labels(protein_run, tmp_pa
     assert manifest["split"]["group_column"] == "group"  # families are kept whole
     n_total = 0
     for split in ("train", "valid", "test"):
-        x, y, lengths = load_seqset_cache(res / "cache", split)
+        part = load_split(res / "cache", split)
+        x, y, lengths = part.onehot, part.labels, part.lengths
         n_total += len(x)
         assert x.shape[1:] == (20, manifest["seq_len"]) and y.shape == (len(x), x.shape[2])
         assert lengths.min() >= 40 and lengths.max() <= 90

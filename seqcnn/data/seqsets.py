@@ -95,7 +95,7 @@ import pandas as pd
 
 from seqcnn.alphabet import ALPHABETS, UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.data import SPLITS
-from seqcnn.data.cache import IGNORE, NpyWriter, load_split
+from seqcnn.data.cache import IGNORE, NpyWriter
 from seqcnn.data.fasta import read_fasta
 from seqcnn.data.genome import open_text
 from seqcnn.errors import EXAMPLES, SeqSetError, examples, require_file
@@ -1187,15 +1187,6 @@ def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str,
             "drops": drops_block(report.get("dropped", {}), cropped=report.get("cropped", 0))}
 
 
-def load_seqset_cache(cache_dir: str | os.PathLike, split: str
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Deprecated: use :func:`seqcnn.data.cache.load_split`. ``(onehot, labels, lengths)``
-    of its :class:`~seqcnn.data.cache.Split`; kept only while tests/test_seqset_workflow.py
-    imports it (delete it with that import)."""
-    split_ = load_split(cache_dir, split)
-    return split_.onehot, split_.labels, split_.lengths
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -1215,7 +1206,6 @@ __all__ = [
     "length_outlier_warning",
     "length_outliers",
     "load_seqset",
-    "load_seqset_cache",
     "match_labels",
     "pad_position_labels",
     "random_split",
