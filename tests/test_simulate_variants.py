@@ -113,13 +113,14 @@ def test_break_snvs_lower_a_planted_instance_of_their_task(sim):
         alt = ref[:r.start - site["start"]] + r.alts[0] + ref[r.start - site["start"] + 1:]
         if site["strand"] == "-":
             ref, alt = ref.translate(COMP)[::-1], alt.translate(COMP)[::-1]
-        # the column of highest information content, to the base of lowest probability
+        # the column of highest information content: consensus base → least likely base
         col = r.start - site["start"] if site["strand"] == "+" else site["end"] - 1 - r.start
         assert col == sv.information_column(pwm)
-        assert pwm["ACGT".index(alt[col]), col] == pytest.approx(
-            np.sort(pwm[:, col])[0 if pwm[:, col].argmin() != "ACGT".index(ref[col]) else 1])
+        assert "ACGT".index(ref[col]) == pwm[:, col].argmax()
+        assert "ACGT".index(alt[col]) == pwm[:, col].argmin()
         before, after = _score(ref, pwm), _score(alt, pwm)
-        assert after < before - 3  # several bits lower
+        drop = np.log2(pwm[:, col].max() / pwm[:, col].min())  # 12.1 (CTCF), 6.6 (SPI1)
+        assert before - after == pytest.approx(drop) and drop > 6
         assert r.info["LOD_REF"] == pytest.approx(before, abs=1e-3)
         assert r.info["LOD_ALT"] == pytest.approx(after, abs=1e-3)
         assert r.info["SITE"]
@@ -215,7 +216,15 @@ def test_short_of_places_writes_what_there_is(tmp_path):
     truth = pd.read_csv(files["truth"], sep="\t")
     inside = truth[(truth["chrom"] == "chr3") & (truth["start"] >= 100_000)
                    & (truth["end"] <= 110_000)]
-    assert sum(r.info["TRUTH"] == "break" for r in records) == len(inside) > 0
+    seq = read_fasta(files["genome"]).set_index("id").loc["chr3", "sequence"].upper()
+    pwms, consensus = _pwms(), 0
+    for site in inside.itertuples():  # breakable: the consensus base at the key column
+        pwm = pwms[site.motif_id]
+        text = seq[site.start:site.end]
+        text = text if site.strand == "+" else text.translate(COMP)[::-1]
+        col = sv.information_column(pwm)
+        consensus += "ACGT".index(text[col]) == pwm[:, col].argmax()
+    assert sum(r.info["TRUTH"] == "break" for r in records) == consensus > 0
     assert all(100_000 <= r.start and r.stop <= 110_000 for r in records)
 
 

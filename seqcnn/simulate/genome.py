@@ -406,7 +406,8 @@ def _write_variants(genome: SimulatedGenome, peaks: pd.DataFrame, truth: pd.Data
         spans, simvar.variant_rng(seed), counts={c: spec[c] for c in simvar.CLASSES},
         max_indel=spec["max_indel"])
     simvar.write_vcf(table, sizes, out["variants"])
-    places = {"break": "planted instances on those regions",
+    places = {"break": "planted instances on those regions with the consensus base at the "
+                       "motif's most informative column",
               "create": f"positions where one SNV lifts a window to the motif's mean instance "
                         f"log-odds, >= {simvar.PEAK_MARGIN} bp from peaks"}
     for cls in simvar.CLASSES:
