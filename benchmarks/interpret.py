@@ -1,23 +1,26 @@
-"""Attribution throughput: the project's batched ISM and DeepLIFT/SHAP against plain references.
+"""Attribution throughput: the project's ISM and DeepLIFT/SHAP against tangermeme and a plain loop.
 
-One model for everything: the default dilated CNN (:func:`seqcnn.models.build_model` with
-``{"arch": "dilated"}``: 64 filters, 6 residual blocks), 200 bp, 4 letters, 1 task, random
-weights (throughput does not depend on training), eval mode, in one process.
+Models: the default dilated CNN (``{"arch": "dilated"}``: 64 filters, 6 residual blocks,
+global max) and Basset at its published size (``{"arch": "basset"}``: 300/200/200 filters,
+flatten, 1000-1000 dense), each at 200 bp and 1,000 bp; 4 letters, 1 task, random weights
+(throughput does not depend on training), eval mode, one process, all in the same run so
+that ratios are taken under the same machine load.
 
-- ISM: :func:`seqcnn.interpret.ism` (all ``L × 3`` mutants of a sequence as rows of large
-  batches, across sequences) against a plain loop that runs one forward pass per mutation
-  (batch of 1), and against ``tangermeme.saturation_mutagenesis`` (its defaults: batch 32,
-  fastISM when it pays). Checks that ours equals the loop.
+- ISM: :func:`seqcnn.interpret.ism` (fast ISM: only the window a mutation changes is
+  recomputed, layer by layer) against ``tangermeme.saturation_mutagenesis`` with its
+  defaults (batch 32; its own fastISM when the job would take over 30 s) and against a
+  plain loop, one forward pass per single-letter mutation (on the first ``--loop-positions``
+  positions of one sequence; its rate is scaled to whole sequences). Prints the largest
+  absolute difference between ours and the loop.
 - DeepLIFT/SHAP, 20 dinucleotide-shuffled references: :func:`seqcnn.interpret.deep_lift_shap`
-  (batch of 128 sequence–reference pairs, max-pools as modules so DeepLIFT's max rule
-  applies) against ``tangermeme.deep_lift_shap`` called on the model with its defaults
-  (batch 32; the functional global max is then treated as linear).
+  (the model itself, max-pools as modules, batches of 128 sequence–reference pairs)
+  against ``tangermeme.deep_lift_shap`` on the same model with its defaults (batch 32).
 
-Rounds alternate between the candidates and the median is printed (the machine may be
-shared). Prints sequences/s for each and the ratios. Figures only: nothing is asserted.
+Rounds alternate between the candidates and the median is printed. Figures only: nothing
+is asserted.
 
-    python benchmarks/interpret.py                    # CPU
-    python benchmarks/interpret.py --device cuda
+    python benchmarks/interpret.py                       # all four settings, CPU
+    python benchmarks/interpret.py --archs dilated --lengths 200 --device cuda
 """
 
 from __future__ import annotations
@@ -39,14 +42,16 @@ def random_onehot(n: int, length: int, seed: int = 0) -> np.ndarray:
 
 
 @torch.no_grad()
-def ism_loop(model: torch.nn.Module, x: np.ndarray, target: int = 0) -> np.ndarray:
-    """The plain reference: one forward pass per single-letter mutation."""
+def ism_loop(model: torch.nn.Module, x: np.ndarray, positions: int,
+             target: int = 0) -> np.ndarray:
+    """The plain reference: one forward pass per single-letter mutation, at the first
+    ``positions`` positions: ``(N, A, positions)``."""
     dev = next(model.parameters()).device
     xt = torch.tensor(x, dtype=torch.float32, device=dev)
-    out = np.zeros(x.shape, dtype=np.float32)
+    out = np.zeros((*x.shape[:2], positions), dtype=np.float32)
     for n in range(len(xt)):
         y0 = model(xt[n:n + 1])[0, target]
-        for pos in range(xt.shape[2]):
+        for pos in range(positions):
             for a in range(xt.shape[1]):
                 if xt[n, a, pos] == 1:
                     continue
@@ -78,59 +83,77 @@ def rounds(candidates: dict, n_rounds: int, device: torch.device) -> dict[str, f
     return {name: float(np.median(r)) for name, r in rates.items()}
 
 
+def bench(arch: str, length: int, args: argparse.Namespace, device: torch.device) -> None:
+    from tangermeme.deep_lift_shap import deep_lift_shap as tm_dls
+    from tangermeme.saturation_mutagenesis import saturation_mutagenesis
+
+    torch.manual_seed(0)
+    model = build_model({"arch": arch}, 4, 1, length).to(device).eval()
+    n_ism = args.ism_seqs or (4 if length <= 200 else 1)
+    n_dls = args.dls_seqs or (8 if length <= 200 else 4)
+    x = random_onehot(max(n_ism, n_dls), length)
+    xi, xd = x[:n_ism], x[:n_dls]
+    loop_pos = min(args.loop_positions, length)
+    print(f"\n== {arch}, {length} bp ({sum(p.numel() for p in model.parameters()):,} "
+          f"parameters)", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tangermeme's convergence / fastISM notes
+        ours_first = ism(model, xi[:1])
+        loop = ism_loop(model, xi[:1], loop_pos)
+        diff = float(np.abs(ours_first[..., :loop_pos] - loop).max())
+        r = rounds({
+            "ours": (lambda: ism(model, xi), n_ism),
+            "tangermeme": (lambda: saturation_mutagenesis(model, torch.tensor(xi),
+                                                          device=device), n_ism),
+            "loop": (lambda: ism_loop(model, xi[:1], loop_pos), loop_pos / length),
+        }, args.rounds, device)
+        print(f"ISM ({length * 3} mutants per sequence)")
+        print(f"  seqcnn.interpret.ism (fast ISM)          {r['ours']:9.3f} seq/s  ({n_ism} seqs)")
+        print(f"  tangermeme saturation_mutagenesis        {r['tangermeme']:9.3f} seq/s  "
+              f"({n_ism} seqs)")
+        print(f"  plain loop, 1 mutant per forward         {r['loop']:9.3f} seq/s  "
+              f"({loop_pos} positions of 1 seq)")
+        print(f"  ours / tangermeme {r['ours'] / r['tangermeme']:.2f}x, ours / loop "
+              f"{r['ours'] / r['loop']:.1f}x; max |ours - loop| = {diff:.2e} "
+              f"(largest |change| {np.abs(loop).max():.2e})", flush=True)
+
+        xdt = torch.tensor(xd, dtype=torch.float32)
+        deep_lift_shap(model, xd[:1], n_shuffles=2)  # warm-up
+        r = rounds({
+            "ours": (lambda: deep_lift_shap(model, xd, n_shuffles=args.shuffles), n_dls),
+            "tangermeme": (lambda: tm_dls(model, xdt, n_shuffles=args.shuffles,
+                                          random_state=0, device=device), n_dls),
+        }, args.rounds, device)
+    print(f"DeepLIFT/SHAP ({args.shuffles} dinucleotide shuffles)")
+    print(f"  seqcnn.interpret.deep_lift_shap          {r['ours']:9.3f} seq/s  ({n_dls} seqs)")
+    print(f"  tangermeme deep_lift_shap (defaults)     {r['tangermeme']:9.3f} seq/s  "
+          f"({n_dls} seqs)")
+    print(f"  ours / tangermeme {r['ours'] / r['tangermeme']:.2f}x", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seq-len", type=int, default=200)
-    parser.add_argument("--ism-seqs", type=int, default=8, help="sequences per batched ISM")
-    parser.add_argument("--loop-seqs", type=int, default=1, help="sequences per plain loop")
-    parser.add_argument("--dls-seqs", type=int, default=8, help="sequences per DeepLIFT/SHAP")
+    parser.add_argument("--archs", nargs="+", default=["dilated", "basset"])
+    parser.add_argument("--lengths", nargs="+", type=int, default=[200, 1000])
+    parser.add_argument("--ism-seqs", type=int, default=0,
+                        help="sequences per ISM call (0: 4 at <= 200 bp, else 1)")
+    parser.add_argument("--dls-seqs", type=int, default=0,
+                        help="sequences per DeepLIFT/SHAP call (0: 8 at <= 200 bp, else 4)")
+    parser.add_argument("--loop-positions", type=int, default=100,
+                        help="positions the plain loop mutates (of one sequence)")
     parser.add_argument("--shuffles", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    torch.manual_seed(0)
-    model = build_model({"arch": "dilated"}, 4, 1, args.seq_len).to(device).eval()
-    print(f"model: default DilatedCNN, {args.seq_len} bp, device {device}, "
-          f"torch threads {torch.get_num_threads()}, median of {args.rounds} alternating rounds")
-
-    from tangermeme.deep_lift_shap import deep_lift_shap as tm_dls
-    from tangermeme.saturation_mutagenesis import saturation_mutagenesis
-
-    x = random_onehot(max(args.ism_seqs, args.dls_seqs), args.seq_len)
-    xi, xl, xd = x[:args.ism_seqs], x[:args.loop_seqs], x[:args.dls_seqs]
-    diff = float(np.abs(ism(model, xl) - ism_loop(model, xl)).max())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tangermeme's convergence / fastISM notes
-        saturation_mutagenesis(model, torch.tensor(xi[:1]), device=device)  # warm-up
-        r = rounds({
-            "batched": (lambda: ism(model, xi), len(xi)),
-            "loop": (lambda: ism_loop(model, xl), len(xl)),
-            "tangermeme": (lambda: saturation_mutagenesis(model, torch.tensor(xi),
-                                                          device=device), len(xi)),
-        }, args.rounds, device)
-        print(f"ISM ({args.seq_len * 3} mutants per sequence)")
-        print(f"  seqcnn.interpret.ism (batch 256)   {r['batched']:9.3f} seq/s  ({len(xi)} seqs)")
-        print(f"  plain loop, 1 mutant per forward   {r['loop']:9.3f} seq/s  ({len(xl)} seqs)")
-        print(f"  tangermeme saturation_mutagenesis  {r['tangermeme']:9.3f} seq/s  "
-              f"({len(xi)} seqs)")
-        print(f"  ratio batched / loop {r['batched'] / r['loop']:.1f}x, batched / tangermeme "
-              f"{r['batched'] / r['tangermeme']:.2f}x; max |batched - loop| = {diff:.2e}")
-
-        xdt = torch.tensor(xd, dtype=torch.float32)
-        deep_lift_shap(model, xd[:1], n_shuffles=2)  # warm-up
-        r = rounds({
-            "ours": (lambda: deep_lift_shap(model, xd, n_shuffles=args.shuffles), len(xd)),
-            "tangermeme": (lambda: tm_dls(model, xdt, n_shuffles=args.shuffles,
-                                          random_state=0, device=device), len(xd)),
-        }, args.rounds, device)
-    print(f"DeepLIFT/SHAP ({args.shuffles} dinucleotide shuffles)")
-    print(f"  seqcnn.interpret.deep_lift_shap    {r['ours']:9.3f} seq/s  ({len(xd)} seqs)")
-    print(f"  tangermeme defaults (batch 32)     {r['tangermeme']:9.3f} seq/s  ({len(xd)} seqs)")
-    print(f"  ratio ours / tangermeme defaults {r['ours'] / r['tangermeme']:.2f}x")
+    print(f"device {device}, torch threads {torch.get_num_threads()}, median of "
+          f"{args.rounds} alternating rounds")
+    for arch in args.archs:
+        for length in args.lengths:
+            bench(arch, length, args, device)
 
 
 if __name__ == "__main__":

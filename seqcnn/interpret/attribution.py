@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seqcnn.models.layers import ExpActivation, MaskedMaxPool1d
+from seqcnn.models.layers import ExpActivation
 
 METHODS = ("ism", "saliency", "deeplift_shap")
 
@@ -94,35 +94,79 @@ def top_positives(scores: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- ISM
 
 
+def length_mask(lengths, n: int, length: int, device: torch.device) -> torch.Tensor | None:
+    """``(n, length)`` bool mask, ``True`` before each sequence's length; None for None."""
+    if lengths is None:
+        return None
+    lengths = torch.as_tensor(np.asarray(lengths), device=device).reshape(-1)
+    if len(lengths) != n:
+        raise ValueError(f"lengths has {len(lengths)} entries for {n} sequences")
+    return torch.arange(length, device=device)[None, :] < lengths[:, None]
+
+
 @torch.no_grad()
 def ism(
-    model: nn.Module, X, target: int = 0, batch_size: int = 256, center: bool = False
+    model: nn.Module, X, target: int = 0, batch_size: int = 256, center: bool = False,
+    *, lengths=None, fast: bool | None = None,
 ) -> np.ndarray:
     """In-silico saturation mutagenesis: ``(N, A, L)`` output changes.
 
     ``out[n, a, l] = f(X[n] with letter a at l) − f(X[n])`` for the ``target`` output; 0 at
-    the observed letter. A column without a letter (N) is mutated to every letter. Mutants
-    are built on the fly, ``batch_size`` per forward pass, across sequences.
-    ``center=True`` subtracts the per-position mean over letters.
+    the observed letter. A column without a letter (N) is mutated to every letter.
+    ``lengths`` ``(N,)`` (optional): only the first ``lengths[n]`` positions are real; the
+    model gets the mask, padding is not mutated and its map is 0. ``center=True`` subtracts
+    the per-position mean over letters.
+
+    ``fast`` (default: whenever :func:`seqcnn.interpret.fastism.supports` the model) recomputes
+    only the window of each layer a mutation can change (fastISM), ``batch_size × 8``
+    mutants per batch; otherwise (``fast=False``, or any other model) mutants are built on
+    the fly, ``batch_size`` per full forward pass, across sequences. Both give the same
+    numbers up to float rounding.
     """
+    from seqcnn.interpret import fastism
+
     if len(X) == 0:  # no sequences (a task without test positives): an empty map
         return np.zeros(tuple(X.shape), dtype=np.float32)
     model.eval()
     dev = _device(model)
     x = _tensor(X, dev, _dtype(model))
-    y0 = torch.cat([_select(model(x[s:s + batch_size]), target)
+    mask = length_mask(lengths, len(x), x.shape[-1], dev)
+    if fast is None:
+        fast = fastism.supports(model)
+    elif fast and not fastism.supports(model):
+        raise ValueError(f"fast ISM needs a seqcnn zoo model; got {type(model).__name__} "
+                         "(pass fast=False or leave it None)")
+    if fast:
+        full = torch.ones(x.shape[0], x.shape[2], dtype=torch.bool, device=dev)
+        out = fastism.fast_ism(model, x, full if mask is None else mask, target,
+                                rows=8 * batch_size).cpu().numpy()
+        return correct_gradients(out) if center else out
+    out = _ism_plain(model, x, mask, target, batch_size).cpu().numpy()
+    return correct_gradients(out) if center else out
+
+
+def _ism_plain(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None, target: int,
+               batch_size: int) -> torch.Tensor:
+    """Batched full-forward ISM ``(N, A, L)`` (see :func:`ism`)."""
+
+    def run(xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return _select(model(xb) if mask is None else model(xb, mask[rows]), target)
+
+    y0 = torch.cat([run(x[s:s + batch_size], torch.arange(s, min(s + batch_size, len(x))))
                     for s in range(0, len(x), batch_size)])
-    idx = (x == 0).nonzero()  # (M, 3): sequence, letter, position of every mutant
-    out = torch.zeros(x.shape, dtype=x.dtype, device=dev)
+    absent = x == 0
+    if mask is not None:
+        absent &= mask[:, None, :]
+    idx = absent.nonzero()  # (M, 3): sequence, letter, position of every mutant
+    out = torch.zeros(x.shape, dtype=x.dtype, device=x.device)
     for s in range(0, len(idx), batch_size):
         n, a, pos = idx[s:s + batch_size].unbind(dim=1)
-        rows = torch.arange(len(n), device=dev)
+        rows = torch.arange(len(n), device=x.device)
         xb = x[n]
         xb[rows, :, pos] = 0
         xb[rows, a, pos] = 1
-        out[n, a, pos] = _select(model(xb), target) - y0[n]
-    out = out.cpu().numpy()
-    return correct_gradients(out) if center else out
+        out[n, a, pos] = run(xb, n) - y0[n]
+    return out
 
 
 # --------------------------------------------------------------------------- gradients
@@ -145,51 +189,22 @@ def saliency(
 
 
 class DeepLiftView(nn.Module):
-    """The same function as a :class:`seqcnn.models.SequenceModel` on unmasked input, with
-    its max-pools as ``nn.MaxPool1d`` modules so that DeepLIFT applies its max-pool rule
-    (functional pools would be treated as linear: large convergence deltas).
-
-    Masked max-pools in the trunk, ``global_max`` and ``local_max`` heads are replaced; all
-    else (convolutions, activations, residuals) runs the model's own modules. Per-position
-    outputs are summed over length: ``(N, T)``.
-    """
+    """A per-position model's outputs ``(N, T, L)`` summed over length: ``(N, T)``, the shape
+    DeepLIFT/SHAP explains. A thin wrapper: the model's own modules run (its max-pools are
+    ``nn.MaxPool1d`` modules, so DeepLIFT's max-pool rule applies to them)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.pools = nn.ModuleDict({
-            str(i): nn.MaxPool1d(layer.kernel_size, ceil_mode=True)
-            for i, layer in enumerate(model.trunk) if isinstance(layer, MaskedMaxPool1d)
-        })
-        head = getattr(model, "head", None)
-        kind = head.kind if head is not None and not model.config.get("per_position") else None
-        self.kind = kind
-        if kind == "global_max":
-            self.head_pool = nn.MaxPool1d(head.length)
-        elif kind == "local_max":
-            self.head_pool = nn.MaxPool1d(head.window, ceil_mode=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        h, mask = m.stem(x)
-        for i, layer in enumerate(m.trunk):
-            if str(i) in self.pools:
-                h = self.pools[str(i)](h)
-                mask = torch.ones(h.shape[0], h.shape[-1], dtype=torch.bool, device=h.device)
-            else:
-                h, mask = layer(h, mask)
-        if self.kind is None:
-            out = m.dense(h)
-            return out.reshape(out.shape[0], out.shape[1], -1).sum(dim=-1)
-        if self.kind in ("global_max", "local_max"):
-            return m.dense(self.head_pool(h).flatten(1))
-        return m.dense(m.head(h, mask))
+        out = self.model(x)
+        return out.reshape(out.shape[0], out.shape[1], -1).sum(dim=-1)
 
 
 def deeplift_view(model: nn.Module) -> nn.Module:
-    """:class:`DeepLiftView` for seqcnn models (anything with ``stem``/``trunk``), else the
-    model itself."""
-    if hasattr(model, "stem") and hasattr(model, "trunk") and hasattr(model, "dense"):
+    """The model itself, or :class:`DeepLiftView` for per-position models (nothing copied)."""
+    if getattr(model, "config", {}).get("per_position"):
         return DeepLiftView(model).eval()
     return model
 
@@ -208,10 +223,12 @@ def deep_lift_shap(
     ``n_shuffles`` dinucleotide-shuffled references per sequence (seeded by
     ``random_state``), gradient-corrected by default. Sequences with N raise ``ValueError``.
 
-    The model runs through :func:`deeplift_view`; ``exp`` activations use DeepLIFT's
-    rescale rule. ``batch_size`` counts sequence–reference pairs. tangermeme warns when the
-    convergence deltas (sum of contributions vs. output difference) exceed
-    ``warning_threshold``.
+    The model itself is explained (per-position outputs summed over length, see
+    :func:`deeplift_view`): its max-pools are ``nn.MaxPool1d`` modules, so DeepLIFT's
+    max-pool rule applies; ``exp`` activations use the rescale rule. Each batch holds
+    ``batch_size`` sequence–reference pairs, run with the references in one pass.
+    tangermeme warns when the convergence deltas (sum of contributions vs. output
+    difference) exceed ``warning_threshold``.
     """
     from tangermeme.deep_lift_shap import _nonlinear
     from tangermeme.deep_lift_shap import deep_lift_shap as _dls
