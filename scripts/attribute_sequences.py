@@ -1,6 +1,11 @@
-"""Attribution maps (ISM, saliency, DeepLIFT/SHAP) for the top-scoring test positives."""
+"""Attribution maps (ISM, saliency, DeepLIFT/SHAP) for the top-scoring test positives.
+
+The test split is memory-mapped (seqcnn.data.cache.load_split) and streamed in chunks:
+memory holds one chunk and the selected sequences' maps, whatever the number of regions.
+"""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,7 +13,8 @@ import torch
 
 from seqcnn import interpret as it
 from seqcnn.data import regions as rg
-from seqcnn.data.cache import load_cache
+from seqcnn.data.cache import load_split
+from seqcnn.interpret.streaming import chunked_attributions, top_complete_positives
 from seqcnn.logs import get_logger
 from seqcnn.models.zoo import load_model
 
@@ -18,19 +24,18 @@ log = get_logger("attribute_sequences", sm.log[0])
 torch.set_num_threads(max(1, sm.threads))
 model = load_model(sm.input.model)
 tasks = json.load(open(sm.input.manifest))["tasks"]
-x, y = (np.asarray(a) for a in load_cache(sm.input.test_onehot, sm.input.test_labels))
+split = load_split(Path(sm.input.test_onehot).parent, "test")
+x = split.onehot  # (N, A, L) uint8, memory-mapped
 regions = rg.read_regions(sm.input.regions)
 truth = pd.read_csv(sm.input.truth[0], sep="\t", dtype={"chrom": str}) if sm.input.truth \
     else None
 
-scores = it.logits(model, x)
-complete = x.sum(axis=1).min(axis=1) == 1  # DeepLIFT/SHAP's shuffles need no N
+top = top_complete_positives(model, x, split.labels, cfg["n_top"])
 arrays, rows = {}, []
 for t, task in enumerate(tasks):
-    idx = it.top_positives(np.where(complete, scores[:, t], -np.inf), y[:, t], cfg["n_top"])
-    idx = idx[complete[idx]]
+    idx = top.rows[t]
     if not len(idx):
-        why = ("no positives in the test split" if not (y[:, t] == 1).any()
+        why = ("no positives in the test split" if not top.positives[t]
                else "every test positive has N (DeepLIFT/SHAP needs complete sequences)")
         log.warning("%s: %s; attributions skipped (empty arrays in %s)", task, why,
                     sm.output.npz)
@@ -38,20 +43,25 @@ for t, task in enumerate(tasks):
         arrays.update({f"{task}.{m}": np.zeros(x[idx].shape, np.float32)
                        for m in ("saliency", "deeplift_shap", "ism")})
         continue
-    log.info("%s: attributions for the %d top-scoring test positives", task, len(idx))
-    maps = it.attributions(model, x[idx], ["saliency", "deeplift_shap"], target=t,
-                           n_shuffles=cfg["n_shuffles"], random_state=cfg["seed"])
-    n_ism = min(len(idx), cfg["ism_top"])
-    maps["ism"] = it.ism(model, x[idx[:n_ism]], t, center=True)  # per-position mean removed
+    dropped = top.positives[t] - top.complete[t]
+    log.info("%s: attributions for the %d top-scoring test positives (%d of %d positives "
+             "left out: they have N, which DeepLIFT/SHAP's shuffles cannot take)", task,
+             len(idx), dropped, top.positives[t])
+    onehot = x[idx]  # (n_top, A, L) uint8: the selected rows only
+    # 64 per batch (DeepLIFT/SHAP: sequence-reference pairs) bounds the activations kept
+    # for the backward pass; ISM is centred per position
+    maps = chunked_attributions(model, onehot, ["saliency", "deeplift_shap"], target=t,
+                                n_ism=cfg["ism_top"], batch_size=64,
+                                n_shuffles=cfg["n_shuffles"], random_state=cfg["seed"])
     arrays[f"{task}.index"] = idx
-    arrays[f"{task}.onehot"] = x[idx]
+    arrays[f"{task}.onehot"] = onehot
     for method, attr in maps.items():
-        arrays[f"{task}.{method}"] = attr.astype(np.float32)
+        arrays[f"{task}.{method}"] = attr
         if truth is not None:
             tt = truth[truth["task"] == task] if "task" in truth else truth
             n = len(attr)
             mask = it.motif_mask(tt, regions.iloc[idx[:n]], x.shape[2])
-            auc = it.interpretability_auroc(attr, x[idx[:n]], mask)
+            auc = it.interpretability_auroc(attr, onehot[:n], mask)
             rows.append({"task": task, "method": method, "sequences": n,
                          "planted_positions": int(mask.sum()), "auroc": auc})
             log.info("  %s: interpretability AUROC vs planted motifs %.3f (%d sequences)",

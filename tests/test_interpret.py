@@ -17,31 +17,22 @@ from torch import nn
 from seqcnn.alphabet import letters
 from seqcnn.interpret import (
     activation_pwms,
-    attributions,
     best_matches,
     bh_qvalues,
     constrained_pwms,
-    deep_lift_shap,
-    deeplift_view,
     filter_influence,
     filter_motifs,
     filter_periods,
     fraction_matched,
     influence_by_name,
     information_content,
-    interpretability_auroc,
-    ism,
-    motif_mask,
     motif_table,
     plot_logo_grid,
     plot_motif_logo,
     read_meme,
     run_modisco,
-    saliency,
-    save_attributions,
     tomtom,
     tomtom_jaspar,
-    top_positives,
     trim_bounds,
     trimmed_motifs,
     write_meme,
@@ -343,142 +334,6 @@ def test_periodicity_recovers_helix_and_strand():
     assert filter_periods(ppm[None], "dna")[0] == pytest.approx(10.0, abs=0.5)
 
 
-# --------------------------------------------------------------------------- attributions
-
-
-class LinearModel(nn.Module):
-    """Output = sum(W * x) + b: ISM and gradients are known exactly."""
-
-    def __init__(self, weight: np.ndarray) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.tensor(weight, dtype=torch.float64))
-        self.bias = nn.Parameter(torch.tensor(0.3, dtype=torch.float64))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.weight * x).sum(dim=(1, 2)) + self.bias)[:, None]
-
-
-@pytest.fixture
-def linear():
-    rng = np.random.default_rng(5)
-    w = rng.normal(size=(4, 30))
-    codes = rng.integers(0, 4, (6, 30))
-    return LinearModel(w), w, onehot(codes)
-
-
-def test_ism_of_linear_model_is_weight_difference(linear):
-    model, w, x = linear
-    out = ism(model, x, batch_size=37)  # batches cut across sequences
-    ref = (w[None] * x).sum(axis=1, keepdims=True)  # W[ref, l]
-    np.testing.assert_allclose(out, w[None] - ref, atol=1e-12)
-    assert (out[x.astype(bool)] == 0).all()
-    x_n = x.copy()
-    x_n[0, :, 4] = 0  # an N: every letter is a mutation from nothing
-    np.testing.assert_allclose(ism(model, x_n)[0, :, 4], w[:, 4], atol=1e-12)
-
-
-def test_saliency_of_linear_model_is_corrected_weight(linear):
-    model, w, x = linear
-    np.testing.assert_allclose(saliency(model, x), np.broadcast_to(w - w.mean(0), x.shape),
-                               atol=1e-12)
-    np.testing.assert_allclose(saliency(model, x, correct=False), np.broadcast_to(w, x.shape),
-                               atol=1e-12)
-    assert model.weight.grad is None
-
-
-def test_deep_lift_shap_of_linear_model_is_corrected_weight(linear):
-    model, w, x = linear
-    attr = deep_lift_shap(model, x, n_shuffles=3, random_state=0)
-    np.testing.assert_allclose(attr, np.broadcast_to(w - w.mean(0), x.shape), atol=1e-6)
-
-
-def test_ism_matches_tangermeme(ctcf):
-    from tangermeme.saturation_mutagenesis import saturation_mutagenesis
-
-    torch.manual_seed(1)
-    model = build_model({"arch": "deepbind", "filters": 4, "kernel": 7, "hidden": 8}, 4, 2,
-                        40).eval()
-    x = onehot(np.random.default_rng(2).integers(0, 4, (3, 40)))
-    y0, y_hat = saturation_mutagenesis(model, torch.tensor(x), raw_outputs=True, device="cpu",
-                                       fast=False)
-    theirs = (y_hat[..., 1] - y0[:, None, None, 1]).numpy()
-    np.testing.assert_allclose(ism(model, x, target=1), theirs, atol=1e-5)
-
-
-@pytest.mark.parametrize("cfg", [
-    {"arch": "dilated", "filters": 8, "layers": 2},
-    {"arch": "koo_eddy", "pool_size": 4, "filters": [6, 8], "hidden": 8, "activation": "exp"},
-    {"arch": "dilated", "filters": 4, "layers": 1, "per_position": True},
-])
-def test_deeplift_view_is_the_same_function(cfg):
-    torch.manual_seed(0)
-    model = build_model(cfg, 4, 2, 100).eval()
-    x = torch.tensor(onehot(np.random.default_rng(0).integers(0, 4, (5, 100))),
-                     dtype=torch.float32)
-    with torch.no_grad():
-        out = model(x)
-        out = out.sum(-1) if out.dim() == 3 else out
-        torch.testing.assert_close(deeplift_view(model)(x), out)
-
-
-def test_deep_lift_shap_converges_on_dilated_cnn():
-    """With max-pools as modules DeepLIFT's contributions add up: no convergence warnings,
-    and the corrected maps are centred per position."""
-    torch.manual_seed(0)
-    model = build_model({"arch": "dilated", "filters": 8, "layers": 2}, 4, 2, 60).eval()
-    x = onehot(np.random.default_rng(0).integers(0, 4, (3, 60)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        attr = deep_lift_shap(model, x, target=1, n_shuffles=4, random_state=0)
-    assert attr.shape == x.shape
-    np.testing.assert_allclose(attr.sum(axis=1), 0.0, atol=1e-5)
-    x[1, :, 5] = 0
-    with pytest.raises(ValueError, match=r"rows \[1\]"):
-        deep_lift_shap(model, x, n_shuffles=2)
-
-
-def test_attributions_protein_and_npz(tmp_path):
-    torch.manual_seed(0)
-    model = build_model({"arch": "deepbind", "filters": 4, "kernel": 9, "hidden": 0}, 20, 1,
-                        30).eval()
-    x = onehot(np.random.default_rng(0).integers(0, 20, (4, 30)), 20)
-    maps = attributions(model, x, methods=("ism", "saliency"))
-    assert {k: v.shape for k, v in maps.items()} == {"ism": x.shape, "saliency": x.shape}
-    ppm, nsites = activation_pwms(model, x)
-    assert ppm.shape == (4, 20, 9) and nsites.sum() > 0
-    path = tmp_path / "attr.npz"
-    save_attributions(path, x, maps, index=np.array([7, 3, 9, 1]))
-    back = np.load(path)
-    np.testing.assert_array_equal(back["onehot"], x)
-    np.testing.assert_array_equal(back["index"], [7, 3, 9, 1])
-    np.testing.assert_allclose(back["ism"], maps["ism"], rtol=1e-6)
-
-
-def test_interpretability_auroc():
-    rng = np.random.default_rng(0)
-    x = onehot(rng.integers(0, 4, (50, 80)))
-    mask = np.zeros((50, 80), dtype=bool)
-    for i in range(50):
-        s = rng.integers(0, 70)
-        mask[i, s:s + 10] = True
-    perfect = x * mask[:, None, :]
-    assert interpretability_auroc(perfect, x, mask) == 1.0
-    assert interpretability_auroc(rng.normal(size=x.shape), x, mask) == pytest.approx(0.5, abs=0.05)
-    assert interpretability_auroc(-perfect, x, mask, score="abs") == 1.0
-
-
-def test_motif_mask_from_truth_table():
-    truth = pd.DataFrame({"chrom": ["chr1", "chr1", "chr2", "chr1"],
-                          "start": [105, 190, 10, 5000], "end": [110, 205, 20, 5010]})
-    regions = pd.DataFrame({"chrom": ["chr1", "chr1", "chr2"], "start": [100, 100, 0],
-                            "end": [200, 200, 100], "strand": ["+", "-", "+"]})
-    mask = motif_mask(truth, regions)
-    assert mask.shape == (3, 100)
-    assert np.flatnonzero(mask[0]).tolist() == list(range(5, 10)) + list(range(90, 100))
-    assert np.flatnonzero(mask[1]).tolist() == list(range(0, 10)) + list(range(90, 95))
-    assert np.flatnonzero(mask[2]).tolist() == list(range(10, 20))
-
-
 # --------------------------------------------------------------------------- table and logos
 
 
@@ -519,10 +374,3 @@ def test_logos_write_pngs(tmp_path, ctcf):
     for name in ("grid.png", "one.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
-
-
-def test_top_positives_leaves_out_ambiguous_labels():
-    """An ambiguous region (label 255) is not a positive to attribute, however high it scores."""
-    scores = np.array([0.9, 0.8, 0.7, 0.1])
-    labels = np.array([255, 1, 0, 1], dtype=np.uint8)
-    assert top_positives(scores, labels, 3).tolist() == [1, 3]
