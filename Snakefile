@@ -26,6 +26,7 @@ include: "rules/evaluate.smk"
 include: "rules/interpret.smk"
 include: "rules/report.smk"
 include: "rules/variants.smk"
+include: "rules/design.smk"
 
 
 rule all:

@@ -434,6 +434,9 @@ def report_inputs(wildcards):
         "template": SEQSET_REPORT_TEMPLATE if seqset else REPORT_TEMPLATE,
         "base_template": BASE_REPORT_TEMPLATE,
         **reference_outputs(d),
+        "design_summary": design_files(d, "{name}.json"),
+        "design_trajectory": design_files(d, "{name}.trajectory.png"),
+        "design_windows": design_files(d, "{name}.windows.png"),
     }
     if seqset:
         out["lengths_plot"] = results_path(d, "cache/lengths.png")
@@ -474,5 +477,69 @@ def all_outputs():
             out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
             out += model_files(dataset, models, "interpret/motifs.tsv")
             out += variant_files(dataset, models, "{name}.tsv.gz")
+        out += design_files(dataset, "{name}.check.tsv")
         out.append(results_path(dataset, "report.html"))
     return out
+
+
+# --------------------------------------------------------------------------- design
+
+
+def design_names(dataset):
+    """The names of a dataset's designs (``design:``), in config order."""
+    return list(config["datasets"][dataset].get("design") or {})
+
+
+DESIGN_NAMES = sorted({n for d in config["datasets"] for n in design_names(d)})
+
+
+def design_config(wildcards):
+    """One design's settings, the dataset's alphabet and baseline_motifs, and the motif
+    database that names the edited windows."""
+    ds = config["datasets"][wildcards.dataset]
+    it = config["interpret"]
+    return {
+        **ds["design"][wildcards.name],
+        "baseline_motifs": ds.get("baseline_motifs", []),
+        "motif_db": {
+            "release": it["release"],
+            "collection": it["collection"],
+            "tax_group": it["tax_group"],
+            "max_q": it["max_q"],
+        },
+    }
+
+
+def design_sequences_inputs(wildcards):
+    """The guiding model, the check model (if any), the train split (composition of random
+    starts), the test split (test_negatives), a start FASTA, the truth table."""
+    dataset = wildcards.dataset
+    d = config["datasets"][dataset]["design"][wildcards.name]
+    out = split_inputs(wildcards, ["train", "test"])
+    out["model"] = results_path(dataset, wildcards.model, "model.pt")
+    if d["check_model"]:
+        out["check_model"] = results_path(dataset, d["check_model"], "model.pt")
+    if d["start"] not in ("random", "test_negatives"):
+        out["start_fasta"] = d["start"]
+    out["truth"] = truth_table(wildcards)
+    return out
+
+
+def design_sequences_mem_mb(wildcards, input):
+    """Candidates of one round: n × beam × alphabet × length mutants (float64 scores per
+    task) and the model's activations of one batch."""
+    d = config["datasets"][wildcards.dataset]["design"][wildcards.name]
+    n, alphabet, seq_len = _shape(input.test_onehot)
+    cand = d["n"] * d["beam"] * alphabet * seq_len * 8 * 6
+    batch = d["batch_size"] * 8 * seq_len * 4 * 64 * 4
+    return int(1.5 * (1000e6 + cand + batch) / 1e6)
+
+
+def design_files(dataset, pattern):
+    """``pattern`` (e.g. ``{name}.fa``) of every design of a dataset, under its guiding
+    model."""
+    ds = config["datasets"][dataset]
+    return [
+        results_path(dataset, d["model"], "design", pattern.format(name=name))
+        for name, d in (ds.get("design") or {}).items()
+    ]

@@ -133,6 +133,41 @@ def variant_sections(name: str) -> list[dict]:
     return out
 
 
+def design_sections(name: str) -> list[dict]:
+    """The designs one model guided (rule design_sequences): starting and designed
+    sequences side by side (guiding model, second model, planted-motif sites), the score
+    trajectory and the logos of the edited windows."""
+    from pathlib import Path
+
+    out = []
+    files = zip(sm.input.get("design_summary", []), sm.input.get("design_trajectory", []),
+                sm.input.get("design_windows", []), strict=True)
+    for summary_path, trajectory, windows in files:
+        if Path(summary_path).parent.parent.name != name:
+            continue
+        s = json.load(open(summary_path))
+        rows = []
+        for stage in ("start", "designed"):
+            st = s["stages"][stage]
+            row = {"sequences": stage, "n": st["n"], "edits": st["edits"]}
+            for t in s["tasks"]:
+                row[f"{t} ({name})"] = st[f"guide_{t}"]
+                if f"check_{t}" in st:
+                    row[f"{t} ({s['check_model']})"] = st[f"check_{t}"]
+            for m in s["truth_motifs"]:
+                row[f"with {m} site"] = st[f"with_{m}"]
+            rows.append(row)
+        out.append({"name": s["name"], "n": s["n"], "start": s["start"], "method": s["method"],
+                    "backend": s.get("gradient_backend"), "goal": s["goal"], "task": s["task"],
+                    "keep_low": s["keep_low"], "budget": s["budget"], "wall_s": s["wall_s"],
+                    "check_model": s["check_model"], "truth_motifs": s["truth_motifs"],
+                    "agreement": s.get("rank_agreement_gain"), "named": s["windows_named"],
+                    "table": table_html(pd.DataFrame(rows), table_id=f"design-{name}-{s['name']}",
+                                        floatfmt="{:.3g}"),
+                    "trajectory": trajectory, "windows": windows})
+    return out
+
+
 def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
     """A genome model's test verdict against the baselines, motif table and logos."""
     flag, verdict = baseline_verdict(table, name, tasks)
@@ -187,6 +222,7 @@ for i, name in enumerate(sm.params.models):
         "curves": sm.input.curves[i],
         "eval_figures": figures[i * per_model:(i + 1) * per_model],
         "n_filters": filters["n_filters"], "fraction_matched": filters["fraction_matched_E0.1"],
+        "designs": design_sections(name),
         **(genome_model(i, name, table) if genome
            else seqset_model(i, name, table, accuracy, filters, summary)),
     })

@@ -33,7 +33,8 @@ from seqcnn.workflow.sweeps import expand_model_list, expand_sweeps
 SCHEMA = "config/config.schema.yaml"
 
 #: Keys of a dataset that are not about its data: changing them must not rebuild the cache.
-MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "variants_options")
+MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "variants_options",
+              "design")
 
 #: Keys that only a sequence set (``sequences:`` + ``labels:``) reads.
 SEQSET_ONLY_KEYS = (
@@ -64,6 +65,7 @@ def resolve(config: Mapping[str, Any], basedir: str | os.PathLike) -> dict[str, 
     for name, ds in out["datasets"].items():
         _check_models(name, ds["models"], out["models"], variants)
         _apply_kind(name, ds)
+        _check_designs(name, ds)
     trained = {m for ds in out["datasets"].values() for m in ds["models"]}
     for name in trained:
         out["models"][name] = resolve_model(out["models"][name])
@@ -88,6 +90,32 @@ def _check_models(dataset: str, names: Sequence[str], models: Mapping[str, Any],
                 f"config key datasets.{dataset}.models lists {name!r}, which is neither "
                 f"defined under models: nor a sweep (defined: {', '.join(models) or 'none'}; "
                 f"sweeps: {', '.join(variants) or 'none'})")
+
+
+def _check_designs(dataset: str, ds: dict[str, Any]) -> None:
+    """Fill each design's guiding ``model`` (the first of the dataset's models that is not
+    its ``check_model``) and raise :class:`ConfigError` for a model, check model or task
+    the dataset does not have (a sequence set's tasks are checked against its manifest)."""
+    for name, d in (ds.get("design") or {}).items():
+        key = f"datasets.{dataset}.design.{name}"
+        for what in ("model", "check_model"):
+            if d[what] is not None and d[what] not in ds["models"]:
+                raise ConfigError(f"config key {key}.{what} is {d[what]!r}, which is not in "
+                                  f"datasets.{dataset}.models ({', '.join(ds['models'])}); "
+                                  "add it there so the workflow trains it")
+        if d["model"] is None:
+            d["model"] = next((m for m in ds["models"] if m != d["check_model"]), None)
+        if d["model"] is None or d["model"] == d["check_model"]:
+            raise ConfigError(f"config key {key}: the guiding model and check_model must "
+                              f"differ; list a second model in datasets.{dataset}.models")
+        if d["goal"] == "target" and d["target"] is None:
+            raise ConfigError(f"config key {key}.target: goal target needs the wanted "
+                              "probability (0 < target < 1)")
+        tasks = ds.get("tasks")
+        for task in [d["task"], *d["keep_low"]] if tasks else []:
+            if task not in tasks:
+                raise ConfigError(f"config key {key} names task {task!r}, which is not in "
+                                  f"datasets.{dataset}.tasks ({', '.join(tasks)})")
 
 
 def is_seqset(ds: Mapping[str, Any]) -> bool:
