@@ -31,7 +31,7 @@ class TopPositives:
 
 
 def top_complete_positives(model: nn.Module, onehot, labels, n: int,
-                           chunk: int = 512) -> TopPositives:
+                           chunk: int = 128) -> TopPositives:
     """The ``n`` highest-scoring positives (``labels == 1``) of each task among sequences
     without N, streamed ``chunk`` rows at a time: ``onehot`` ``(N, A, L)`` uint8 and
     ``labels`` ``(N, T)`` uint8 may be memory-maps. Ties keep split order (as
