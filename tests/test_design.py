@@ -227,3 +227,20 @@ def test_design_sequences_rule_on_a_tiny_config(tmp_path):
     assert summary["check_model"] == "check" and summary["stages"]["designed"]["n"] == 6
     traj = pd.read_csv(out / "up.trajectory.tsv", sep="\t")
     assert traj["round"].min() == 0 and traj["edits"].max() <= 3
+
+
+def test_start_sequences_from_negatives_and_a_fasta(tmp_path):
+    from seqcnn.design.starts import from_fasta, negatives
+    from seqcnn.errors import InputError
+
+    onehot = np.stack([one_hot(s) for s in ("AAAA", "CCCC", "GGGG", "TTTT")])
+    labels = np.array([[1, 0], [0, 0], [0, 255], [0, 0]], np.uint8)
+    x, ids = negatives(onehot, labels, np.array(["a", "b", "c", "d"]), n=5)
+    assert ids.tolist() == ["b", "d"] and decode(x[1]) == "TTTT"  # 255 is not a negative
+    fa = tmp_path / "s.fa"
+    fa.write_text(">one\nACGU\n>two\nGGCC\n")
+    x, ids = from_fasta(fa, "rna", 4, n=10)
+    assert ids.tolist() == ["one", "two"] and decode(x[0], "rna") == "ACGU"
+    with pytest.raises(InputError, match="record two .*3 letters"):
+        fa.write_text(">one\nACGU\n>two\nGGC\n")
+        from_fasta(fa, "rna", 4, n=10)
