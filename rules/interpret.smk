@@ -45,6 +45,7 @@ rule attribute_sequences:
         model=results_path("{dataset}/{model}/model.pt"),
         test_onehot=results_path("{dataset}/cache/test.onehot.npy"),
         test_labels=results_path("{dataset}/cache/test.labels.npy"),
+        test_ids=results_path("{dataset}/cache/test.ids.tsv"),
         regions=results_path("{dataset}/regions/test.bed"),
         manifest=results_path("{dataset}/cache/manifest.json"),
         truth=truth_table,
