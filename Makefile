@@ -55,8 +55,10 @@ presets: setup
 		$(BIN)/snakemake --cores $(CORES) --configfile $$p --replace-workflow-config || exit 1; \
 	done
 
+# every tier, two tests at a time (pytest-xdist; a file whose tests share a Snakemake run
+# is one xdist_group, run by one worker)
 test: setup chromium
-	$(BIN)/pytest -m ''
+	$(BIN)/pytest -m '' -n 2 --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check seqcnn scripts tests benchmarks

@@ -13,7 +13,8 @@ import pytest
 from seqcnn.data.cache import load_split
 from test_workflow import TINY, check_report_in_chromium, run_snakemake
 
-pytestmark = pytest.mark.workflow  # every test runs Snakemake
+# every test runs Snakemake; one xdist worker runs them all, so protein_run is built once
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("protein")]
 
 PROTEIN = {
     "simulations": {

@@ -20,6 +20,9 @@ from seqcnn.models.zoo import build_model
 from seqcnn.simulate import genome as simulate
 from test_workflow import run_snakemake
 
+# one xdist worker runs this file, so the phage fixture is built once
+pytestmark = pytest.mark.xdist_group("phage")
+
 
 def tiny_model() -> torch.nn.Module:
     torch.manual_seed(0)

@@ -1,0 +1,41 @@
+"""The README's demo, config/config.yaml as shipped, from simulation to the report.
+
+Its own file so that `make test` (pytest-xdist, one file per worker) runs it beside the
+other workflow tests instead of after them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+from test_workflow import check_report_in_chromium, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def test_default_config_runs_end_to_end(tmp_path):
+    """The README's demo: config/config.yaml as shipped, from simulation to the report."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    # the whole demo: about 10 minutes on 2 quiet cores (training ~6); slack for a busy CI
+    run_snakemake(tmp_path, config, timeout=2400)
+    manifest = json.loads((tmp_path / "results/demo/cache/manifest.json").read_text())
+    assert manifest["tasks"] == ["CTCF", "SPI1"]
+    assert all(manifest["counts"][s]["n"] > 100 for s in ("train", "valid", "test"))
+    truth = (tmp_path / "resources/simulated/demo/truth.tsv").read_text().splitlines()
+    assert len(truth) > 2000
+    # the default model learns the planted motifs: test auROC >= 0.9 on every task
+    table = pd.read_csv(tmp_path / "results/demo/dilated/eval/metrics.tsv", sep="\t")
+    cnn = table[table["model"] == "dilated"].set_index("task")
+    assert (cnn["auroc"] >= 0.9).all(), cnn
+    assert set(table["model"]) == {"dilated", "kmer_lr", "motif_scan_lr"}
+    # every planted motif is named correctly, from the filters and from TF-MoDISco
+    motifs = pd.read_csv(tmp_path / "results/demo/dilated/interpret/motifs.tsv", sep="\t")
+    for jaspar_id in ("MA0139.2", "MA0080.7"):
+        row = motifs[motifs["jaspar_id"] == jaspar_id]
+        assert len(row) == 1 and row["n_filters"].item() >= 1 and row["n_patterns"].item() >= 1
+    check_report_in_chromium(tmp_path / "results/demo/report.html", tmp_path, ["dilated"])
