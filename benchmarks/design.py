@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--plain", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=1024, help="ISM batch size")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.model:
@@ -50,7 +51,7 @@ def main() -> None:
 
     t = time.perf_counter()
     base = model_logits(model, x, "dna")
-    delta = mutant_logits(model, x, obj.tasks, "dna")
+    delta = mutant_logits(model, x, obj.tasks, "dna", args.batch_size)
     cand = obj.score({k: base[:, k, None, None] + delta[k] for k in obj.tasks})
     t_evo = time.perf_counter() - t
 

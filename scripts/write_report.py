@@ -162,8 +162,8 @@ def design_sections(name: str) -> list[dict]:
                     "keep_low": s["keep_low"], "budget": s["budget"], "wall_s": s["wall_s"],
                     "check_model": s["check_model"], "truth_motifs": s["truth_motifs"],
                     "agreement": s.get("rank_agreement_gain"), "named": s["windows_named"],
-                    "table": table_html(pd.DataFrame(rows), table_id=f"design-{name}-{s['name']}",
-                                        floatfmt="{:.3g}"),
+                    "table": table_html(pd.DataFrame(rows), floatfmt="{:.3g}",
+                                        table_id=f"design-table-{name}-{s['name']}"),
                     "trajectory": trajectory, "windows": windows})
     return out
 

@@ -25,7 +25,7 @@ def plot_trajectory(path: str | os.PathLike, trajectory: pd.DataFrame, tasks: Se
         mean, lo, hi = p.mean(), p.quantile(0.1), p.quantile(0.9)
         ax.plot(mean.index, mean.to_numpy(), label=task)
         ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), alpha=0.2)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("guiding model probability (mean)")
     ax.legend(fontsize=7)
