@@ -207,6 +207,7 @@ def test_design_sequences_rule_on_a_tiny_config(tmp_path):
     config["models"]["check"] = {"arch": "deepbind", "filters": 4, "kernel": 11, "hidden": 8}
     ds = config["datasets"]["tiny"]
     ds["models"] = ["small", "check"]
+    ds["truth"] = "resources/simulated/tiny/truth.tsv"
     ds["design"] = {"up": {"task": "A", "keep_low": ["B"], "n": 6, "edits": 3,
                            "check_model": "check", "plot_n": 2}}
     run_snakemake(tmp_path, config, "results/tiny/small/design/up.check.tsv")
@@ -221,8 +222,11 @@ def test_design_sequences_rule_on_a_tiny_config(tmp_path):
     assert (designed["objective"].to_numpy() >= start["objective"].to_numpy() - 1e-4).all()
     edits = pd.read_csv(out / "up.edits.tsv", sep="\t")
     assert len(edits) == designed["edits"].sum()
-    fa = (out / "up.fa").read_text().split()
-    assert len(fa) == 12 and set("".join(fa[1::2])) <= set("ACGT")
+    from seqcnn.data.fasta import read_fasta
+
+    fa = read_fasta(out / "up.fa")
+    assert len(fa) == 6 and set("".join(fa["sequence"])) <= set("ACGT")
+    assert (fa["sequence"].str.len() == 120).all()
     summary = json.loads((out / "up.json").read_text())
     assert summary["check_model"] == "check" and summary["stages"]["designed"]["n"] == 6
     traj = pd.read_csv(out / "up.trajectory.tsv", sep="\t")
@@ -244,3 +248,25 @@ def test_start_sequences_from_negatives_and_a_fasta(tmp_path):
     with pytest.raises(InputError, match="record two .*3 letters"):
         fa.write_text(">one\nACGU\n>two\nGGC\n")
         from_fasta(fa, "rna", 4, n=10)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d.update(check_model="nope"), "check_model is 'nope', which is not in"),
+    (lambda d: d.update(task="C"), "names task 'C'"),
+    (lambda d: d.update(goal="target"), "goal target needs"),
+    (lambda d: d.update(check_model="small"), "must differ"),
+])
+def test_design_config_errors_name_the_key(edit, message):
+    from conftest import ROOT
+    from seqcnn.errors import ConfigError
+    from seqcnn.workflow.config import resolve
+    from test_workflow import TINY
+
+    config = json.loads(json.dumps(TINY))
+    design = {"task": "A", "keep_low": ["B"]}
+    config["datasets"]["tiny"]["design"] = {"up": design}
+    resolved = resolve(config, ROOT)
+    assert resolved["datasets"]["tiny"]["design"]["up"]["model"] == "small"
+    edit(design)
+    with pytest.raises(ConfigError, match=message):
+        resolve(config, ROOT)
