@@ -42,7 +42,8 @@ def relax(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: s
     p = next(model.parameters(), None)
     dev = p.device if p is not None else torch.device("cpu")
     model.eval()
-    for q in model.parameters():
+    trainable = [q for q in model.parameters() if q.requires_grad]
+    for q in trainable:  # gradients for the input only; restored below
         q.requires_grad_(False)
     gen = torch.Generator().manual_seed(seed)
     best = start.copy()
@@ -84,6 +85,8 @@ def relax(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: s
                 rows.append(trajectory_rows(step, best_logits[sl], best_obj[sl],
                                             count_edits(best[sl], start[sl]),
                                             index=np.arange(sl.start, sl.stop)))
+    for q in trainable:
+        q.requires_grad_(True)
     traj = pd.concat(rows, ignore_index=True).sort_values(["round", "sequence"],
                                                           ignore_index=True)
     return Design(x=best, start=start, trajectory=traj)
