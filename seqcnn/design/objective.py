@@ -22,6 +22,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seqcnn.models.strands import sequence_logits
+
 GOALS = ("maximize", "minimize", "target")
 
 
@@ -79,13 +81,8 @@ def both_strands(alphabet: str) -> bool:
 
 def forward_logits(model: nn.Module, x: torch.Tensor, alphabet: str) -> torch.Tensor:
     """Differentiable logits ``(n, T)`` of one-hot ``x`` ``(n, A, L)`` (float), both strands
-    averaged for DNA; per-position outputs are summed over length."""
-    if both_strands(alphabet):
-        y = model(torch.cat([x, x.flip(dims=(-2, -1))]))
-        y = y.reshape(len(y), y.shape[1], -1).sum(dim=-1)
-        return (y[:len(x)] + y[len(x):]) / 2
-    y = model(x)
-    return y.reshape(len(y), y.shape[1], -1).sum(dim=-1)
+    averaged for DNA (:func:`seqcnn.models.strands.sequence_logits`)."""
+    return sequence_logits(model, x, both_strands(alphabet))
 
 
 def _device(model: nn.Module) -> torch.device:

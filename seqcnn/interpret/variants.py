@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from seqcnn.data.variants import COLUMNS, VariantChunk
+from seqcnn.models.strands import sequence_logits
 
 #: Columns of the top-variant table.
 TOP_COLUMNS = ["task", "rank", "chrom", "pos", "id", "ref", "alt", "kind", "ref_score",
@@ -57,10 +58,7 @@ def strand_logits(model: nn.Module, x: np.ndarray, device: torch.device,
     out = []
     for s in range(0, len(x), half):
         xb = torch.from_numpy(np.ascontiguousarray(x[s:s + half])).to(device)
-        xb = xb.float()
-        y = model(torch.cat([xb, xb.flip(dims=(-2, -1))]))
-        y = y.reshape(len(y), y.shape[1], -1).sum(dim=-1).float()
-        out.append(((y[:len(xb)] + y[len(xb):]) / 2).cpu())
+        out.append(sequence_logits(model, xb.float()).float().cpu())
     if not out:
         return np.zeros((0, 0), np.float32)
     return torch.cat(out).numpy()
