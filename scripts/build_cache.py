@@ -27,5 +27,6 @@ log.info("%s: %d regions -> %s (%.1f MB); positives %s; ambiguous (label 255) %s
          ", ".join(f"{t} {k}" for t, k in stats.ambiguous.items()))
 with open(sm.output.stats, "w") as fh:
     json.dump({"split": sm.wildcards.split, "n": stats.n, "positives": stats.positives,
-               "ambiguous": stats.ambiguous, "sha256": stats.sha256, "bytes": stats.bytes},
+               "ambiguous": stats.ambiguous, "sha256": stats.sha256, "bytes": stats.bytes,
+               "strands": stats.strands},
               fh, indent=2)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 import seqcnn
-from seqcnn.data.cache import validate_manifest
+from seqcnn.data.cache import orientation_block, validate_manifest
 from seqcnn.data.seqsets import SPLITS, load_seqset, write_seqset_cache
 from seqcnn.logs import get_logger
 from seqcnn.report import plots
@@ -36,7 +36,11 @@ for warning in report["warnings"]:  # dropped records, conversions, length outli
 cache_dir = sm.output.manifest.rsplit("/", 1)[0]
 manifest = write_seqset_cache(seqset, cache_dir, chunk_size=cfg["chunk_size"])
 manifest = {"dataset": sm.wildcards.dataset, "seqcnn_version": seqcnn.__version__, **manifest,
+            **orientation_block("seqset", seqset.alphabet, cfg.get("oriented", "auto"),
+                                key=f"datasets.{sm.wildcards.dataset}.oriented"),
             "config": cfg}
+log.info("orientation: %s (%s)", "oriented" if manifest["oriented"] else "not oriented",
+         manifest["orientation"]["how"])
 validate_manifest(json.loads(json.dumps(manifest, default=str)), sm.output.manifest)
 with open(sm.output.manifest, "w") as fh:
     json.dump(manifest, fh, indent=2, default=str)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import zlib
 from collections import deque
@@ -32,7 +33,7 @@ import pandas as pd
 from seqcnn.alphabet import UNKNOWN, letters, lookup_table, one_hot_codes
 from seqcnn.data import SPLITS
 from seqcnn.data.genome import Genome
-from seqcnn.errors import InputError
+from seqcnn.errors import ConfigError, InputError
 
 #: Label code for "no label here": padded positions of per-position labels and ambiguous
 #: regions of a binary task (the loss's ``ignore_index``). Defined here, beside the label
@@ -47,6 +48,12 @@ MANIFEST_SCHEMA = 2
 MANIFEST_KEYS = ("schema", "dataset", "seqcnn_version", "kind", "source", "alphabet",
                  "letters", "seq_len", "tasks", "targets", "layout", "counts", "drops",
                  "checksums")
+
+
+#: Strand codes of a region (BED column 6): forward, reverse, none.
+STRANDS = ("+", "-", ".")
+#: Values of a dataset's ``oriented`` config key.
+ORIENTED = ("auto", True, False)
 
 
 class ManifestError(InputError):
@@ -168,6 +175,10 @@ class CacheStats:
     ambiguous: dict[str, int] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
     bytes: int = 0
+    #: rows per strand code (:data:`STRANDS`): ``{"all": {...}, "positives": {...}}``, the
+    #: positives being the rows labelled 1 for some task (:func:`orientation_block`)
+    strands: dict[str, dict[str, int]] = field(default_factory=lambda: {
+        "all": dict.fromkeys(STRANDS, 0), "positives": dict.fromkeys(STRANDS, 0)})
 
 
 def encode_regions(
@@ -251,6 +262,7 @@ def write_cache(
             ids_out.write(region_ids(df), np.full(len(df), seq_len))
             while len(pending) > in_flight:
                 pending.popleft().result()
+            _count_strands(stats.strands, df["strand"].to_numpy(), (y == 1).any(axis=1))
             for j, t in enumerate(tasks):
                 stats.positives[t] += int((y[:, j] == 1).sum())
                 stats.ambiguous[t] += int((y[:, j] == IGNORE).sum())
@@ -262,6 +274,16 @@ def write_cache(
     stats.sha256 = {"onehot": x_out.sha256, "labels": y_out.sha256}
     stats.bytes = n * size * seq_len + n * len(tasks)
     return stats
+
+
+def _count_strands(counts: dict[str, dict[str, int]], strands: np.ndarray,
+                   positive: np.ndarray) -> None:
+    """Add one chunk's strand codes ``(n,)`` to ``counts`` (all rows, and the rows where
+    ``positive`` ``(n,)`` is true), in place."""
+    for code in STRANDS:
+        hit = strands == code
+        counts["all"][code] += int(hit.sum())
+        counts["positives"][code] += int((hit & positive).sum())
 
 
 def _write_pair(x_out: NpyWriter, y_out: NpyWriter, x: np.ndarray, y: np.ndarray) -> None:
@@ -442,6 +464,85 @@ def _schema_problems(m: dict[str, Any]) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- orientation
+
+
+def is_stranded(positive_strands: dict[str, int]) -> bool:
+    """Whether positives carry a strand: more than half of them ``+`` or ``-`` (counts per
+    :data:`STRANDS` code of the rows labelled 1 for some task)."""
+    stranded = positive_strands.get("+", 0) + positive_strands.get("-", 0)
+    return stranded > sum(positive_strands.values()) / 2
+
+
+def orientation_block(kind: str, alphabet: str, oriented: bool | str = "auto",
+                      strands: dict[str, dict[str, int]] | None = None,
+                      key: str = "datasets.<name>.oriented") -> dict[str, Any]:
+    """The manifest's ``stranded``, ``oriented`` and ``orientation`` keys.
+
+    ``stranded``: a genome dataset whose positives carry ``+``/``-`` strands
+    (:func:`is_stranded` of ``strands["positives"]``, the summed :class:`CacheStats`
+    counts); a sequence set never is. ``oriented``: the sequences are read in one fixed
+    orientation, so a sequence and its reverse complement are different examples. With
+    ``oriented: auto`` (the config's default) a genome dataset is oriented when stranded
+    (minus-strand regions are reverse-complemented when cached) and a sequence set when
+    its alphabet is RNA (single-stranded molecules); ``true``/``false`` force it.
+    ``orientation`` holds ``how`` (the reason, for logs) and the strand counts.
+    """
+    if oriented not in ORIENTED or not isinstance(oriented, (bool, str)):
+        raise ConfigError(f"config key {key} is {oriented!r}; use auto, true or false")
+    counts = strands or {"all": dict.fromkeys(STRANDS, 0),
+                         "positives": dict.fromkeys(STRANDS, 0)}
+    stranded = kind == "genome" and is_stranded(counts["positives"])
+    pos = counts["positives"]
+    if kind == "genome":
+        seen = (f"{pos.get('+', 0)} + / {pos.get('-', 0)} - / {pos.get('.', 0)} unstranded "
+                "positive regions")
+    else:
+        seen = f"a {alphabet} sequence set"
+    if oriented != "auto":
+        how = f"{key} is {str(oriented).lower()} ({seen})"
+        is_oriented = bool(oriented)
+    elif kind == "genome":
+        is_oriented = stranded
+        how = (f"{seen}: " + ("stranded, read in each feature's orientation" if stranded
+                              else "unstranded"))
+    else:
+        is_oriented = alphabet == "rna"
+        how = seen + (": RNA is single-stranded, read 5'->3'" if is_oriented
+                      else ": no strand given (set oriented: true if the sequences are)")
+    return {"stranded": bool(stranded), "oriented": bool(is_oriented),
+            "orientation": {"how": how, "setting": oriented, "strands": counts}}
+
+
+def sum_strands(stats: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Strand counts summed over per-split stats (``{split}.stats.json``; splits written
+    before strands were counted add nothing)."""
+    out = {"all": dict.fromkeys(STRANDS, 0), "positives": dict.fromkeys(STRANDS, 0)}
+    for s in stats:
+        for group, counts in (s.get("strands") or {}).items():
+            for code, k in counts.items():
+                out[group][code] += int(k)
+    return out
+
+
+def dataset_orientation(manifest: dict[str, Any]) -> tuple[bool, str]:
+    """``(oriented, why)`` of a cache manifest (:func:`orientation_block`); a manifest
+    written before orientation was recorded counts as not oriented, and says so."""
+    if "oriented" not in manifest:
+        return False, ("the cache manifest records no orientation (built before it was): "
+                       "treated as unstranded; rebuild the cache to detect strands")
+    return bool(manifest["oriented"]), str(manifest.get("orientation", {}).get("how", ""))
+
+
+def cache_orientation(cache_dir: str | os.PathLike) -> tuple[bool, str] | None:
+    """:func:`dataset_orientation` of ``cache_dir/manifest.json``; None without one."""
+    path = Path(cache_dir) / "manifest.json"
+    if not path.exists():
+        return None
+    with open(path) as fh:
+        return dataset_orientation(json.load(fh))
+
+
 def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any]],
                     positives: dict[str, Any], negatives: dict[str, Any],
                     split: dict[str, Any], version: str) -> dict[str, Any]:
@@ -495,5 +596,7 @@ def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any
                        "capacity", "free_bp", "gc_median_positives", "gc_median_negatives")},
         "checksums": {f"{s['split']}.{kind}.npy": {"sha256": s["sha256"][kind]}
                       for s in stats for kind in ("onehot", "labels")},
+        **orientation_block("genome", cfg["alphabet"], cfg.get("oriented", "auto"),
+                            sum_strands(stats), key=f"datasets.{dataset}.oriented"),
         "config": cfg,
     }
