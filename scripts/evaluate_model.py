@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcnn.data.cache import load_split, validate_manifest
+from seqcnn.data.cache import dataset_orientation, load_split, validate_manifest
 from seqcnn.data.targets import Targets
 from seqcnn.evaluate import metrics
 from seqcnn.evaluate import plots as evalplots
 from seqcnn.logs import get_logger
+from seqcnn.models.strands import strand_choice
 from seqcnn.models.zoo import load_model, read_checkpoint
 from seqcnn.train.loop import predict
 
@@ -31,9 +32,18 @@ split = load_split(Path(sm.input.manifest).parent, "test")
 model = load_model(sm.input.model)  # a CheckpointError names a bad file and the fix
 meta = read_checkpoint(sm.input.model, verify=False)["meta"]
 targets = Targets.from_meta(meta)
+oriented, why = dataset_orientation(manifest)
+rc_average, reason = strand_choice(cfg["rc_average"], oriented, "strand averaging",
+                                   "evaluate.rc_average")
+if genome:
+    log.info("%s (%s)", reason, why)
+elif rc_average:  # sequence sets carry lengths: the reverse complement would move the padding
+    log.info("strand averaging off: sequence sets are padded to one length, the reverse "
+             "complement would put the padding in front")
+    rc_average = False
 probs = predict(model, split.onehot, lengths=split.lengths,
                 padding=meta.get("padding", "zeros+mask"), targets=targets,
-                rc_average=genome and cfg["rc_average"], device=sm.params.device)
+                rc_average=rc_average, device=sm.params.device)
 np.save(sm.output.raw_scores, probs)
 scores = {name: probs}
 if "baselines" in sm.input.keys():

@@ -9,19 +9,24 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcnn.data.cache import load_split
-from seqcnn.evaluate.baselines import KmerBaseline, MotifScanBaseline
+from seqcnn.data.cache import dataset_orientation, load_split
+from seqcnn.evaluate.baselines import MotifScanBaseline, kmer_baselines
 from seqcnn.logs import get_logger
 
 sm = snakemake  # noqa: F821
 cfg = sm.params.cfg
 log = get_logger("train_baselines", sm.log[0])
-tasks = json.load(open(sm.input.manifest))["tasks"]
+manifest = json.load(open(sm.input.manifest))
+tasks = manifest["tasks"]
 cache = Path(sm.input.manifest).parent
 train, valid, test = (load_split(cache, split) for split in ("train", "valid", "test"))
 
 scores, descriptions = {}, {}
-baselines = {"kmer_lr": KmerBaseline(seed=cfg["seed"])}
+oriented, why = dataset_orientation(manifest)
+baselines = kmer_baselines(oriented, seed=cfg["seed"])
+log.info("k-mer baselines %s: %s (%s)", ", ".join(baselines),
+         "oriented data, canonical and oriented k-mers" if oriented else
+         "unstranded data, canonical k-mers only", why)
 if cfg["baseline_motifs"]:
     baselines["motif_scan_lr"] = MotifScanBaseline(seed=cfg["seed"],
                                                    motifs=cfg["baseline_motifs"],

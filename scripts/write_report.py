@@ -10,7 +10,9 @@ import json
 import pandas as pd
 
 import seqcnn
+from seqcnn.data.cache import dataset_orientation
 from seqcnn.data.regions import DROP_REASONS
+from seqcnn.evaluate.baselines import KMER_BASELINES
 from seqcnn.logs import get_logger
 from seqcnn.report.render import (
     baseline_verdict,
@@ -68,7 +70,19 @@ def genome_data() -> dict:
         "counts_table": table_html(counts, table_id="counts"),
         "drops_table": table_html(drops, table_id="drops"), "shortfall_table": shortfall_table,
         "gc_plot": sm.input.gc_plot,
+        "orientation": orientation_text(),
     }
+
+
+def orientation_text() -> str:
+    """One sentence: whether the regions are read in one orientation, and what follows."""
+    oriented, why = dataset_orientation(manifest)
+    if not oriented:
+        return (f"Orientation: {why}; reverse-complement augmentation and strand averaging "
+                "follow train.rc_augment and evaluate.rc_average (auto: on).")
+    return (f"Orientation: {why}. Orientation is signal here: with auto settings, "
+            "reverse-complement augmentation and strand averaging are off, and an oriented "
+            "k-mer baseline is fitted beside the canonical one.")
 
 
 def seqset_split_text(split: dict) -> str:
@@ -227,9 +241,28 @@ for i, name in enumerate(sm.params.models):
            else seqset_model(i, name, table, accuracy, filters, summary)),
     })
 
-comparison = (table_html(model_comparison(sm.params.models, summaries, tables,
-                                          None if genome else accuracies),
-                         table_id="comparison") if len(models) > 1 else None)
+def with_baselines(comparison: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison of the models and, below, one row per baseline of a genome dataset
+    (canonical and oriented k-mers, known motifs): mean test auROC and auPR over tasks."""
+    rows = table[~table["model"].isin(sm.params.models)]
+    if not len(rows):
+        return comparison
+    means = rows.groupby("model", sort=False)[["auroc", "auprc"]].mean()
+    base = pd.DataFrame({"model": means.index, "arch": "baseline",
+                         "test_auroc": means["auroc"].to_numpy(),
+                         "test_auprc": means["auprc"].to_numpy()})
+    return pd.concat([comparison.astype(object), base.astype(object)],
+                     ignore_index=True).fillna("–")
+
+
+kmer_kinds = set(tables[0]["model"]) & set(KMER_BASELINES) if genome and tables else set()
+comparison = None
+if len(models) > 1 or len(kmer_kinds) > 1:  # several models, or both k-mer baselines
+    comparison = model_comparison(sm.params.models, summaries, tables,
+                                  None if genome else accuracies)
+    if genome:
+        comparison = with_baselines(comparison, tables[0])
+    comparison = table_html(comparison, table_id="comparison")
 reference = (reference_section(sm.input.reference_table, sm.input.reference_figure,
                                sm.params.reference)
              if "reference_table" in sm.input.keys() else None)

@@ -394,6 +394,36 @@ class KmerBaseline(_LogisticBaseline):
 
 
 @dataclass
+class OrientedKmerBaseline(KmerBaseline):
+    """:class:`KmerBaseline` on oriented k-mer frequencies: a k-mer and its reverse
+    complement are separate features (5,460 for k = 1..6), so the fit can use the strand a
+    motif sits on. Fitted beside the canonical one on oriented datasets (stranded regions:
+    promoters read in the gene's direction), where orientation is signal."""
+
+    canonical: bool = False
+
+    def describe(self, top: int = 5) -> str:
+        """:meth:`KmerBaseline.describe`, saying the k-mers are oriented."""
+        return super().describe(top).replace(
+            "k-mer spectrum baseline: k-mer frequencies",
+            "oriented k-mer spectrum baseline: strand-specific k-mer frequencies (a k-mer "
+            "and its reverse complement are separate features)", 1)
+
+
+#: Names of the k-mer baselines in eval/metrics.tsv: canonical, oriented.
+KMER_BASELINES = ("kmer_lr", "kmer_oriented_lr")
+
+
+def kmer_baselines(oriented: bool, seed: int = 0) -> dict[str, KmerBaseline]:
+    """The k-mer baselines of a dataset, by their metrics.tsv name: the canonical one, and
+    for ``oriented`` data the oriented one beside it (:data:`KMER_BASELINES`)."""
+    out: dict[str, KmerBaseline] = {KMER_BASELINES[0]: KmerBaseline(seed=seed)}
+    if oriented:
+        out[KMER_BASELINES[1]] = OrientedKmerBaseline(seed=seed)
+    return out
+
+
+@dataclass
 class MotifScanBaseline(_LogisticBaseline):
     """Logistic regression on each known motif's best log-odds score (both strands).
 

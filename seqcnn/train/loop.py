@@ -72,7 +72,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from seqcnn.data.cache import IGNORE, Split, load_split
+from seqcnn.data.cache import IGNORE, Split, cache_orientation, load_split
 from seqcnn.data.targets import Targets
 from seqcnn.models import (
     SequenceModel,
@@ -81,6 +81,7 @@ from seqcnn.models import (
     count_parameters,
     pwm_entropy,
 )
+from seqcnn.models.strands import strand_choice
 from seqcnn.models.zoo import SHA256_KEY, file_sha256
 from seqcnn.train import distributed
 from seqcnn.train.batches import PADDING_MODES, pad_batch
@@ -124,7 +125,9 @@ class TrainConfig:
     - ``seed``: model initialisation, batch order, augmentation, dropout;
     - ``device``: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
     - ``precision``: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast);
-    - ``rc_augment``: random reverse complement of training sequences (DNA/RNA only);
+    - ``rc_augment``: random reverse complement of training sequences (DNA/RNA only):
+      ``auto`` (default) follows the data, on for unstranded and off for oriented data
+      (:func:`seqcnn.models.strands.strand_choice`), ``True``/``False`` force it;
     - ``jitter``: random shifts of up to this many positions (zero-filled, see
       :mod:`seqcnn.train.datasets`);
     - ``num_workers``: DataLoader worker processes; ``auto`` is 0 on CPU/MPS and up to 4 on
@@ -148,7 +151,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    rc_augment: bool = True
+    rc_augment: bool | str = "auto"
     jitter: int = 0
     num_workers: int | str = "auto"
     pos_weight: str = "balanced"
@@ -183,8 +186,9 @@ class TrainConfig:
         number("min_lr", 0.0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"train.seed must be an integer, got {self.seed!r}")
-        if not isinstance(self.rc_augment, bool):
-            raise ValueError(f"train.rc_augment must be true or false, got {self.rc_augment!r}")
+        if not isinstance(self.rc_augment, bool) and self.rc_augment != "auto":
+            raise ValueError(f"train.rc_augment must be auto, true or false, got "
+                             f"{self.rc_augment!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
@@ -891,6 +895,7 @@ def train(
     on_epoch_end: Callable[[int, Mapping[str, float]], None] | None = None,
     targets: Targets | Mapping[str, Any] | None = None,
     padding: str = "zeros+mask",
+    oriented: bool | None = None,
 ) -> TrainResult:
     """Train ``build_model(model_config)`` on ``train_data``, select on ``valid_data``.
 
@@ -908,6 +913,10 @@ def train(
     :class:`TrainConfig` or mapping (defaults for missing keys). Outputs go to ``paths`` or
     ``TrainPaths.in_dir(out_dir)``; with neither, nothing is written and nothing resumed.
     ``threads`` sizes ``num_workers: auto`` (it does not set torch's thread count).
+    ``oriented`` says whether the data is read in a fixed orientation (stranded regions,
+    oriented sequence sets), which ``rc_augment: auto`` follows (off when oriented); None
+    reads it from the cache's manifest when ``train_data`` is ``{"cache": dir, ...}``
+    (:func:`seqcnn.data.cache.cache_orientation`), else counts the data as unstranded.
 
     ``on_batch_end(epoch, batch)`` and ``on_epoch_end(epoch, log_row)`` are called after each
     step and after each epoch's checkpoint is written (an exception raised there stops
@@ -938,7 +947,7 @@ def train(
                       out_dir=out_dir, paths=paths, tasks=tasks, alphabet=alphabet,
                       threads=threads, resume=resume, progress=progress and info.is_main,
                       on_batch_end=on_batch_end, on_epoch_end=on_epoch_end,
-                      targets=targets, padding=padding)
+                      targets=targets, padding=padding, oriented=oriented)
     finally:
         if owns_group:
             torch.distributed.destroy_process_group()
@@ -964,6 +973,7 @@ def _train(
     on_epoch_end: Callable[[int, Mapping[str, float]], None] | None,
     targets: Targets | Mapping[str, Any] | None,
     padding: str,
+    oriented: bool | None = None,
 ) -> TrainResult:
     """:func:`train` in this process: check the splits, build, restore the checkpoint, run
     the epochs, write the best weights."""
@@ -977,6 +987,7 @@ def _train(
         threads = max(1, threads // info.world_size)
     workers = resolve_num_workers(cfg.num_workers, device, threads)
     splits = _check_splits(train_data, valid_data, targets, tasks, run)
+    cfg = _strand_augmentation(cfg, _orientation(train_data, oriented), alphabet, log)
     run = dataclasses.replace(run, cfg=_augmentation(cfg, splits.lengths, log))
     parts = _build(model_config, splits, run)
     ckpt = _Checkpoint(run.paths.checkpoint, _fingerprint(parts.model, splits, run),
@@ -1098,6 +1109,33 @@ def _check_world(cfg: TrainConfig, world: int, n_train: int) -> None:
     if world > 1 and n_train < cfg.batch_size:
         raise ValueError(f"{n_train} training sequences are fewer than one batch of "
                          f"{cfg.batch_size}: lower train.batch_size")
+
+
+def _orientation(train_data: Any, oriented: bool | None) -> tuple[bool | None, str]:
+    """``(oriented, why)``: as given, else from the manifest of a ``{"cache": dir}`` split,
+    else unknown (None)."""
+    if oriented is not None:
+        return bool(oriented), "given to train()"
+    if isinstance(train_data, Mapping) and "cache" in train_data:
+        found = cache_orientation(train_data["cache"])
+        if found is not None:
+            return found
+    return None, "no cache manifest"
+
+
+def _strand_augmentation(cfg: TrainConfig, orientation: tuple[bool | None, str],
+                         alphabet: str, log: Any) -> TrainConfig:
+    """``cfg`` with ``rc_augment`` resolved to a bool (``auto``: off for oriented data and
+    for proteins), and one log line saying which and why."""
+    oriented, why = orientation
+    if cfg.rc_augment == "auto" and alphabet not in ("dna", "rna"):
+        log.info("reverse-complement augmentation off (train.rc_augment: auto): %s has no "
+                 "reverse complement", alphabet)
+        return dataclasses.replace(cfg, rc_augment=False)
+    on, reason = strand_choice(cfg.rc_augment, oriented, "reverse-complement augmentation",
+                               "train.rc_augment")
+    log.info("%s (%s)", reason, why)
+    return dataclasses.replace(cfg, rc_augment=on)
 
 
 def _augmentation(cfg: TrainConfig, lengths: bool, log: Any) -> TrainConfig:
