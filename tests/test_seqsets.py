@@ -197,19 +197,30 @@ def test_integral_numbers_and_booleans_are_classes(tmp_path, values, classes, ki
     np.testing.assert_array_equal(s.labels[:, 0], codes)
 
 
-def test_non_integer_numbers_are_an_error_not_hundreds_of_classes(tmp_path):
+def test_non_integer_numbers_are_regression_not_hundreds_of_classes(tmp_path):
     rng = np.random.default_rng(0)
     values = [f"{v:.3f}" for v in rng.normal(size=300)]
     fa, lab = _labelled(tmp_path, values)
+    s = load_seqset(fa, lab)  # label_type null: detected, with the evidence
+    assert s.kinds == {"y": "regression"} and s.classes == {"y": []}
+    assert s.labels.dtype == np.float32
+    np.testing.assert_allclose(s.labels[:, 0], np.float32(values), rtol=0)
+    det = s.report["label_type"]
+    assert det["detected"] and det["label_type"] == "regression" and det["loss"] == "mse"
+    assert det["evidence"]["y"]["non_integer"] == sum(not float(v).is_integer() for v in values)
+    assert det["evidence"]["y"]["example"] == values[0] and "'y'" in det["message"]
+    # asked for classes: the error says what, where and the fix
     with pytest.raises(SeqSetError) as err:
-        load_seqset(fa, lab)
+        load_seqset(fa, lab, label_type="multiclass")
     msg = str(err.value)
     assert "y.tsv" in msg and "label column 'y'" in msg and "not integers" in msg
     assert f"{values[0]!r}" in msg and "'s0' (line 2)" in msg
-    assert "regression" in msg and "not supported" in msg
-    # mostly numbers, a few words among them: still numbers, not 300 text classes
+    assert "label_type: regression" in msg
+    # mostly numbers, a few words among them: a regression column with bad values, not 300
+    # text classes; the error names the first word's row
     fa, lab = _labelled(tmp_path, values[:-2] + ["n.d.", "high"])
-    with pytest.raises(SeqSetError, match="regression"):
+    with pytest.raises(SeqSetError, match=r"2 value\(s\) are not finite numbers, e.g. 'n.d.' "
+                       r"for .*'s298' \(line 300\)"):
         load_seqset(fa, lab)
 
 

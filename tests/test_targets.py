@@ -76,7 +76,7 @@ def test_bad_targets_and_labels_raise_naming_the_task():
     with pytest.raises(ValueError, match="only task"):
         Targets(("ss", "b"), {"ss": "per_position", "b": "binary"}, {"ss": ("H", "E")})
     with pytest.raises(ValueError, match="'x'.*kind"):
-        Targets(("x",), {"x": "regression"}, {})
+        Targets(("x",), {"x": "ordinal"}, {})
     with pytest.raises(ValueError, match="binary task 'x' needs 2 classes"):
         Targets(("x",), {"x": "binary"}, {"x": ("a", "b", "c")})
     with pytest.raises(ValueError, match="'m'.*at least 2 classes"):

@@ -18,9 +18,12 @@ Inputs
     ``"0" .. str(max)``), a column with negatives gets codes in numeric order;
     ``true``/``false`` (any case) is *binary* (false → 0); other strings become integer codes
     in sorted order of the distinct values (*multiclass*; the class list is returned). A
-    column where at least half the values are numbers and some are not integers is an error
-    (a quantity: regression is not supported yet); more than :data:`MANY_CLASSES` integer
-    classes is a warning; or
+    column where at least half the values are numbers and some are not integers is a
+    quantity: a *regression* target (``label_type`` ``null``: detected, with the evidence in
+    ``report["label_type"]``; given as ``binary``/``multiclass``: an error); more than
+    :data:`MANY_CLASSES` integer classes is a warning. With ``label_type: regression`` every
+    label column is read as real numbers (``float32``; a word is an error naming the row),
+    trained with ``loss`` ``mse`` or ``poisson`` (values must be >= 0); or
   * ``position_label``: one column holding a string with one character per residue (e.g.
     secondary structure ``H``/``E``/``C``); its characters are the classes (sorted, or in the
     order of ``position_classes`` when given).
@@ -53,7 +56,8 @@ Cache layout (one directory, per split ``s``)
 - ``{s}.onehot.npy``  ``uint8`` ``(N, A, L)``: one-hot, **zero** past each sequence's end;
 - ``{s}.lengths.npy`` ``int32`` ``(N,)``: the number of real positions of each row;
 - ``{s}.labels.npy``  ``uint8`` ``(N, tasks)`` per-sequence class codes, or ``(N, L)``
-  per-position class codes with ``255`` (:data:`IGNORE`) past the end;
+  per-position class codes with ``255`` (:data:`IGNORE`) past the end, or ``float32``
+  ``(N, tasks)`` values of regression targets (``NaN`` = no label);
 - ``{s}.ids.tsv``: ``id`` and ``length`` per row, in cache order.
 
 ``L`` is the dataset's longest sequence (over all splits), or ``max_len`` when given; longer
@@ -101,6 +105,11 @@ from seqcnn.data.genome import open_text
 from seqcnn.errors import EXAMPLES, SeqSetError, examples, require_file
 
 TOO_LONG = ("crop", "drop")
+#: ``label_type`` of a sequence set's per-sequence label columns (``None``: detected).
+LABEL_TYPES = ("regression", "binary", "multiclass")
+#: Random splits of regression targets stratify on this many quantile bins of the first
+#: label column.
+REGRESSION_STRATA = 10
 DEDUPE = ("none", "across", "all")
 MISSING_LABELS = ("error", "drop")
 #: Label values read as *missing* (compared case-insensitively): never a class.
@@ -395,13 +404,15 @@ def _integer_classes(ints: np.ndarray, column: str, path: str | os.PathLike,
         uniq, codes = np.unique(ints, return_inverse=True)
         if len(uniq) >= IGNORE:
             raise SeqSetError(f"{path}: column {column!r} has {len(uniq)} classes; at most "
-                              f"{IGNORE - 1} are supported")
+                              f"{IGNORE - 1} are supported; if it is a quantity, set "
+                              "label_type: regression in the dataset's config")
         return codes.reshape(-1).astype(np.uint8), [str(c) for c in uniq], "multiclass"
     top = int(ints.max())
     if top >= IGNORE:
         i = int(np.argmax(ints))
         raise SeqSetError(f"{path}, line {lines[i]} (id {ids[i]!r}): class {top} in "
-                          f"{column!r}; class codes must be below {IGNORE}")
+                          f"{column!r}; class codes must be below {IGNORE}; if the column is "
+                          "a quantity, set label_type: regression in the dataset's config")
     kind = "binary" if top <= 1 else "multiclass"
     return ints.astype(np.uint8), [str(c) for c in range(max(top, 1) + 1)], kind
 
@@ -418,10 +429,10 @@ def _not_classes_message(values: np.ndarray, numbers: list[float | None], column
     return (
         f"{path}: label column {column!r} holds numbers that are not integers, e.g. "
         f"{values[i]!r} for {_rows(ids, lines, [i])} ({len(frac)} of {len(values)} values are "
-        f"not integers{text}). Labels are classes: 0/1 (binary), integers or words (multi-class); "
-        "regression on numeric values is not supported yet. Turn the column into classes "
-        "(e.g. 1 where the value passes a threshold, else 0), or leave it out with "
-        "label_columns."
+        f"not integers{text}). Classes are 0/1 (binary), integers or words (multi-class). If "
+        "the column is a quantity, set label_type: regression in the dataset's config (or "
+        "leave label_type out: detected); otherwise turn it into classes (e.g. 1 where the "
+        "value passes a threshold, else 0), or leave it out with label_columns."
     )
 
 
@@ -463,6 +474,63 @@ def encode_label_column(
         raise SeqSetError(f"{path}: column {column!r} has {len(classes)} classes; at most "
                           f"{IGNORE - 1} are supported")
     return codes.reshape(-1).astype(np.uint8), [str(c) for c in classes], "multiclass"
+
+
+def regression_evidence(values: Sequence[str]) -> dict[str, Any] | None:
+    """Why a label column reads as a quantity, or ``None``: at least half its values are
+    numbers and some are not integers. Returns ``{"numbers", "non_integer", "values",
+    "example"}`` (counts, and the first non-integer value as written)."""
+    numbers = [_number(str(v)) for v in values]
+    frac = [i for i, x in enumerate(numbers) if x is not None and not x.is_integer()]
+    n_numbers = sum(x is not None for x in numbers)
+    if not frac or 2 * n_numbers < len(numbers):
+        return None
+    return {"numbers": n_numbers, "non_integer": len(frac), "values": len(numbers),
+            "example": str(values[frac[0]])}
+
+
+def encode_regression_column(
+    values: Sequence[str], column: str, path: str | os.PathLike, ids: Sequence[str],
+    lines: Sequence[int], loss: str = "mse",
+) -> np.ndarray:
+    """Per-sequence label strings → ``float32`` ``(N,)`` values of a regression target.
+
+    Missing values (:data:`MISSING_VALUES`) become NaN (no label; :func:`load_seqset`
+    handles them before, per ``missing_labels``). A value that is not a number (or is
+    infinite), and with ``loss="poisson"`` a negative value, raises :class:`SeqSetError`
+    naming the file, line and id, and the fix."""
+    values = np.asarray(values, dtype=object)
+    missing = is_missing(values)
+    numbers = [None if m else _number(str(v)) for v, m in zip(values, missing, strict=True)]
+    bad = [i for i, x in enumerate(numbers) if x is None and not missing[i]]
+    if bad:
+        raise SeqSetError(
+            f"{path}: label column {column!r} is a regression target but {len(bad)} value(s) "
+            f"are not finite numbers, e.g. {values[bad[0]]!r} for {_rows(ids, lines, bad)}; "
+            "fix or remove those rows, or give the column's label_type (binary or multiclass) "
+            "if it holds classes")
+    out = np.array([np.nan if x is None else x for x in numbers], dtype=np.float32)
+    if loss == "poisson":
+        neg = np.flatnonzero(out < 0)
+        if len(neg):
+            raise SeqSetError(
+                f"{path}: label column {column!r} has {len(neg)} negative value(s), e.g. "
+                f"{values[neg[0]]!r} for {_rows(ids, lines, neg)}; loss: poisson models "
+                "counts (>= 0): use loss: mse for values that can be negative (e.g. log "
+                "ratios), or give counts")
+    return out
+
+
+def quantile_strata(values: np.ndarray, bins: int = REGRESSION_STRATA) -> np.ndarray:
+    """Quantile bin codes ``uint8`` ``(N,)`` of ``values`` ``(N,)`` (NaN: its own bin), so a
+    random split of a regression target keeps each split's value distribution alike."""
+    values = np.asarray(values, dtype=np.float64)
+    real = ~np.isnan(values)
+    out = np.full(len(values), bins, dtype=np.uint8)
+    if real.any():
+        edges = np.quantile(values[real], np.linspace(0, 1, bins + 1)[1:-1])
+        out[real] = np.searchsorted(edges, values[real], side="right")
+    return out
 
 
 def encode_position_labels(
@@ -669,6 +737,8 @@ def load_seqset(
     dedupe: str = "none",
     unknown: str | None = None,
     missing_labels: str = "error",
+    label_type: str | None = None,
+    loss: str = "mse",
 ) -> SeqSet:
     """Read, check, label, split and length-filter a sequence set.
 
@@ -687,12 +757,17 @@ def load_seqset(
       protein).
     - ``missing_labels``: a missing value (:data:`MISSING_VALUES`) in a label column is an
       ``error`` naming the rows, or (``drop``) drops those records, counted.
+    - ``label_type``: ``regression | binary | multiclass`` for every per-sequence label
+      column, or ``None`` (detected: a column of non-integer numbers is regression; the
+      evidence goes to ``report["label_type"]``); ``loss`` (``mse | poisson``) of regression
+      targets: poisson needs values >= 0.
 
     Without ``max_len``, a longest sequence past :data:`OUTLIER_FACTOR` times the 99th
     percentile of lengths is reported with its padding cost (:func:`length_outliers`).
     Returns a :class:`SeqSet` whose ``report`` holds everything decided and counted.
     """
     _check_load_options(too_long, dedupe, missing_labels, max_len)
+    _check_label_options(label_type, loss, position_label)
     fasta, labels = Path(fasta), Path(labels)
     f = _fractions(fractions)
     recs, report = _read_sequences(fasta, labels, alphabet, unknown)
@@ -700,7 +775,7 @@ def load_seqset(
                                        (id_column, split_column, group_column),
                                        missing_labels, report)
     lab = _encode_labels(table, columns, recs, labels, position_label, position_classes,
-                         report)
+                         report, label_type, loss)
     split = _assign_split(table, recs, labels, f, seed, lab, split_column, group_column,
                           report)
     keep = _filter_records(recs, lab, split, max_len, too_long, dedupe, report)
@@ -719,6 +794,22 @@ def _check_load_options(too_long: str, dedupe: str, missing_labels: str,
                          f"{missing_labels!r}")
     if max_len is not None and (isinstance(max_len, bool) or int(max_len) < 1):
         raise ValueError(f"max_len must be a positive integer or null, got {max_len!r}")
+
+
+def _check_label_options(label_type: str | None, loss: str, position_label: str | None
+                         ) -> None:
+    """Raise ``ValueError`` for a ``label_type`` or ``loss`` outside its choices, or a
+    ``label_type`` with per-position labels."""
+    if label_type is not None and label_type not in LABEL_TYPES:
+        raise ValueError(f"label_type must be one of {', '.join(LABEL_TYPES)} or null, got "
+                         f"{label_type!r}")
+    from seqcnn.data.targets import REGRESSION_LOSSES
+
+    if loss not in REGRESSION_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {loss!r}")
+    if label_type is not None and position_label is not None:
+        raise ValueError("label_type is for per-sequence label columns; position_label "
+                         f"{position_label!r} is per position: leave label_type out")
 
 
 @dataclass
@@ -813,17 +904,26 @@ class _Labels:
     pos_codes: list[np.ndarray] | None = None
 
     @property
+    def regression(self) -> bool:
+        return bool(self.kinds) and all(k == "regression" for k in self.kinds.values())
+
+    @property
     def strata(self) -> np.ndarray | None:
-        """What a random split stratifies on: the first label column (per sequence)."""
-        return None if self.y is None else self.y[:, 0]
+        """What a random split stratifies on: the first label column (per sequence; its
+        quantile bins for a regression target)."""
+        if self.y is None:
+            return None
+        return quantile_strata(self.y[:, 0]) if self.regression else self.y[:, 0]
 
 
 def _encode_labels(table: pd.DataFrame, columns: list[str], recs: _Records, labels: Path,
                    position_label: str | None, position_classes: str | None,
-                   report: dict[str, Any]) -> _Labels:
+                   report: dict[str, Any], label_type: str | None = None,
+                   loss: str = "mse") -> _Labels:
     """Step 3: label values to class codes (:func:`encode_label_column`, or
-    :func:`encode_position_labels` checked against each sequence's length); warns about
-    integer columns with many classes."""
+    :func:`encode_position_labels` checked against each sequence's length), or to float32
+    values of regression targets (:func:`encode_regression_column`; given or detected);
+    warns about integer columns with many classes."""
     lines = table["line"].to_numpy()
     out = _Labels(columns, {}, {})
     if position_label is not None:
@@ -831,6 +931,13 @@ def _encode_labels(table: pd.DataFrame, columns: list[str], recs: _Records, labe
             list(table[position_label]), recs.seqs, position_label, labels, recs.ids, lines,
             position_classes)
         out.classes[position_label], out.kinds[position_label] = cls, "per_position"
+        return out
+    if _regression_columns(table, columns, labels, label_type, loss, report):
+        out.y = np.empty((len(recs.ids), len(columns)), dtype=np.float32)
+        for j, col in enumerate(columns):
+            out.y[:, j] = encode_regression_column(list(table[col]), col, labels, recs.ids,
+                                                   lines, loss)
+            out.classes[col], out.kinds[col] = [], "regression"
         return out
     out.y = np.empty((len(recs.ids), len(columns)), dtype=np.uint8)
     for j, col in enumerate(columns):
@@ -840,9 +947,48 @@ def _encode_labels(table: pd.DataFrame, columns: list[str], recs: _Records, labe
                                                          for c in out.classes[col]):
             report["warnings"].append(
                 f"{labels}: label column {col!r} has integer values read as "
-                f"{len(out.classes[col])} classes; if it is a quantity, regression is not "
-                "supported yet: turn it into a few classes")
+                f"{len(out.classes[col])} classes; if it is a quantity, set label_type: "
+                "regression in the dataset's config")
+        if label_type is not None and out.kinds[col] != label_type:
+            raise SeqSetError(
+                f"{labels}: label_type is {label_type} but column {col!r} reads as "
+                f"{out.kinds[col]} (classes {examples(out.classes[col])}); fix the column or "
+                "the dataset's label_type (or leave label_type out: detected)")
     return out
+
+
+def _regression_columns(table: pd.DataFrame, columns: list[str], labels: Path,
+                        label_type: str | None, loss: str, report: dict[str, Any]) -> bool:
+    """Whether the label columns are regression targets: ``label_type: regression``, or
+    (``label_type`` null) a column of non-integer numbers (:func:`regression_evidence`).
+    Records the decision and its evidence in ``report["label_type"]``. Detected regression
+    beside class columns raises :class:`SeqSetError` (one kind per dataset)."""
+    evidence = {c: regression_evidence(list(table[c])) for c in columns}
+    found = [c for c, e in evidence.items() if e]
+    if label_type is not None:
+        report["label_type"] = {"label_type": label_type, "detected": False,
+                                "loss": loss if label_type == "regression" else None}
+        return label_type == "regression"
+    if not found:
+        report["label_type"] = {"label_type": None, "detected": True, "loss": None}
+        return False
+    others = [c for c in columns if c not in found]
+    if others:
+        raise SeqSetError(
+            f"{labels}: column(s) {examples(found)} hold non-integer numbers (regression) but "
+            f"{examples(others)} do not; one dataset has one label type: list the regression "
+            "columns (label_columns) in one dataset and the class columns in another, or set "
+            "label_type")
+    e = evidence[found[0]]
+    report["label_type"] = {
+        "label_type": "regression", "detected": True, "loss": loss,
+        "evidence": {c: evidence[c] for c in found}}
+    report["label_type"]["message"] = (
+        f"{labels}: label column(s) {', '.join(found)} read as regression targets (detected: "
+        f"{e['non_integer']} of {e['values']} values in {found[0]!r} are non-integer numbers, "
+        f"e.g. {e['example']!r}); loss {loss}. Set label_type in the dataset's config to "
+        "choose")
+    return True
 
 
 def _assign_split(table: pd.DataFrame, recs: _Records, labels: Path, f: np.ndarray,
@@ -1108,6 +1254,8 @@ def write_seqset_cache(
     size = len(letters(seqset.alphabet))
     length = seqset.seq_len
     n_label = length if seqset.per_position else len(seqset.tasks)
+    regression = _is_regression(seqset)
+    label_dtype = np.float32 if regression else np.uint8
     counts: dict[str, Any] = {}
     checksums: dict[str, dict[str, str]] = {}
     for split in splits:
@@ -1116,7 +1264,8 @@ def write_seqset_cache(
         class_counts = {t: np.zeros(len(seqset.classes[t]), dtype=np.int64)
                         for t in seqset.tasks}
         with NpyWriter(cache_dir / f"{split}.onehot.npy", (n, size, length)) as x_out, \
-                NpyWriter(cache_dir / f"{split}.labels.npy", (n, n_label)) as y_out, \
+                NpyWriter(cache_dir / f"{split}.labels.npy", (n, n_label),
+                          label_dtype) as y_out, \
                 NpyWriter(cache_dir / f"{split}.lengths.npy", (n,), np.int32) as l_out:
             for a in range(0, n, chunk_size):
                 idx = rows[a:a + chunk_size]
@@ -1126,10 +1275,12 @@ def write_seqset_cache(
                     t = seqset.tasks[0]
                     class_counts[t] += np.bincount(y[y != IGNORE],
                                                    minlength=len(seqset.classes[t]))
-                else:
+                elif not regression:
                     y = seqset.labels[idx]
                     for j, t in enumerate(seqset.tasks):
                         class_counts[t] += np.bincount(y[:, j], minlength=len(seqset.classes[t]))
+                else:
+                    y = seqset.labels[idx]
                 x_out.write(x)
                 y_out.write(y)
                 l_out.write(lens)
@@ -1143,13 +1294,17 @@ def write_seqset_cache(
             "class_counts": {t: dict(zip(seqset.classes[t], c.tolist(), strict=True))
                              for t, c in class_counts.items()},
         }
-        if not seqset.per_position:
+        if regression:
+            counts[split]["values"] = value_summary(seqset.labels[rows], seqset.tasks)
+        elif not seqset.per_position:
             counts[split]["positives"] = {t: int(c[1]) for t, c in class_counts.items()
                                           if seqset.kinds[t] == "binary"}
         for kind, w in (("onehot", x_out), ("labels", y_out), ("lengths", l_out)):
             checksums[f"{split}.{kind}.npy"] = {"sha256": w.sha256}
     label_layout = (f"uint8 (N, seq_len) class codes, {IGNORE} = padding"
-                    if seqset.per_position else "uint8 (N, tasks) class codes")
+                    if seqset.per_position else
+                    "float32 (N, tasks) regression values, NaN = no label" if regression
+                    else "uint8 (N, tasks) class codes")
     report = {k: v for k, v in seqset.report.items() if k not in ("counts", "label_kind")}
     return {
         **seqset_manifest_keys(seqset, report),
@@ -1179,12 +1334,33 @@ def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str,
     from seqcnn.data.cache import MANIFEST_SCHEMA, drops_block
     from seqcnn.data.targets import Targets
 
+    loss = (report.get("label_type") or {}).get("loss") or "mse"
     targets = Targets(tuple(seqset.tasks), dict(seqset.kinds),
-                      {t: tuple(c) for t, c in seqset.classes.items()}, IGNORE)
+                      {t: tuple(c) for t, c in seqset.classes.items()}, IGNORE,
+                      {t: loss for t in seqset.tasks} if _is_regression(seqset) else None)
     return {"schema": MANIFEST_SCHEMA, "kind": "seqset",
             "source": {"kind": "seqset", **report.get("source", {})},
             "targets": targets.to_dict(),
             "drops": drops_block(report.get("dropped", {}), cropped=report.get("cropped", 0))}
+
+
+def _is_regression(seqset: SeqSet) -> bool:
+    return not seqset.per_position and all(seqset.kinds[t] == "regression"
+                                           for t in seqset.tasks)
+
+
+def value_summary(values: np.ndarray, tasks: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per regression task: labelled rows ``n``, ``missing`` (NaN), ``mean``, ``sd``,
+    ``min``, ``max`` of ``values`` ``(N, T)`` (NaN statistics for a task with none)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = {}
+    for j, t in enumerate(tasks):
+        col = values[:, j][~np.isnan(values[:, j])]
+        stats = ({"mean": float(col.mean()), "sd": float(col.std()), "min": float(col.min()),
+                  "max": float(col.max())} if len(col) else
+                 dict.fromkeys(("mean", "sd", "min", "max"), math.nan))
+        out[t] = {"n": int(len(col)), "missing": int(len(values) - len(col)), **stats}
+    return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -1193,6 +1369,7 @@ def seqset_manifest_keys(seqset: SeqSet, report: Mapping[str, Any]) -> dict[str,
 __all__ = [
     "DEFAULT_UNKNOWN",
     "IGNORE",
+    "LABEL_TYPES",
     "SeqSet",
     "SeqSetError",
     "check_letters",
@@ -1201,14 +1378,18 @@ __all__ = [
     "encode_chunk",
     "encode_label_column",
     "encode_position_labels",
+    "encode_regression_column",
     "find_duplicates",
     "is_missing",
     "length_outlier_warning",
     "length_outliers",
     "load_seqset",
+    "value_summary",
     "match_labels",
     "pad_position_labels",
+    "quantile_strata",
     "random_split",
     "read_labels",
+    "regression_evidence",
     "write_seqset_cache",
 ]

@@ -9,7 +9,12 @@ model trained on it:
   cross-entropy;
 - ``per_position`` task (the only task then): labels ``(N, L)`` with codes ``0 .. K-1`` and
   ``ignore_index`` (255) at padding, logits ``(N, K, L)``, softmax over the class axis,
-  cross-entropy over the real positions.
+  cross-entropy over the real positions;
+- ``regression`` task (every task then): labels ``float32`` with ``NaN`` = no label, **one**
+  output column, loss ``mse`` (the output is the prediction) or ``poisson`` (the output is
+  the log of the predicted rate; labels must be >= 0), per task (:attr:`Targets.losses`),
+  averaged over the labelled entries. Regression tasks have no classes: scoring is
+  Pearson/Spearman (:func:`seqcnn.evaluate.metrics.regression_metrics`), not one-vs-rest.
 
 Per-sequence labels are ``(N, T)`` class codes, one column per task (binary and multiclass
 tasks may be mixed); the logits are ``(N, n_outputs)``, the tasks' columns side by side in
@@ -38,7 +43,9 @@ from torch import Tensor, nn
 
 from seqcnn.data.cache import IGNORE
 
-KINDS = ("binary", "multiclass", "per_position")
+KINDS = ("binary", "multiclass", "per_position", "regression")
+#: Losses of a regression task: squared error, or Poisson NLL on a log-rate output.
+REGRESSION_LOSSES = ("mse", "poisson")
 #: Class names of a binary task.
 BINARY_CLASSES = ("0", "1")
 #: Label rows checked at once (memmaps are read chunk by chunk).
@@ -53,13 +60,16 @@ class Targets:
     names (code ``i`` is ``classes[t][i]``; binary tasks default to ``("0", "1")``). A
     ``per_position`` task must be the only task. ``ignore_index`` marks padded positions of
     per-position labels and, in per-sequence labels, a task without a label on that sequence
-    (ambiguous).
+    (ambiguous). ``regression`` tasks have no classes (``()``), labels ``float32`` with NaN
+    for no label, and a loss in ``losses`` (:data:`REGRESSION_LOSSES`, default ``mse``); they
+    cannot be mixed with other kinds.
     """
 
     tasks: tuple[str, ...]
     kinds: Mapping[str, str]
     classes: Mapping[str, tuple[str, ...]]
     ignore_index: int = IGNORE
+    losses: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.tasks, str):
@@ -86,6 +96,7 @@ class Targets:
         if per_pos and len(tasks) > 1:
             raise ValueError(f"per_position task {per_pos[0]!r} must be the only task, got "
                              f"tasks {', '.join(tasks)}")
+        object.__setattr__(self, "losses", _check_losses(tasks, out_kinds, self.losses))
         object.__setattr__(self, "tasks", tasks)
         object.__setattr__(self, "kinds", out_kinds)
         object.__setattr__(self, "classes", out_classes)
@@ -133,7 +144,7 @@ class Targets:
             return data
         return cls(tuple(data["tasks"]), dict(data["kinds"]),
                    {t: tuple(c) for t, c in (data.get("classes") or {}).items()},
-                   int(data.get("ignore_index", IGNORE)))
+                   int(data.get("ignore_index", IGNORE)), data.get("losses"))
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> Targets:
@@ -143,10 +154,14 @@ class Targets:
         return cls.binary(meta["tasks"])
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types: ``{"tasks", "kinds", "classes", "ignore_index"}``."""
-        return {"tasks": list(self.tasks), "kinds": dict(self.kinds),
-                "classes": {t: list(c) for t, c in self.classes.items()},
-                "ignore_index": self.ignore_index}
+        """Plain JSON types: ``{"tasks", "kinds", "classes", "ignore_index"}``, plus
+        ``"losses"`` (task → loss) for regression targets."""
+        out = {"tasks": list(self.tasks), "kinds": dict(self.kinds),
+               "classes": {t: list(c) for t, c in self.classes.items()},
+               "ignore_index": self.ignore_index}
+        if self.losses:
+            out["losses"] = dict(self.losses)
+        return out
 
     # ----------------------------------------------------------------- layout
 
@@ -159,6 +174,12 @@ class Targets:
     def all_binary(self) -> bool:
         return all(k == "binary" for k in self.kinds.values())
 
+    @property
+    def regression(self) -> bool:
+        """True for regression targets (every task ``regression``): float labels ``(N, T)``,
+        NaN = no label, one output column per task."""
+        return self.kinds[self.tasks[0]] == "regression"
+
     def n_classes(self, task: str) -> int:
         return len(self.classes[task])
 
@@ -167,7 +188,7 @@ class Targets:
         """Output columns of each task: one for binary, ``K`` for multiclass/per-position."""
         out, start = {}, 0
         for t in self.tasks:
-            width = 1 if self.kinds[t] == "binary" else self.n_classes(t)
+            width = 1 if self.kinds[t] in ("binary", "regression") else self.n_classes(t)
             out[t] = slice(start, start + width)
             start += width
         return out
@@ -179,14 +200,19 @@ class Targets:
 
     @cached_property
     def output_names(self) -> list[str]:
-        """One name per output column: ``task`` (binary) or ``task:class``."""
+        """One name per output column: ``task`` (binary, regression) or ``task:class``."""
+        if self.regression:
+            return list(self.tasks)
         return [t if self.kinds[t] == "binary" else f"{t}:{c}"
                 for t in self.tasks for c in (self.classes[t][1:2] if self.kinds[t] ==
                                               "binary" else self.classes[t])]
 
     @cached_property
     def output_tasks(self) -> list[tuple[str, str]]:
-        """``(task, class)`` per output column; class ``""`` for binary columns."""
+        """``(task, class)`` per output column; class ``""`` for binary and regression
+        columns."""
+        if self.regression:
+            return [(t, "") for t in self.tasks]
         return [(t, "" if self.kinds[t] == "binary" else c)
                 for t in self.tasks for c in (self.classes[t][1:2] if self.kinds[t] ==
                                               "binary" else self.classes[t])]
@@ -217,6 +243,9 @@ class Targets:
         elif labels.ndim != 2 or labels.shape[1] != len(self.tasks):
             raise ValueError(f"{name}: expected labels (N, {len(self.tasks)}) for tasks "
                              f"{', '.join(self.tasks)}, got shape {labels.shape}")
+        if self.regression:
+            self._check_values(labels, name)
+            return
         columns = [labels] if self.per_position else [labels[:, j] for j in
                                                       range(len(self.tasks))]
         for t, col in zip(self.tasks, columns, strict=True):
@@ -228,6 +257,43 @@ class Targets:
                 bad = ~np.isin(chunk, allowed)
                 if bad.any():
                     raise ValueError(self._bad_code(t, chunk[bad], name))
+
+    def _check_values(self, labels: np.ndarray, name: str) -> None:
+        """Regression labels: real numbers, NaN for no label, never inf; >= 0 for a
+        ``poisson`` task. Raises ``ValueError`` naming the task and the row."""
+        if not np.issubdtype(labels.dtype, np.number) or labels.dtype == np.bool_:
+            raise ValueError(f"{name}: regression labels must be numbers (float32, NaN = no "
+                             f"label), got dtype {labels.dtype}")
+        for start in range(0, len(labels), _CHUNK):
+            chunk = np.asarray(labels[start:start + _CHUNK], dtype=np.float64)
+            for j, t in enumerate(self.tasks):
+                col = chunk[:, j]
+                bad = np.isinf(col)
+                if self.losses[t] == "poisson":
+                    bad |= col < 0
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    need = ("a count >= 0 (loss poisson)" if self.losses[t] == "poisson"
+                            else "a finite number")
+                    raise ValueError(f"{name}: regression task {t!r} has {col[i]!r} at row "
+                                     f"{start + i} ({int(bad.sum())} such rows); each label "
+                                     f"must be {need} or NaN (no label)")
+
+    def labelled_counts(self, labels: np.ndarray) -> np.ndarray:
+        """Regression: labelled (non-NaN) rows per task, ``int64`` ``(T,)``."""
+        labels = np.asarray(labels)
+        self.check_labels(labels)
+        out = np.zeros(len(self.tasks), dtype=np.int64)
+        for start in range(0, len(labels), _CHUNK):
+            out += (~np.isnan(np.asarray(labels[start:start + _CHUNK], dtype=np.float64))
+                    ).sum(axis=0)
+        return out
+
+    def _no_classes(self, what: str) -> None:
+        if self.regression:
+            raise ValueError(f"regression targets ({', '.join(self.tasks)}) have no classes: "
+                             f"{what} does not apply; score them with "
+                             "seqcnn.evaluate.metrics.regression_metrics")
 
     def _ignorable(self, task: str) -> bool:
         """True when ``ignore_index`` is not one of ``task``'s class codes."""
@@ -254,6 +320,7 @@ class Targets:
         in every column of its task on that row: :mod:`seqcnn.evaluate.metrics` leaves such entries
         out, column by column."""
         labels = np.asarray(labels)
+        self._no_classes("indicator")
         self.check_labels(labels)
         if self.per_position:
             codes = labels[labels != self.ignore_index]
@@ -274,6 +341,7 @@ class Targets:
         rows of :meth:`indicator` (sequences, or real positions) whose entry is 0 or 1, i.e.
         not ignored (ambiguous). Read in row chunks."""
         labels = np.asarray(labels)
+        self._no_classes("column_counts")
         pos = np.zeros(self.n_outputs, dtype=np.int64)
         labelled = np.zeros(self.n_outputs, dtype=np.int64)
         for start in range(0, len(labels), _CHUNK):
@@ -307,10 +375,14 @@ class Targets:
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Logits → probabilities ``float64``, same shape: sigmoid on binary columns, softmax
         within each multiclass task's columns, softmax over the class axis (axis 1) of
-        per-position logits ``(N, K, L)``."""
+        per-position logits ``(N, K, L)``. Regression: the prediction in label units, the
+        output itself (``mse``) or ``exp`` of it (``poisson``: the predicted rate)."""
         logits = np.asarray(logits)
         self._check_outputs(logits, "logits")
         z = logits.astype(np.float64)
+        if self.regression:
+            poisson = np.array([self.losses[t] == "poisson" for t in self.tasks])
+            return np.where(poisson[None, :], np.exp(np.minimum(z, 80.0)), z)
         if self.all_binary:
             return 1.0 / (1.0 + np.exp(-z))
         if self.per_position:
@@ -332,6 +404,7 @@ class Targets:
         (label != ignore), flattened sequence by sequence, and ``probs`` is ``(N, K, L)``
         with the labels' ``L``."""
         labels, probs = np.asarray(labels), np.asarray(probs)
+        self._no_classes("one_vs_rest")
         self._check_outputs(probs, "probs")
         if self.per_position:
             if labels.shape != (probs.shape[0], probs.shape[2]):
@@ -347,6 +420,7 @@ class Targets:
         """Predicted class code per task: argmax of a multiclass task's columns ``(N,)``,
         of the class axis for per-position ``(N, L)``; binary: ``probs >= 0.5`` ``(N,)``."""
         probs = np.asarray(probs)
+        self._no_classes("predicted_class")
         self._check_outputs(probs, "probs")
         if self.per_position:
             return {self.tasks[0]: probs.argmax(axis=1)}
@@ -369,6 +443,10 @@ def _check_task(task: str, kind: Any, classes: Any, ignore: int
                 ) -> tuple[str, tuple[str, ...]]:
     if kind not in KINDS:
         raise ValueError(f"task {task!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "regression":
+        if classes:
+            raise ValueError(f"regression task {task!r} has no classes, got {list(classes)}")
+        return kind, ()
     if classes is None:
         if kind != "binary":
             raise ValueError(f"task {task!r} ({kind}) needs its class names")
@@ -388,6 +466,29 @@ def _check_task(task: str, kind: Any, classes: Any, ignore: int
     return kind, classes
 
 
+def _check_losses(tasks: tuple[str, ...], kinds: Mapping[str, str],
+                  losses: Mapping[str, str] | None) -> dict[str, str]:
+    """Loss per regression task (default ``mse``); ``{}`` for targets without regression.
+    Regression mixed with other kinds, or a loss for a task that is not regression, raises
+    ``ValueError``."""
+    losses = dict(losses or {})
+    reg = [t for t in tasks if kinds[t] == "regression"]
+    other = [t for t in tasks if kinds[t] != "regression"]
+    if reg and other:
+        raise ValueError(f"regression task(s) {', '.join(reg)} cannot be mixed with "
+                         f"{', '.join(f'{t} ({kinds[t]})' for t in other)}: make every label "
+                         "column a regression target, or train them as separate datasets")
+    wrong = sorted(set(losses) - set(reg))
+    if wrong:
+        raise ValueError(f"losses name task(s) that are not regression: {', '.join(wrong)}")
+    out = {t: str(losses.get(t, "mse")) for t in reg}
+    bad = {t: v for t, v in out.items() if v not in REGRESSION_LOSSES}
+    if bad:
+        raise ValueError(f"regression loss must be one of {', '.join(REGRESSION_LOSSES)}, got "
+                         + ", ".join(f"{v!r} for task {t!r}" for t, v in bad.items()))
+    return out
+
+
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
@@ -405,6 +506,10 @@ class TargetsLoss(nn.Module):
       task's columns);
     - per-position: cross-entropy over the class axis of logits ``(N, K, L)`` against labels
       ``(N, L)``, averaged over the positions whose label is not ``ignore_index``.
+
+    - regression: mean over tasks of per-task means over the labelled (non-NaN) rows of the
+      squared error ``(z - y)^2`` (``mse``) or the Poisson NLL of a log-rate output
+      ``exp(z) - y z`` (``poisson``; ``torch.nn.PoissonNLLLoss(log_input=True)``).
 
     Ignored entries add nothing to the loss and get zero gradient; a batch (or a task) with
     no labelled entry contributes 0, not NaN. ``labels`` may be any numeric dtype holding
@@ -448,6 +553,8 @@ class TargetsLoss(nn.Module):
         if t.all_binary:
             total, count = self._bce(logits, labels)
             return total.sum() / count.sum().clamp(min=1)
+        if t.regression:
+            return self._regression(logits, labels)
         parts = []
         if len(t.binary_tasks):  # the sum of the binary tasks' per-task means
             total, count = self._bce(logits[:, self._bin_cols], labels[:, self._bin_tasks])
@@ -460,6 +567,21 @@ class TargetsLoss(nn.Module):
                 parts.append(ce / (codes != t.ignore_index).sum().clamp(min=1))
         return torch.stack(parts).sum() / len(t.tasks)
 
+    def _regression(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Mean over tasks of each task's mean loss over its labelled (non-NaN) rows."""
+        y = labels.to(logits.dtype)
+        labelled = ~torch.isnan(y)
+        y = torch.where(labelled, y, torch.zeros((), dtype=y.dtype, device=y.device))
+        parts = []
+        for j, task in enumerate(self.targets.tasks):
+            z = logits[:, j]
+            per = (torch.exp(z) - y[:, j] * z if self.targets.losses[task] == "poisson"
+                   else (z - y[:, j]) ** 2)
+            per = torch.where(labelled[:, j], per, torch.zeros((), dtype=per.dtype,
+                                                               device=per.device))
+            parts.append(per.sum() / labelled[:, j].sum().clamp(min=1))
+        return torch.stack(parts).mean()
+
     def _bce(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         """Per-column BCE summed over the labelled rows, and their number: ``(T,)``, ``(T,)``
         for binary logits and labels ``(N, T)``; ignored labels count as 0 with weight 0."""
@@ -471,4 +593,4 @@ class TargetsLoss(nn.Module):
         return per.sum(dim=0), labelled.sum(dim=0)
 
 
-__all__ = ["BINARY_CLASSES", "KINDS", "Targets", "TargetsLoss"]
+__all__ = ["BINARY_CLASSES", "KINDS", "REGRESSION_LOSSES", "Targets", "TargetsLoss"]

@@ -13,6 +13,12 @@ intervals are paired. Resamples that draw a single class are skipped and counted
 (``n_boot`` is the number used). A task with a single class in the labels gets NaN and a
 :class:`SingleClassWarning`, not an exception.
 
+Regression targets (:attr:`seqcnn.data.targets.Targets.regression`: float labels, NaN = no
+label) are scored by :func:`regression_metrics`: Pearson r and Spearman rho per task with
+bootstrap intervals (the same row resamples), the mean squared error, the labelled ``n``.
+:func:`evaluate_scores` returns them in the long form :data:`REGRESSION_COLUMNS`
+(``model, task, metric, value, lo, hi, n, n_missing, n_boot``).
+
 A label of :data:`AMBIGUOUS` (255, :data:`seqcnn.data.seqsets.IGNORE`) means the region has no
 label for that task (it overlaps the task's peak too little to be called positive or
 negative): the row is left out of that task's metrics (not of the other tasks'), counted in
@@ -47,6 +53,12 @@ COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo"
 #: Column order of :func:`class_metrics`.
 CLASS_COLUMNS = ["model", "task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc",
                  "auprc_lo", "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "n_boot"]
+#: Column order of :func:`regression_metrics`: one row per (model, task, metric), metric
+#: ``pearson``, ``spearman`` or ``mse``; ``lo``/``hi`` the bootstrap interval.
+REGRESSION_COLUMNS = ["model", "task", "metric", "value", "lo", "hi", "n", "n_missing",
+                      "n_boot"]
+#: Metrics of :func:`regression_metrics`, in row order.
+REGRESSION_METRICS = ("pearson", "spearman", "mse")
 #: Column order of :func:`accuracy_metrics`.
 ACCURACY_COLUMNS = ["model", "task", "accuracy", "q3", "majority", "n"]
 #: Column order of :func:`class_precision_recall`.
@@ -410,6 +422,112 @@ def average_rc(predict: Callable, X, batch_size: int | None = None):
     return np.concatenate(parts)
 
 
+# --------------------------------------------------------------------------- regression
+
+
+def _ranks(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Average ranks (ties share their mean rank) along ``axis``, ``float64``."""
+    from scipy.stats import rankdata
+
+    return rankdata(a, axis=axis)
+
+
+def pearson(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Pearson r of the last axis: ``y``, ``p`` ``(..., n)`` → ``(...)``; NaN where either
+    side is constant or ``n < 2``."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    pc = p - p.mean(axis=-1, keepdims=True)
+    den = np.sqrt((yc ** 2).sum(axis=-1) * (pc ** 2).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (yc * pc).sum(axis=-1) / den
+    return np.where(den > 0, np.clip(r, -1.0, 1.0), np.nan)
+
+
+def spearman(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Spearman rho of the last axis (Pearson r of average ranks): ``(..., n)`` → ``(...)``."""
+    return pearson(_ranks(y), _ranks(p))
+
+
+def regression_scores(labels: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson r and Spearman rho per column of ``labels``/``preds`` ``(N, T)`` over the
+    labelled (non-NaN) rows of each column: two ``(T,)`` arrays (NaN: fewer than 2 rows or a
+    constant side)."""
+    labels = _as_2d(labels, "labels").astype(np.float64)
+    preds = _as_2d(preds, "preds").astype(np.float64)
+    if labels.shape != preds.shape:
+        raise ValueError(f"labels {labels.shape} and predictions {preds.shape} differ in shape")
+    r = np.full(labels.shape[1], np.nan)
+    rho = np.full(labels.shape[1], np.nan)
+    for j in range(labels.shape[1]):
+        keep = ~np.isnan(labels[:, j])
+        if keep.sum() >= 2:
+            r[j] = pearson(labels[keep, j], preds[keep, j])
+            rho[j] = spearman(labels[keep, j], preds[keep, j])
+    return r, rho
+
+
+def _regression_boot(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int
+                     ) -> dict[str, np.ndarray]:
+    """Pearson, Spearman and MSE of ``n_boot`` row resamples of ``y``, ``p`` ``(n,)``
+    (``default_rng(seed)``, drawn in chunks of at most ``_BOOT_CELLS`` cells): ``(n_boot,)``
+    each."""
+    rng, n = np.random.default_rng(seed), len(y)
+    chunk = max(1, _BOOT_CELLS // n)
+    parts: dict[str, list[np.ndarray]] = {m: [] for m in REGRESSION_METRICS}
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
+        yb, pb = y[idx], p[idx]
+        parts["pearson"].append(pearson(yb, pb))
+        parts["spearman"].append(spearman(yb, pb))
+        parts["mse"].append(((yb - pb) ** 2).mean(axis=1))
+    return {m: np.concatenate(v) for m, v in parts.items()}
+
+
+def regression_metrics(labels: np.ndarray, preds: np.ndarray, tasks: Sequence[str] | None = None,
+                       model: str = "model", n_boot: int = 1000, ci: float = 0.95,
+                       seed: int = 0) -> pd.DataFrame:
+    """Pearson r, Spearman rho and MSE per regression task, with bootstrap intervals.
+
+    ``labels`` ``(N, T)`` real values (NaN: no label, left out of that task and counted in
+    ``n_missing``), ``preds`` ``(N, T)`` predictions in label units. ``n_boot`` resamples of
+    each task's labelled rows (drawn from ``seed`` alone: models scored with one seed share
+    them, as :func:`task_metrics`) give the central ``ci`` percentile interval. Returns
+    :data:`REGRESSION_COLUMNS`, three rows per task (:data:`REGRESSION_METRICS`).
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be between 0 and 1, got {ci}")
+    labels = _as_2d(labels, "labels").astype(np.float64)
+    preds = _as_2d(preds, "preds").astype(np.float64)
+    if labels.shape != preds.shape:
+        raise ValueError(f"labels {labels.shape} and predictions {preds.shape} differ in shape")
+    tasks = [f"task{j}" for j in range(labels.shape[1])] if tasks is None else list(tasks)
+    if len(tasks) != labels.shape[1]:
+        raise ValueError(f"{len(tasks)} task names for {labels.shape[1]} label columns")
+    if not np.isfinite(preds).all():
+        raise ValueError(f"{model}: predictions contain NaN or inf")
+    rows = []
+    q = [100 * (1 - ci) / 2, 100 * (1 + ci) / 2]
+    for j, t in enumerate(tasks):
+        keep = ~np.isnan(labels[:, j])
+        y, p = labels[keep, j], preds[keep, j]
+        n = len(y)
+        point = {"pearson": pearson(y, p) if n >= 2 else np.nan,
+                 "spearman": spearman(y, p) if n >= 2 else np.nan,
+                 "mse": float(np.mean((y - p) ** 2)) if n else np.nan}
+        boot = {m: np.empty(0) for m in REGRESSION_METRICS}
+        if n_boot > 0 and n >= 2:
+            boot = _regression_boot(y, p, n_boot, seed)
+        for m in REGRESSION_METRICS:
+            ok = boot[m][~np.isnan(boot[m])]
+            lo, hi = np.percentile(ok, q) if len(ok) else (np.nan, np.nan)
+            rows.append({"model": model, "task": t, "metric": m, "value": float(point[m]),
+                         "lo": lo, "hi": hi, "n": n, "n_missing": int((~keep).sum()),
+                         "n_boot": len(ok)})
+    return pd.DataFrame(rows, columns=REGRESSION_COLUMNS)
+
+
 # --------------------------------------------------------------------------- one entry point
 
 
@@ -432,7 +550,16 @@ def evaluate_scores(labels: np.ndarray, scores: Mapping[str, np.ndarray], target
     (:func:`task_metrics`) with a ``note`` on tasks without positives or negatives. Returns
     ``(metrics, accuracy)``: the accuracy table (:func:`accuracy_metrics`) is empty when
     every task is binary. Every model is resampled with the same ``seed`` (paired CIs).
+
+    Regression targets: ``scores`` are predictions in label units (``Targets.probabilities``)
+    and ``metrics`` is :func:`regression_metrics` of every model (:data:`REGRESSION_COLUMNS`);
+    the accuracy table is empty (:data:`ACCURACY_COLUMNS`).
     """
+    if targets.regression:
+        table = pd.concat([regression_metrics(labels, s, list(targets.tasks), model=name,
+                                              n_boot=n_boot, seed=seed)
+                           for name, s in scores.items()], ignore_index=True)
+        return table, pd.DataFrame(columns=ACCURACY_COLUMNS)
     if by_class is None:
         by_class = not targets.all_binary
     frames, accuracy = [], []
@@ -457,13 +584,20 @@ def predictions_table(ids: np.ndarray, labels: np.ndarray, probs: np.ndarray,
 
     ``ids`` ``(N,)`` name the cache rows (:func:`seqcnn.data.cache.load_split`). Per task
     (``by_class`` false; default: every task binary): ``region, task, label, score`` with
-    label ``NA`` where ambiguous (255). Per output column: ``id, output, label, score``
+    label ``NA`` where ambiguous (255). Regression: ``id, task, label, prediction`` (label NaN
+    where missing). Per output column: ``id, output, label, score``
     (one-vs-rest labels). Per position: ``id, position, label, p_<class>...`` over the real
     positions (``lengths`` ``(N,)``).
     """
     ids = np.asarray(ids)
     labels = np.asarray(labels)
     n = len(labels)
+    if targets.regression:  # id, task, label (NA: none), prediction
+        tasks = list(targets.tasks)
+        pred = pd.DataFrame({"id": np.repeat(ids, len(tasks)), "task": np.tile(tasks, n),
+                             "label": labels.reshape(-1).astype(np.float64),
+                             "prediction": np.asarray(probs).reshape(-1)})
+        return pred
     if by_class is None:
         by_class = not targets.all_binary
     if targets.per_position:

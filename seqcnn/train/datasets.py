@@ -280,7 +280,9 @@ class CacheDataset(Dataset):
         """Rows ``indices`` as ``uint8`` tensors ``(n, A, L)`` and ``(n, T)``, augmented;
         with lengths also the lengths ``int64`` ``(n,)``."""
         idx = np.asarray(indices, dtype=np.int64)
-        x, y = self._rows("onehot", idx), self._rows("labels", idx).astype(np.uint8, copy=False)
+        x, y = self._rows("onehot", idx), self._rows("labels", idx)
+        if y.dtype.kind != "f":  # class codes; float labels (regression, NaN = none) pass
+            y = y.astype(np.uint8, copy=False)
         if self.rc_augment or self.jitter:
             x = augment_batch(x, idx, epoch, self.seed, self.rc_augment, self.jitter)
         x = np.ascontiguousarray(x, dtype=np.uint8)
