@@ -475,3 +475,86 @@ class MaskedBiLSTM(nn.Module):
             out, _ = self.lstm(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=mask.shape[1])
         return apply_mask(out.transpose(1, 2), mask), mask
+
+
+# --------------------------------------------------------------------------- attention
+
+
+class RelativePositionBias(nn.Module):
+    """Learned relative position bias: one scalar per head and clipped offset.
+
+    ``forward(length)`` gives ``(heads, length, length)`` with entry ``[h, i, j] =
+    table[h, clip(j - i, -max_distance, max_distance)]``: it depends only on ``j - i`` (so a
+    sequence and the same sequence padded get the same bias on their valid positions), and
+    offsets beyond ``max_distance`` positions share one value per side. Initialised to 0.
+    """
+
+    def __init__(self, heads: int, max_distance: int) -> None:
+        super().__init__()
+        self.max_distance = max_distance
+        self.table = nn.Parameter(torch.zeros(heads, 2 * max_distance + 1))
+
+    def forward(self, length: int) -> Tensor:
+        pos = torch.arange(length, device=self.table.device)
+        offset = (pos[None, :] - pos[:, None]).clamp(-self.max_distance, self.max_distance)
+        return self.table[:, offset + self.max_distance]
+
+
+class MaskedTransformerLayer(nn.Module):
+    """Pre-norm transformer encoder layer over ``(N, C, L)`` with a key mask and a learned
+    relative position bias (:class:`RelativePositionBias`; no absolute positions).
+
+    ``h + attn(norm(h))`` then ``h + ff(norm(h))``, where ``attn`` is multi-head
+    self-attention with scores ``q·k / sqrt(C / heads) + bias[j - i]`` and ``ff`` is
+    ``Linear(C, ff_mult·C) → GELU → Linear(ff_mult·C, C)``. Masked positions are never
+    attended to (their score is the dtype's minimum, so their weight is exactly 0 and a
+    padded sequence gives its unpadded result) and are zeroed in the output. Length is
+    kept; its receptive field is the whole (valid) sequence, so it has no ``spec``.
+    """
+
+    spec = None
+
+    def __init__(
+        self,
+        channels: int,
+        heads: int,
+        *,
+        ff_mult: int = 2,
+        dropout: float = 0.0,
+        max_distance: int = 128,
+    ) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"channels ({channels}) must be divisible by heads ({heads})")
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(channels)
+        self.qkv = nn.Linear(channels, 3 * channels)
+        self.out = nn.Linear(channels, channels)
+        self.bias = RelativePositionBias(heads, max_distance)
+        self.norm2 = nn.LayerNorm(channels)
+        self.ff = nn.Sequential(
+            nn.Linear(channels, ff_mult * channels),
+            nn.GELU(),
+            nn.Linear(ff_mult * channels, channels),
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def output_length(self, length: int) -> int:
+        return length
+
+    def attention(self, t: Tensor, mask: Tensor) -> Tensor:
+        """Self-attention of ``t`` ``(N, L, C)`` over the keys ``mask`` ``(N, L)`` allows."""
+        n, length, channels = t.shape
+        q, k, v = self.qkv(t).view(n, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(channels // self.heads)
+        scores = scores + self.bias(length).to(scores.dtype)
+        scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
+        weights = self.dropout(torch.softmax(scores, dim=-1))
+        return self.out((weights @ v).transpose(1, 2).reshape(n, length, channels))
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = check_mask(x, mask)
+        t = apply_mask(x, mask).transpose(1, 2)  # (N, L, C)
+        t = t + self.dropout(self.attention(self.norm1(t), mask))
+        t = t + self.dropout(self.ff(self.norm2(t)))
+        return apply_mask(t.transpose(1, 2), mask), mask

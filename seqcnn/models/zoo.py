@@ -1,4 +1,5 @@
-"""Model zoo: a BPNet-style dilated CNN (default) and DeepBind, Basset, Koo & Eddy, DanQ.
+"""Model zoo: a BPNet-style dilated CNN (default), DeepBind, Basset, Koo & Eddy, DanQ and a
+hybrid (dilated convolutions, then transformer layers).
 
 Every model maps one-hot sequences ``x`` ``(N, alphabet_size, L)`` and an optional mask
 ``(N, L)`` (bool, ``True`` at real positions) to ``n_tasks`` logits ``(N, n_tasks)``; padding
@@ -38,6 +39,7 @@ from seqcnn.models.layers import (
     ConvBlock,
     MaskedBiLSTM,
     MaskedMaxPool1d,
+    MaskedTransformerLayer,
     Padding,
     Pointwise,
     apply_mask,
@@ -523,10 +525,145 @@ class DanQ(SequenceModel):
         self._build_head(2 * lstm, [_scale(hidden, width_multiplier)] if hidden else [], dropout)
 
 
+class Hybrid(SequenceModel):
+    """Convolutions for local motifs, then self-attention for long-range context.
+
+    - stem and ``layers`` dilated residual blocks exactly as :class:`DilatedCNN` (``filters``,
+      ``first_kernel``, ``kernel``, ``dilation_base``, ``stride``, ``activation``,
+      ``pwm_constrained``);
+    - optional masked max-pool of ``attention_pool`` positions (1: none) before attention,
+      whose cost grows with the square of the length;
+    - ``transformer_layers`` pre-norm encoder layers (:class:`MaskedTransformerLayer`:
+      ``heads`` heads over ``filters`` channels, feed-forward ``ff_mult × filters``,
+      ``dropout``) with a **learned relative position bias** per head for offsets up to
+      ``max_distance`` feature positions (farther offsets share the edge value); no
+      absolute positions, so any length is accepted;
+    - head ``pool`` → linear → ``n_tasks`` logits, as the other zoo models.
+
+    Masks: padding is never attended to and never changes a valid output.
+    ``receptive_field`` counts convolutions and pools only: attention reads the whole
+    sequence. Defaults (64 channels, 4 residual blocks, 2 layers of 4 heads): about 120k
+    parameters, small enough to train on a CPU.
+    """
+
+    arch = "hybrid"
+
+    def __init__(
+        self,
+        alphabet_size: int,
+        n_tasks: int,
+        seq_len: int,
+        *,
+        filters: int = 64,
+        first_kernel: int = 19,
+        layers: int = 4,
+        kernel: int = 3,
+        dilation_base: int = 2,
+        attention_pool: int = 1,
+        transformer_layers: int = 2,
+        heads: int = 4,
+        ff_mult: int = 2,
+        max_distance: int = 128,
+        dropout: float = 0.1,
+        pool: str = "global_max",
+        activation: str = "relu",
+        stride: int = 1,
+        pwm_constrained: bool = False,
+        local_bins: int = 8,
+    ) -> None:
+        config = _common(
+            alphabet_size, n_tasks, seq_len, pool, activation, stride, pwm_constrained, local_bins
+        )
+        config |= {
+            "filters": _int("filters", filters),
+            "first_kernel": _int("first_kernel", first_kernel),
+            "layers": _int("layers", layers, 0),
+            "kernel": _int("kernel", kernel),
+            "dilation_base": _int("dilation_base", dilation_base),
+            "attention_pool": _int("attention_pool", attention_pool),
+            "transformer_layers": _int("transformer_layers", transformer_layers, 0),
+            "heads": _int("heads", heads),
+            "ff_mult": _int("ff_mult", ff_mult),
+            "max_distance": _int("max_distance", max_distance),
+            "dropout": _float("dropout", dropout, 0.0, 1.0, high_open=True),
+        }
+        if filters % heads:
+            raise ValueError(f"filters ({filters}) must be divisible by heads ({heads})")
+        super().__init__(config)
+        self.stem = self._stem(filters, first_kernel, "same")
+        trunk: list[nn.Module] = [
+            ConvBlock(filters, filters, kernel, dilation=dilation_base**i, padding="same",
+                      residual=True)
+            for i in range(layers)
+        ]
+        if attention_pool > 1:
+            trunk.append(MaskedMaxPool1d(attention_pool))
+        trunk += [
+            MaskedTransformerLayer(filters, heads, ff_mult=ff_mult, dropout=dropout,
+                                   max_distance=max_distance)
+            for _ in range(transformer_layers)
+        ]
+        self.trunk = nn.ModuleList(trunk)
+        self._build_head(filters, [], 0.0)
+
+
+class Trunk(nn.Module):
+    """A zoo model without its head: ``features(x, mask) -> (h (N, channels, L'), mask)``.
+
+    Holds the model's ``stem`` and ``trunk`` modules (the same parameters, not copies) and
+    its ``config``; ``layer_specs()`` and ``receptive_field`` as for the model. For heads
+    that read the feature map itself (profile, count and binned heads in
+    :mod:`seqcnn.models.profile`). Build one with :func:`build_trunk`.
+    """
+
+    def __init__(self, model: SequenceModel) -> None:
+        super().__init__()
+        filters = model.config.get("filters")
+        if not isinstance(filters, int):
+            raise ValueError(f"arch {model.arch!r} has no single feature width; use dilated "
+                             "or hybrid")
+        self.config = dict(model.config)
+        self.alphabet_size = model.alphabet_size
+        self.channels: int = filters
+        self.stem = model.stem
+        self.trunk = model.trunk
+
+    def _layers(self) -> list[nn.Module]:
+        return [self.stem, *self.trunk]
+
+    def layer_specs(self) -> list[LayerSpec]:
+        """``(kernel, dilation, stride)`` of every conv and pool, in order."""
+        return [m.spec for m in self._layers() if m.spec is not None]
+
+    @property
+    def receptive_field(self) -> int:
+        """Input positions one feature position sees through convolutions and pools."""
+        return receptive_field(self.layer_specs())
+
+    def features(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Feature map ``(N, channels, L')`` and its mask ``(N, L')`` for ``x`` ``(N, A, L)``."""
+        if x.dim() != 3 or x.shape[1] != self.alphabet_size:
+            raise ValueError(f"expected input (N, {self.alphabet_size}, L), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.to(self.stem.conv.weight.dtype)
+        mask = check_mask(x, mask)
+        for layer in self._layers():
+            x, mask = layer(x, mask)
+        return x, mask
+
+    forward = features
+
+
+def build_trunk(config: Mapping[str, Any], alphabet_size: int, seq_len: int) -> Trunk:
+    """The :class:`Trunk` of ``build_model(config, alphabet_size, 1, seq_len)`` (its head
+    is built and dropped)."""
+    return Trunk(build_model(config, alphabet_size, 1, seq_len))
+
+
 # --------------------------------------------------------------------------- building
 
 ARCHS: dict[str, type[SequenceModel]] = {
-    cls.arch: cls for cls in (DilatedCNN, DeepBind, Basset, KooEddyCNN, DanQ)
+    cls.arch: cls for cls in (DilatedCNN, DeepBind, Basset, KooEddyCNN, DanQ, Hybrid)
 }
 _SIZES = ("alphabet_size", "n_tasks", "seq_len")
 
@@ -540,10 +677,10 @@ def build_model(
     """Build a model from a config dict such as a saved ``model.config``.
 
     ``config["arch"]`` is one of ``dilated`` (default), ``deepbind``, ``basset``,
-    ``koo_eddy``, ``danq``; the other keys are that class's keyword options. The sizes come
-    from the arguments or from the config (a saved ``model.config`` has them); giving both
-    with different values is an error. Unknown keys and bad values raise ``ValueError``
-    naming them.
+    ``koo_eddy``, ``danq``, ``hybrid``; the other keys are that class's keyword options. The
+    sizes come from the arguments or from the config (a saved ``model.config`` has them);
+    giving both with different values is an error. Unknown keys and bad values raise
+    ``ValueError`` naming them.
     """
     if not isinstance(config, Mapping):
         raise ValueError(f"model config must be a mapping, got {type(config).__name__}")
@@ -674,9 +811,12 @@ __all__ = [
     "DanQ",
     "DeepBind",
     "DilatedCNN",
+    "Hybrid",
     "KooEddyCNN",
     "SequenceModel",
+    "Trunk",
     "build_model",
+    "build_trunk",
     "checkpoint",
     "count_parameters",
     "file_sha256",
