@@ -407,6 +407,60 @@ def load_split(cache_dir: str | os.PathLike, split: str) -> Split:
     return Split(onehot, labels, lengths, ids)
 
 
+@dataclass(frozen=True)
+class Tracks:
+    """A split's quantitative targets, memory-mapped, read-only: ``targets`` ``float32``
+    ``(N, tracks)`` (counts) or ``(N, tracks, bins)`` (profile, binned); ``controls`` the
+    same shape for the control tracks, None without them (:mod:`seqcnn.data.tracks`)."""
+
+    targets: np.ndarray
+    controls: np.ndarray | None
+
+
+def load_tracks(cache_dir: str | os.PathLike, split: str) -> Tracks:
+    """Memory-map ``{split}.targets.npy`` (and ``{split}.controls.npy`` if there) of a
+    genome dataset with ``tracks:`` → :class:`Tracks`, rows in the order of
+    :func:`load_split`'s. Raises :class:`ManifestError` naming the file when it is missing
+    or its rows differ from ``{split}.onehot.npy``'s."""
+    cache_dir = Path(cache_dir)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    path = cache_dir / f"{split}.targets.npy"
+    if not path.exists():
+        raise ManifestError(f"{path}: missing from the cache; a dataset gets targets from "
+                            "tracks: (bigWig files) in its config (rule extract_track_targets)")
+    targets = np.load(path, mmap_mode="r")
+    controls_path = cache_dir / f"{split}.controls.npy"
+    controls = np.load(controls_path, mmap_mode="r") if controls_path.exists() else None
+    onehot = cache_dir / f"{split}.onehot.npy"
+    n = len(np.load(onehot, mmap_mode="r")) if onehot.exists() else len(targets)
+    for name, arr in (("targets", targets), ("controls", controls)):
+        if arr is not None and len(arr) != n:
+            raise ManifestError(f"{cache_dir}: {split}.{name}.npy has {len(arr)} rows, "
+                                f"{split}.onehot.npy {n}; rebuild the cache (snakemake "
+                                f"--forcerun {cache_dir / 'manifest.json'})")
+    return Tracks(targets, controls)
+
+
+def tracks_block(cfg: dict[str, Any], stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest's ``tracks``: bigWigs, target kind, lengths, and per split the rows,
+    per-track totals and positions without a value, from extract_track_targets'
+    ``{split}.targets.json`` / ``{split}.controls.json`` (``stats``, each with ``split``
+    and ``signal``)."""
+    per = {sig: {s["split"]: {k: s[k] for k in ("n", "shape", "totals", "nan_bp",
+                                                 "minus_strand_reversed")}
+                 for s in stats if s["signal"] == sig} for sig in ("targets", "controls")}
+    return {"tracks": dict(cfg.get("tracks") or {}), "controls": dict(cfg.get("controls") or {}),
+            "target": stats[0]["target"] if stats else cfg.get("target") or "counts",
+            "seq_len": cfg["seq_len"],
+            "output_len": stats[0]["output_len"] if stats else cfg.get("output_len"),
+            "bin_size": stats[0]["bin_size"] if stats else cfg.get("bin_size"),
+            "layout": {"targets": "float32 (N, tracks) counts | (N, tracks, output_len) "
+                                  "profile | (N, tracks, output_len // bin_size) binned",
+                       "controls": "float32, as targets, for the controls"},
+            "per_split": per["targets"], "controls_per_split": per["controls"]}
+
+
 def drops_block(by_reason: dict[str, int], **detail: Any) -> dict[str, Any]:
     """The manifest's ``drops``: ``{"total", "by_reason": {reason: n}, **detail}``."""
     by_reason = {str(k): int(v) for k, v in by_reason.items()}
@@ -545,13 +599,16 @@ def cache_orientation(cache_dir: str | os.PathLike) -> tuple[bool, str] | None:
 
 def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any]],
                     positives: dict[str, Any], negatives: dict[str, Any],
-                    split: dict[str, Any], version: str) -> dict[str, Any]:
+                    split: dict[str, Any], version: str,
+                    tracks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The manifest of a genome dataset's cache, in the one schema.
 
     ``stats`` are the per-split ``{split}.stats.json`` of build_cache; ``positives``,
     ``negatives`` and ``split`` the JSON summaries of the region rules. Besides the schema's
     keys it keeps the genome fields readers use (``chromosomes``, ``split``, ``dropped``,
-    ``negatives``, ``ambiguous``, ...).
+    ``negatives``, ``ambiguous``, ...). A dataset with ``tracks:`` passes the
+    ``{split}.targets.json`` (and ``.controls.json``) of extract_track_targets as
+    ``tracks``: they add a ``tracks`` block (:func:`tracks_block`) and their checksums.
     """
     from seqcnn.data.targets import Targets
 
@@ -562,7 +619,7 @@ def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any
         for reason, k in counts.items():
             by_reason[reason] = by_reason.get(reason, 0) + int(k)
     by_reason["merged_duplicates"] = int(positives["merged_duplicates"])
-    return {
+    out = {
         "schema": MANIFEST_SCHEMA,
         "dataset": dataset,
         "seqcnn_version": version,
@@ -600,3 +657,8 @@ def genome_manifest(dataset: str, cfg: dict[str, Any], stats: list[dict[str, Any
                             sum_strands(stats), key=f"datasets.{dataset}.oriented"),
         "config": cfg,
     }
+    if tracks:
+        out["tracks"] = tracks_block(cfg, tracks)
+        out["checksums"].update({f"{t['split']}.{t['signal']}.npy": {"sha256": t["sha256"]}
+                                 for t in tracks})
+    return out
