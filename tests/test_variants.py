@@ -200,6 +200,85 @@ def test_window_at_chromosome_start_padded_with_n(tmp_path):
     assert reader.counts["padded"] == 1
 
 
+
+def per_allele_reference(records, seqs, seq_len, max_indel_len):
+    """The reader's output computed allele by allele with Python strings: the table rows,
+    both windows as letters (N outside the chromosome) and the counts."""
+    from collections import Counter
+
+    from seqcnn.data.variants import drop_reason
+
+    c, rows, ref_w, alt_w, counts = seq_len // 2, [], [], [], Counter()
+
+    def letters(s, a, b):
+        return "".join(s[j] if 0 <= j < len(s) else "N" for j in range(a, b)).upper()
+
+    for i, (chrom, pos, vid, ref, alts, _) in enumerate(records):
+        for k, alt in enumerate(alts.split(","), 1):
+            alt = None if alt == "." else alt
+            counts["alleles"] += 1
+            why = drop_reason(ref, alt, max_indel_len)
+            s, p = seqs.get(chrom), pos - 1
+            if why is None and s is None:
+                why = "unknown_chrom"
+            elif why is None and p + len(ref) > len(s):
+                why = "outside_chromosome"
+            elif why is None and s[p:p + len(ref)].upper() != ref.upper():
+                why = "ref_mismatch"
+            if why is not None:
+                counts[why] += 1
+                continue
+            r, a = ref.upper(), alt.upper()
+            rows.append((chrom, pos, vid, r, a, allele_kind(r, a), i, k))
+            ref_w.append(letters(s, p - c, p - c + seq_len))
+            alt_w.append((letters(s, p - c, p) + a + letters(s, p + len(r), p + seq_len))
+                         [:seq_len])
+            counts["padded"] += p - c < 0 or p - c + seq_len + max(len(r), len(a)) > len(s)
+    return rows, ref_w, alt_w, counts
+
+
+def test_batched_reader_gives_the_per_allele_records_and_windows(tmp_path):
+    """Every kind of record, chunks of 5 alleles, lowercase genome stretches, windows over
+    both chromosome ends: the batched reader gives the rows, windows and counts of the
+    allele-by-allele reference above."""
+    genome, seqs = make_genome(tmp_path, 2, 120, seed=4)
+    seqs["chr2"] = seqs["chr2"][:50] + seqs["chr2"][50:70].lower() + seqs["chr2"][70:]
+    (tmp_path / "genome.fa").write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    genome = Genome(tmp_path / "genome.fa")
+    rng = np.random.default_rng(5)
+    recs = []
+    for chrom in ("chr1", "chr2", "chrUn"):
+        s = seqs.get(chrom, "A" * 120)
+        for pos in sorted(rng.integers(1, 121, 40)):
+            p, r = pos - 1, s[pos - 1]
+            other = "ACGT"[("ACGT".index(r.upper()) + 1) % 4]
+            n_ref = int(rng.integers(2, 9))
+            alts = {0: other, 1: f"{other},{'ACGT'[('ACGT'.index(other) + 1) % 4]}",
+                    2: r + "".join(rng.choice(list("ACGT"), int(rng.integers(1, 9)))),
+                    3: "<DEL>", 4: "*", 5: ".", 6: r, 7: "R", 8: other + "T"}
+            kind = int(rng.integers(0, 12))
+            ref = s[p:p + n_ref] if kind in (9, 10) else s[p:p + 2] if kind == 8 else r
+            alt = {9: ref[0], 10: ref[0] + "T", 11: "ACGT"[("ACGT".index(r.upper()) + 2) % 4]
+                   }.get(kind) or alts[kind]
+            if kind == 11:  # REF that is not the genome's letter
+                ref, alt = alt, r.upper()
+            recs.append((chrom, int(pos), f"{chrom}:{pos}", ref, alt, "."))
+    recs.append(("chr1", 119, "past_end", seqs["chr1"][118] + "AAA", "A", "."))
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN, max_indel_len=6,
+                           chunk_size=5)
+    table, ref_w, alt_w = read_all(reader)
+    rows, want_ref, want_alt, counts = per_allele_reference(recs, seqs, SEQ_LEN, 6)
+    assert [tuple(r) for r in table.itertuples(index=False)] == rows
+    assert [decode(w) for w in ref_w] == want_ref
+    assert [decode(w) for w in alt_w] == want_alt
+    assert {k: v for k, v in reader.counts.items() if v} == {
+        **{k: v for k, v in counts.items() if v}, "records": len(recs),
+        "scored": len(rows)}
+    assert set(counts) >= {"symbolic", "no_alt", "non_acgt", "too_long", "unknown_chrom",
+                           "outside_chromosome", "ref_mismatch", "padded"}
+    assert set(table["kind"]) == {"snv", "mnv", "insertion", "deletion", "complex"}
+    assert table["pos"].dtype == np.int64 and table["record"].dtype == np.int64
+
 def test_vcf_output_round_trips_with_info(tmp_path):
     genome, seqs = make_genome(tmp_path)
     info = ['##INFO=<ID=TRUTH,Number=1,Type=String,Description="truth">',
