@@ -19,15 +19,22 @@ seqset = load_seqset(
     position_classes=cfg["position_classes"], fractions=cfg["fractions"], seed=cfg["seed"],
     max_len=cfg["max_len"], too_long=cfg["too_long"], dedupe=cfg["dedupe"],
     missing_labels=cfg.get("missing_labels", "error"),
+    label_type=cfg.get("label_type"), loss=cfg.get("loss", "mse"),
 )
 report = seqset.report
 det = report["alphabet_detection"]
 log.info("%d records; alphabet %s (%s)", report["source"]["records"], seqset.alphabet,
          "detected from the letters" if det["detected"] else "from the config")
 log.info("labels: %s (%s)", ", ".join(seqset.tasks), report["label_kind"])
+label_type = report.get("label_type") or {}
+if label_type.get("message"):  # regression detected: the evidence
+    log.info(label_type["message"])
 for task in seqset.tasks:
-    log.info("task %s: %s, %d classes %s", task, seqset.kinds[task], len(seqset.classes[task]),
-             seqset.classes[task][:20])
+    if seqset.kinds[task] == "regression":
+        log.info("task %s: regression, loss %s", task, label_type.get("loss"))
+    else:
+        log.info("task %s: %s, %d classes %s", task, seqset.kinds[task],
+                 len(seqset.classes[task]), seqset.classes[task][:20])
 log.info("split: %s; counts %s", report["split"], report["counts"])
 log.info("dropped: %s; cropped to %s: %d", report["dropped"], cfg["max_len"], report["cropped"])
 for warning in report["warnings"]:  # dropped records, conversions, length outliers, ...

@@ -6,6 +6,12 @@ the model's ``Targets``, the tables through ``seqcnn.evaluate.metrics.evaluate_s
 ``predictions_table``. Ambiguous labels (255) are left out of a task's metrics and counted
 in ``n_ambiguous``; predictions.tsv.gz keeps their rows with label ``NA``. Per-chromosome
 metrics of genome datasets are the evaluate_by_chrom rule's (it reads ``test_scores.npy``).
+
+Regression targets (a sequence set with real-valued labels): the k-mer ridge baseline
+(``kmer_ridge``) is fitted here on the train split, its alpha chosen on the valid split,
+and scored beside the model; metrics.tsv is then the long table of
+``seqcnn.evaluate.metrics.REGRESSION_COLUMNS`` (Pearson, Spearman, MSE per model and task),
+curves.png the predicted-versus-observed scatter and scores.png the residuals.
 """
 
 import json
@@ -50,6 +56,17 @@ if "baselines" in sm.input.keys():
     baselines = np.load(sm.input.baselines)
     scores.update({b: baselines[b] for b in baselines.files})
 labels = np.asarray(split.labels)
+if targets.regression:  # the k-mer ridge baseline, fitted on this dataset's train/valid
+    from seqcnn.evaluate.baselines import KMER_RIDGE, KmerRidge
+
+    cache = Path(sm.input.manifest).parent
+    train, valid = load_split(cache, "train"), load_split(cache, "valid")
+    ridge = KmerRidge().fit(np.asarray(train.onehot), np.asarray(train.labels),
+                            np.asarray(valid.onehot), np.asarray(valid.labels),
+                            tasks=list(targets.tasks))
+    scores[KMER_RIDGE] = ridge.predict(np.asarray(split.onehot))
+    log.info("%s; NaN rows left out per task (train, valid): %s", ridge.describe(),
+             ridge.n_missing_)
 
 by_class = not genome  # sequence sets: one row per output column (class), as before
 table, accuracy = metrics.evaluate_scores(labels, scores, targets, n_boot=cfg["bootstrap"],
@@ -67,7 +84,10 @@ pred = metrics.predictions_table(split.ids, labels, probs, targets, split.length
 pred.to_csv(sm.output.predictions, sep="\t", index=False, float_format="%.5f", na_rep="NA",
             compression={"method": "gzip", "mtime": 0})
 
-if genome:  # raw labels: the figures leave ambiguous rows out per task
+if targets.regression:
+    evalplots.regression_scatter(scores, labels, list(targets.tasks), sm.output.curves)
+    evalplots.residual_histograms(scores, labels, list(targets.tasks), sm.output.scores)
+elif genome:  # raw labels: the figures leave ambiguous rows out per task
     evalplots.roc_pr_curves(scores, labels, list(targets.tasks), sm.output.curves)
     evalplots.score_distributions({name: probs}, labels, list(targets.tasks), sm.output.scores)
 else:  # one-vs-rest columns: one curve per task or class

@@ -275,9 +275,10 @@ class Targets:
                     i = int(np.flatnonzero(bad)[0])
                     need = ("a count >= 0 (loss poisson)" if self.losses[t] == "poisson"
                             else "a finite number")
-                    raise ValueError(f"{name}: regression task {t!r} has {col[i]!r} at row "
-                                     f"{start + i} ({int(bad.sum())} such rows); each label "
-                                     f"must be {need} or NaN (no label)")
+                    raise ValueError(f"{name}: regression task {t!r} has "
+                                     f"{float(col[i])!r} at row {start + i} "
+                                     f"({int(bad.sum())} such rows); each label must be "
+                                     f"{need} or NaN (no label)")
 
     def labelled_counts(self, labels: np.ndarray) -> np.ndarray:
         """Regression: labelled (non-NaN) rows per task, ``int64`` ``(T,)``."""

@@ -246,3 +246,55 @@ def task_comparison(metrics: pd.DataFrame, path: str | os.PathLike, x_model: str
     ax.set_title(f"{name} per task", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     _save(fig, path)
+
+
+def regression_scatter(preds: Mapping[str, np.ndarray], labels: np.ndarray,
+                       tasks: Sequence[str], path: str | os.PathLike,
+                       max_points: int = 5000, seed: int = 0) -> None:
+    """Predicted against observed values of regression targets: one panel per (task,
+    model), Pearson r in the title, the diagonal dashed. ``preds`` maps a model to ``(N,
+    tasks)`` predictions in label units; ``labels`` ``(N, tasks)`` (NaN rows left out). At
+    most ``max_points`` rows drawn per panel (a seeded sample; r uses every labelled row)."""
+    from seqcnn.evaluate.metrics import pearson
+
+    labels = np.asarray(labels, dtype=np.float64).reshape(len(labels), -1)
+    colors = _colors(list(preds))
+    fig, axes = plt.subplots(len(tasks), len(preds), squeeze=False,
+                             figsize=(3.4 * len(preds), 3.2 * len(tasks)))
+    rng = np.random.default_rng(seed)
+    for j, task in enumerate(tasks):
+        keep = np.flatnonzero(~np.isnan(labels[:, j]))
+        shown = keep if len(keep) <= max_points else np.sort(rng.choice(keep, max_points,
+                                                                         replace=False))
+        for i, (name, p) in enumerate(preds.items()):
+            p = np.asarray(p, dtype=np.float64).reshape(len(labels), -1)[:, j]
+            ax = axes[j, i]
+            ax.scatter(labels[shown, j], p[shown], s=4, alpha=0.4, color=colors[name],
+                       linewidths=0)
+            both = np.concatenate([labels[keep, j], p[keep]]) if len(keep) else np.zeros(1)
+            lo, hi = float(both.min()), float(both.max())
+            ax.plot([lo, hi], [lo, hi], "--", color="0.5", lw=0.8)
+            r = pearson(labels[keep, j], p[keep]) if len(keep) > 1 else np.nan
+            ax.set_title(f"{task}: {name}\nr = {r:.3f} (n = {len(keep)})", fontsize=9)
+            ax.set_xlabel("observed")
+            ax.set_ylabel("predicted")
+    _save(fig, path)
+
+
+def residual_histograms(preds: Mapping[str, np.ndarray], labels: np.ndarray,
+                        tasks: Sequence[str], path: str | os.PathLike) -> None:
+    """Histograms of residuals (predicted − observed) per task, one colour per model."""
+    labels = np.asarray(labels, dtype=np.float64).reshape(len(labels), -1)
+    colors = _colors(list(preds))
+    fig, axes = plt.subplots(1, len(tasks), squeeze=False, figsize=(4 * len(tasks), 3.2))
+    for j, task in enumerate(tasks):
+        keep = ~np.isnan(labels[:, j])
+        ax = axes[0, j]
+        for name, p in preds.items():
+            res = np.asarray(p, dtype=np.float64).reshape(len(labels), -1)[keep, j] \
+                - labels[keep, j]
+            ax.hist(res, bins=50, histtype="step", color=colors[name], label=name)
+        ax.set_title(f"{task}: residuals", fontsize=9)
+        ax.set_xlabel("predicted − observed")
+        ax.legend(fontsize=7)
+    _save(fig, path)

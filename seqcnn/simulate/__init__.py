@@ -7,8 +7,9 @@ and returns them by output name. The same parameters and seed give the same byte
 
 - ``genome`` (:mod:`seqcnn.simulate.genome`, :mod:`seqcnn.simulate.variants`): genome,
   peaks, truth, gaps, variants, variants_index;
-- ``koo_eddy``, ``stride``, ``grammar``, ``distance``, ``padding``, ``secondary_structure``
-  (:mod:`seqcnn.simulate.sets`, :mod:`seqcnn.simulate.proteins`): sequences, labels, truth.
+- ``koo_eddy``, ``stride``, ``grammar``, ``distance``, ``padding``, ``secondary_structure``,
+  ``mpra`` (:mod:`seqcnn.simulate.sets`, :mod:`seqcnn.simulate.proteins`): sequences,
+  labels, truth.
 
 Each kind is a function ``(params, out_dir, seed, key, log) -> {name: Path}``
 (:data:`Simulator`), imported when it runs.
@@ -36,7 +37,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "genome": ("seqcnn.simulate.genome", "write_genome_dataset"),
     **{kind: ("seqcnn.simulate.sets", "write_sequence_set")
        for kind in ("koo_eddy", "stride", "grammar", "distance", "padding",
-                    "secondary_structure")},
+                    "secondary_structure", "mpra")},
 }
 _FILES = {"genome": ("seqcnn.simulate.genome", "GENOME_FILES")}
 _SET_FILES = ("seqcnn.simulate.sets", "SET_FILES")

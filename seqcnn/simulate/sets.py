@@ -540,6 +540,81 @@ def simulate_secondary_structure_set(
     return Simulation(table, None, ["structure"])
 
 
+# --------------------------------------------------------------------------- MPRA
+
+
+#: The MPRA-like library's default motifs (JASPAR2024): CTCF, Spi1, GATA1.
+MPRA_MOTIFS = ("MA0139.2", "MA0080.7", "MA0035.5")
+
+
+def mpra_activity(counts: np.ndarray, effects: Sequence[float], interaction: float,
+                  baseline: float = 0.0) -> np.ndarray:
+    """Noise-free activity of an MPRA-like library: ``baseline + counts @ effects +
+    interaction * [counts[:, 0] > 0 and counts[:, 1] > 0]``.
+
+    ``counts`` ``(N, M)``: planted instances of each motif per sequence; ``effects``
+    ``(M,)`` the additive effect of one instance; ``interaction`` the extra effect of the
+    first two motifs together. Returns ``float64`` ``(N,)``."""
+    counts = np.asarray(counts, dtype=np.float64)
+    both = (counts[:, 0] > 0) & (counts[:, 1] > 0) if counts.shape[1] > 1 else 0.0
+    return baseline + counts @ np.asarray(effects, dtype=np.float64) + interaction * both
+
+
+def simulate_mpra(
+    *, seed: int, n: int = 5000, length: int = 200, motifs: Sequence[str] = MPRA_MOTIFS,
+    effects: Sequence[float] = (1.0, 0.7, -0.6), interaction: float = 0.8,
+    max_instances: int = 3, noise: float = 0.3, baseline: float = 0.0,
+    release: str = "JASPAR2024", both_strands: bool = True,
+) -> Simulation:
+    """An MPRA-like library: random DNA of ``length`` bp with a real-valued ``activity``.
+
+    Each sequence gets ``k`` instances (uniform in ``0 .. max_instances``), each of a motif
+    drawn uniformly from ``motifs`` (JASPAR ids, 2 or 3), sampled from its matrix, strand
+    random with ``both_strands``, at non-overlapping uniform offsets. ``activity`` is
+    :func:`mpra_activity` of the instance counts (additive ``effects`` per instance, plus
+    ``interaction`` when the first two motifs are both present) plus Gaussian noise of sd
+    ``noise``, written with 4 decimals (non-integer numbers: read as a regression target).
+    ``truth``: one row per instance with its motif's ``effect``, and ``activity_true`` (the
+    noise-free activity) per sequence. No split column: the dataset splits at random.
+    """
+    rng = np.random.default_rng(seed)
+    n = _positive(n, "n", 2)
+    length = _positive(length, "length", 10)
+    max_instances = _positive(max_instances, "max_instances", 0)
+    motifs = [str(m) for m in motifs]
+    if not 2 <= len(motifs) <= 3:
+        raise ConfigError(f"motifs must list 2 or 3 JASPAR ids, got {motifs!r}")
+    if len(effects) != len(motifs):
+        raise ConfigError(f"effects needs one value per motif ({len(motifs)}), got "
+                         f"{list(effects)!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ConfigError(f"noise must be a number >= 0, got {noise!r}")
+    loaded = [load_motif(m, release, "motifs") for m in motifs]
+    ids = _ids("mpra", n)
+    counts = np.zeros((n, len(motifs)), dtype=np.int64)
+    seqs, rows = [], []
+    for i in range(n):
+        k = int(rng.integers(0, max_instances + 1))
+        which = rng.integers(0, len(motifs), size=k)
+        seq = _background(length, rng)
+        starts = _place([loaded[m][1].shape[1] for m in which], length, rng)
+        for m, s in zip(which, starts, strict=True):
+            name, pwm = loaded[m]
+            strand = _strand(rng, both_strands)
+            seq[s:s + pwm.shape[1]] = _instance(pwm, strand, rng)
+            counts[i, m] += 1
+            rows.append((ids[i], motifs[m], name, s, s + pwm.shape[1], strand,
+                         float(effects[m])))
+        seqs.append(_decode(seq))
+    true = mpra_activity(counts, effects, float(interaction), float(baseline))
+    activity = true + rng.normal(0.0, float(noise), size=n)
+    table = pd.DataFrame({"id": ids, "sequence": seqs,
+                          "activity": [f"{v:.4f}" for v in activity]})
+    truth = _truth(rows, ["effect"])
+    truth["activity_true"] = truth["id"].map(dict(zip(ids, true, strict=True)))
+    return Simulation(table, truth, ["activity"])
+
+
 # --------------------------------------------------------------------------- registry
 
 SIMULATIONS: dict[str, Callable[..., Simulation]] = {
@@ -549,6 +624,7 @@ SIMULATIONS: dict[str, Callable[..., Simulation]] = {
     "distance": simulate_distance,
     "padding": simulate_padding,
     "secondary_structure": simulate_secondary_structure_set,
+    "mpra": simulate_mpra,
 }
 
 
@@ -618,6 +694,7 @@ __all__ = [
     "KOO_EDDY_INSTANCE_PROBS",
     "KOO_EDDY_MOTIFS",
     "KOO_EDDY_RELEASE",
+    "MPRA_MOTIFS",
     "POSITION_LABEL_KINDS",
     "SIMULATIONS",
     "SET_FILES",
@@ -627,9 +704,11 @@ __all__ = [
     "assign_split",
     "koo_eddy_pwms",
     "load_motif",
+    "mpra_activity",
     "simulate_distance",
     "simulate_grammar",
     "simulate_koo_eddy",
+    "simulate_mpra",
     "simulate_padding",
     "simulate_secondary_structure_set",
     "simulate_set",

@@ -34,6 +34,9 @@ with ``lengths``: batches then group similar lengths, the padding mode
 the device, the model gets the mask, and a batch is cropped to its longest sequence when
 the mask is used and the model accepts any length. Validation auROC/auPR are then the means
 over the one-vs-rest output columns (every class of every task) that have both classes.
+Regression targets (float labels, NaN = none; MSE or Poisson loss) select on the mean
+validation Pearson r over tasks: ``train_log.tsv``'s ``valid_auprc`` column (and
+``best_valid_auprc``) then holds Pearson r and ``valid_auroc`` Spearman rho.
 
 ``device: auto`` picks CUDA, then MPS, then the CPU; ``precision: auto`` is bf16 autocast on
 CUDA and fp32 elsewhere. On CUDA batches come from pinned memory and DataLoader workers; on
@@ -851,6 +854,11 @@ def _validate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: 
                                  torch.from_numpy(labels).to(device).float()).item())
     if step.targets.all_binary:
         auroc, auprc = task_metrics(labels, logits)
+    elif step.targets.regression:  # (Spearman, Pearson): selection on Pearson r
+        from seqcnn.evaluate.metrics import regression_scores
+
+        r, rho = regression_scores(labels, step.targets.probabilities(logits))
+        return valid_loss, rho, r
     else:
         auroc, auprc = task_metrics(*step.targets.one_vs_rest(
             labels, step.targets.probabilities(logits)))
@@ -1087,7 +1095,20 @@ def _check_splits(train_data: Any, valid_data: Any,
 
 def _scored_outputs(targets: Targets, valid_y: np.ndarray, log: Any) -> tuple[str, ...]:
     """Outputs with positives and negatives among the labelled validation rows; the others
-    are left out of the validation mean (warned). None at all raises ``ValueError``."""
+    are left out of the validation mean (warned). None at all raises ``ValueError``.
+    Regression: tasks with at least 3 labelled validation rows."""
+    if targets.regression:
+        n = targets.labelled_counts(valid_y)
+        scored = tuple(t for t, k in zip(targets.tasks, n, strict=True) if k >= 3)
+        if not scored:
+            raise ValueError("no regression task has 3 labelled rows in the validation split: "
+                             "early stopping on validation Pearson r is impossible; change "
+                             "the split")
+        for t, k in zip(targets.tasks, n, strict=True):
+            if t not in scored:
+                log.warning("task %s has %d labelled rows in validation: left out of the "
+                            "validation mean", t, int(k))
+        return scored
     valid_pos, valid_rows = targets.column_counts(valid_y)  # rows: labelled, per column
     counts = list(zip(targets.output_names, valid_pos, valid_rows, strict=True))
     scored = tuple(o for o, p, n in counts if 0 < p < n)
@@ -1382,15 +1403,16 @@ def _epoch_loop(state: _Progress, parts: _Parts, splits: _Splits,
         if run.paths.log is not None:
             write_log(state.history, run.paths.log)
         ckpt.save(parts, state)
+        names = ("Spearman", "Pearson r") if splits.targets.regression else ("auROC", "auPR")
         run.log.info(
-            "epoch %d/%d  train loss %.4f  valid loss %.4f  auROC %.4f  auPR %.4f  lr %.2g  "
-            "%.1fs%s", epoch, cfg.epochs, row["train_loss"], row["valid_loss"],
-            row["valid_auroc"], row["valid_auprc"], row["lr"], row["seconds"],
+            "epoch %d/%d  train loss %.4f  valid loss %.4f  %s %.4f  %s %.4f  lr %.2g  "
+            "%.1fs%s", epoch, cfg.epochs, row["train_loss"], row["valid_loss"], names[0],
+            row["valid_auroc"], names[1], row["valid_auprc"], row["lr"], row["seconds"],
             "  *" if state.es.best_epoch == epoch else "",
         )
         if state.es.stopped:
-            run.log.info("early stopping: no better validation auPR for %d epochs",
-                         cfg.patience)
+            run.log.info("early stopping: no better validation %s for %d epochs",
+                         names[1], cfg.patience)
         if run.on_epoch_end is not None:
             run.on_epoch_end(epoch, row)
 

@@ -40,6 +40,7 @@ MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "va
 SEQSET_ONLY_KEYS = (
     "sequences", "labels", "id_column", "label_columns", "position_label",
     "position_classes", "fractions", "max_len", "too_long", "dedupe", "missing_labels",
+    "label_type", "loss",
 )
 #: Keys that only a genome dataset (``genome:`` + ``tasks:``) reads.
 GENOME_ONLY_KEYS = (
