@@ -460,8 +460,74 @@ def cache_files(dataset):
     return expand(
         results_path(dataset, "cache/{split}.{kind}.npy"),
         split=SPLITS,
-        kind=cache_kinds(dataset),
+        kind=cache_kinds(dataset) + track_signals(dataset),
     ) + [results_path(dataset, "cache/manifest.json")]
+
+
+def all_outputs():
+    """Every public output of every dataset in the config."""
+    out = []
+    for dataset in config["datasets"]:
+        models = config["datasets"][dataset]["models"]
+        out += cache_files(dataset)
+        out += model_files(dataset, models, "eval/metrics.tsv")
+        if is_seqset(dataset):
+            out += model_files(dataset, models, "interpret/filters.tsv")
+        else:
+            out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
+            out += model_files(dataset, models, "interpret/motifs.tsv")
+            out += variant_files(dataset, models, "{name}.tsv.gz")
+        out += design_files(dataset, "{name}.check.tsv")
+        out.append(results_path(dataset, "report.html"))
+    return out
+
+# --------------------------------------------------------------------------- tracks
+
+# Genome datasets with ``tracks:`` (bigWig signal): their cache adds {split}.targets.npy.
+TRACK_DATASETS = [d for d in GENOME_DATASETS if config["datasets"][d].get("tracks")]
+
+
+def track_signals(dataset):
+    """The track arrays of a dataset's cache: targets, and controls when it has some."""
+    if dataset not in TRACK_DATASETS:
+        return []
+    ds = config["datasets"][dataset]
+    return ["targets", "controls"] if ds.get("controls") else ["targets"]
+
+
+def track_bigwigs(wildcards):
+    """The bigWigs extract_track_targets reads: the tracks, or the controls."""
+    ds = dataset_config(wildcards)
+    return list(ds["tracks" if wildcards.signal == "targets" else "controls"].values())
+
+
+def track_stats_files(wildcards):
+    """The {split}.targets.json (and .controls.json) write_manifest gathers; none for a
+    dataset without tracks."""
+    return expand(
+        results_path(wildcards.dataset, "cache/{split}.{signal}.json"),
+        split=SPLITS,
+        signal=track_signals(wildcards.dataset),
+    )
+
+
+def extract_track_targets_mem_mb(wildcards, input):
+    """One chunk of regions: the cropped float32 signal of every track, the targets and
+    pyBigWig's buffers; flat in the number of regions."""
+    ds = dataset_config(wildcards)
+    tracks = max(len(ds.get("tracks") or {}), len(ds.get("controls") or {}))
+    chunk = ds["chunk_size"] * tracks * ds["seq_len"] * 4 * 3
+    return int(1.5 * (500e6 + chunk) / 1e6)
+
+
+def simulation_tracks_config(wildcards):
+    """simulate_tracks' settings: the simulation's ``tracks:`` (defaults when absent), its
+    JASPAR release and seed."""
+    sim = config["simulations"][wildcards.simulation]
+    return {
+        "params": {"release": sim["release"], **(sim.get("tracks") or {})},
+        "seed": sim["seed"],
+    }
 
 
 def all_outputs():
@@ -543,3 +609,10 @@ def design_files(dataset, pattern):
         results_path(dataset, d["model"], "design", pattern.format(name=name))
         for name, d in (ds.get("design") or {}).items()
     ]
+
+
+def simulate_tracks_mem_mb(wildcards, input):
+    """The genome as text and codes, and a float64 rate plus counts per bp: about 40
+    bytes per bp."""
+    size = os.path.getsize(input.genome) if os.path.exists(input.genome) else 0
+    return int(1.5 * (500e6 + 40 * size) / 1e6)

@@ -32,6 +32,7 @@ rule write_manifest:
         positives=results_path("{dataset}/regions/positives.json"),
         negatives=results_path("{dataset}/regions/negatives.json"),
         split=results_path("{dataset}/regions/split.json"),
+        tracks=track_stats_files,
     output:
         manifest=results_path("{dataset}/cache/manifest.json"),
     log:
@@ -83,3 +84,30 @@ rule build_seqset_cache:
         cfg=dataset_config,
     script:
         "../scripts/build_seqset_cache.py"
+
+
+rule extract_track_targets:
+    input:
+        regions=results_path("{dataset}/regions/{split}.bed"),
+        fai=results_path("{dataset}/genome/genome.fa.fai"),
+        bigwigs=track_bigwigs,
+        aliases=chrom_alias_file,
+    output:
+        array=results_path("{dataset}/cache/{split}.{signal}.npy"),
+        stats=results_path("{dataset}/cache/{split}.{signal}.json"),
+    log:
+        results_path("logs/{dataset}/cache/{split}.{signal}.log"),
+    benchmark:
+        results_path("benchmarks/{dataset}/cache/{split}.{signal}.tsv")
+    wildcard_constraints:
+        dataset=one_of(TRACK_DATASETS),
+        signal="targets|controls",
+    conda:
+        "../envs/sequences.yaml"
+    resources:
+        mem_mb=extract_track_targets_mem_mb,
+        runtime=120,
+    params:
+        cfg=dataset_config,
+    script:
+        "../scripts/extract_track_targets.py"

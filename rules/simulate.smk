@@ -57,3 +57,26 @@ rule simulate_seqset:
         cfg=simulation_config,
     script:
         "../scripts/simulate_seqset.py"
+
+
+rule simulate_tracks:
+    input:
+        genome=simulated_path("{simulation}/genome.fa"),
+        truth=simulated_path("{simulation}/truth.tsv"),
+    output:
+        track=simulated_path("{simulation}/tracks/{task}.bw"),
+    log:
+        simulated_path("logs/{simulation}/tracks/{task}.log"),
+    benchmark:
+        simulated_path("benchmarks/{simulation}/tracks/{task}.tsv")
+    wildcard_constraints:
+        simulation=one_of(GENOME_SIMULATIONS),
+    conda:
+        "../envs/simulate.yaml"
+    resources:
+        mem_mb=simulate_tracks_mem_mb,
+        runtime=30,
+    params:
+        cfg=simulation_tracks_config,
+    script:
+        "../scripts/simulate_tracks.py"

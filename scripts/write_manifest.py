@@ -12,7 +12,8 @@ log = get_logger("write_manifest", sm.log[0])
 manifest = genome_manifest(
     sm.wildcards.dataset, sm.params.cfg, [json.load(open(p)) for p in sm.input.stats],
     json.load(open(sm.input.positives)), json.load(open(sm.input.negatives)),
-    json.load(open(sm.input.split)), seqcnn.__version__)
+    json.load(open(sm.input.split)), seqcnn.__version__,
+    tracks=[json.load(open(p)) for p in sm.input.get("tracks", [])])
 validate_manifest(manifest, sm.output.manifest)
 with open(sm.output.manifest, "w") as fh:
     json.dump(manifest, fh, indent=2)

@@ -26,7 +26,8 @@ from conftest import ROOT
 
 #: import name → package name (conda or pip) when they differ
 PACKAGE = {"torch": ("pytorch", "torch"), "sklearn": ("scikit-learn",),
-           "modiscolite": ("modisco-lite",), "yaml": ("pyyaml",)}
+           "modiscolite": ("modisco-lite",), "yaml": ("pyyaml",),
+           "pyBigWig": ("pybigwig",)}
 
 
 def rules() -> list[tuple[str, str, str]]:

@@ -266,3 +266,64 @@ def test_write_bigwig_stores_runs_exactly(tmp_path):
     write_bigwig(tmp_path / "x.bw", v, {"chr1": 7})
     np.testing.assert_array_equal(track_values(tmp_path / "x.bw", "chr1", np.array([0]), 7)[0],
                                   v["chr1"])
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+@pytest.mark.workflow
+def test_rules_write_targets_beside_the_one_hot_and_leave_other_datasets_alone(tmp_path):
+    import json
+    import subprocess
+
+    import yaml
+
+    from conftest import ROOT, snakemake_bin
+
+    sim = "resources/simulated/tiny"
+    base = {"genome": f"{sim}/genome.fa", "seq_len": 120,
+            "tasks": {"A": f"{sim}/peaks/A.narrowPeak.gz", "B": f"{sim}/peaks/B.narrowPeak.gz"},
+            "split": {"valid": ["chr4"], "test": ["chr5"]}, "models": ["small"]}
+    config = {
+        "simulations": {"tiny": {
+            "chromosomes": 5, "chrom_length": 120_000, "seed": 2, "shared_peaks": 20,
+            "tasks": {"A": {"motifs": ["MA0139.2"], "peaks": 80},
+                      "B": {"motifs": ["MA0080.7"], "peaks": 80}},
+            "variants": {"break": 0, "create": 0, "random": 0, "indel": 0},
+            "tracks": {"depth": 300}}},
+        "datasets": {
+            "plain": base,
+            "trk": {**base, "tracks": {"A": f"{sim}/tracks/A.bw", "B": f"{sim}/tracks/B.bw"},
+                    "controls": {"bias": f"{sim}/tracks/B.bw"},
+                    "target": "binned", "output_len": 100, "bin_size": 10}},
+        "models": {"small": {"arch": "dilated", "filters": 8, "layers": 2}},
+    }
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = [f"results/{d}/cache/manifest.json" for d in ("plain", "trk")]
+    cmd = [snakemake_bin(), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(cfg), "--cores", "2", *targets]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "simulate_tracks" in proc.stderr and "extract_track_targets" in proc.stderr
+    plain = tmp_path / "results/plain/cache"
+    assert not list(plain.glob("*.targets.*"))
+    assert "tracks" not in json.loads((plain / "manifest.json").read_text())
+    cache = tmp_path / "results/trk/cache"
+    manifest = json.loads((cache / "manifest.json").read_text())
+    block = manifest["tracks"]
+    assert (block["target"], block["output_len"], block["bin_size"]) == ("binned", 100, 10)
+    for split in ("train", "valid", "test"):
+        tr = load_tracks(cache, split)
+        onehot = np.load(cache / f"{split}.onehot.npy", mmap_mode="r")
+        assert tr.targets.shape == (len(onehot), 2, 10) and tr.controls.shape == (len(onehot),
+                                                                                  1, 10)
+        totals = tr.targets.sum(axis=(0, 2), dtype=np.float64)
+        assert block["per_split"][split]["totals"]["A"] == pytest.approx(totals[0], rel=1e-6)
+        assert f"{split}.targets.npy" in manifest["checksums"]
+        np.testing.assert_array_equal(tr.controls[:, 0], tr.targets[:, 1])
+    # signal follows the peaks: task A's positives carry far more A reads than negatives
+    tr = load_tracks(cache, "train")
+    labels = np.load(cache / "train.labels.npy")
+    a = tr.targets[:, 0].sum(axis=1)
+    assert a[labels[:, 0] == 1].mean() > 10 * a[(labels == 0).all(axis=1)].mean()

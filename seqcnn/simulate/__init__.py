@@ -9,7 +9,9 @@ and returns them by output name. The same parameters and seed give the same byte
   peaks, truth, gaps, variants, variants_index;
 - ``koo_eddy``, ``stride``, ``grammar``, ``distance``, ``padding``, ``secondary_structure``,
   ``mpra`` (:mod:`seqcnn.simulate.sets`, :mod:`seqcnn.simulate.proteins`): sequences,
-  labels, truth.
+  labels, truth;
+- the ``tracks`` option of a ``genome`` simulation (:func:`write_task_tracks`,
+  :mod:`seqcnn.simulate.tracks`): a bigWig per task, footprints at the planted sites.
 
 Each kind is a function ``(params, out_dir, seed, key, log) -> {name: Path}``
 (:data:`Simulator`), imported when it runs.
@@ -93,4 +95,17 @@ def write_task_peaks(peaks: str | os.PathLike, task: str, path: str | os.PathLik
     return write(peaks, task, path)
 
 
-__all__ = ["Simulator", "kinds", "outputs", "simulate", "simulator", "write_task_peaks"]
+def write_task_tracks(genome: str | os.PathLike, truth: str | os.PathLike,
+                      out: Mapping[str, str | os.PathLike], params: Mapping[str, Any] | None,
+                      seed: int, key: str = "tracks", log: logging.Logger | None = None
+                      ) -> dict[str, Path]:
+    """The ``tracks`` option of a ``genome`` simulation: one bigWig per task (``out``: task →
+    path) with footprints at the planted sites of its ``truth`` table
+    (:func:`seqcnn.simulate.tracks.write_task_tracks`); returns task → path."""
+    from seqcnn.simulate.tracks import write_task_tracks as write
+
+    return write(genome, truth, out, params, seed, key, log)
+
+
+__all__ = ["Simulator", "kinds", "outputs", "simulate", "simulator", "write_task_peaks",
+           "write_task_tracks"]

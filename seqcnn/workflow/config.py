@@ -188,10 +188,11 @@ def genome_simulations(config: Mapping[str, Any]) -> list[str]:
 
 
 def simulation_config(config: Mapping[str, Any], simulation: str) -> dict[str, Any]:
-    """A simulation's settings: a genome's keys, or a sequence set's kind, params, seed."""
+    """A simulation's settings: a genome's keys (its ``tracks`` are rule simulate_tracks'),
+    or a sequence set's kind, params, seed."""
     sim = config["simulations"][simulation]
     if sim["kind"] == "genome":
-        return {k: v for k, v in sim.items() if k not in ("kind", "params")}
+        return {k: v for k, v in sim.items() if k not in ("kind", "params", "tracks")}
     return {"kind": sim["kind"], "params": sim["params"], "seed": sim["seed"]}
 
 
