@@ -464,23 +464,6 @@ def cache_files(dataset):
     ) + [results_path(dataset, "cache/manifest.json")]
 
 
-def all_outputs():
-    """Every public output of every dataset in the config."""
-    out = []
-    for dataset in config["datasets"]:
-        models = config["datasets"][dataset]["models"]
-        out += cache_files(dataset)
-        out += model_files(dataset, models, "eval/metrics.tsv")
-        if is_seqset(dataset):
-            out += model_files(dataset, models, "interpret/filters.tsv")
-        else:
-            out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
-            out += model_files(dataset, models, "interpret/motifs.tsv")
-            out += variant_files(dataset, models, "{name}.tsv.gz")
-        out += design_files(dataset, "{name}.check.tsv")
-        out.append(results_path(dataset, "report.html"))
-    return out
-
 # --------------------------------------------------------------------------- tracks
 
 # Genome datasets with ``tracks:`` (bigWig signal): their cache adds {split}.targets.npy.
