@@ -214,10 +214,13 @@ def deep_lift_shap(
     X,
     target: int = 0,
     n_shuffles: int = 20,
-    batch_size: int = 128,
-    random_state: int = 0,
+    batch_size: int | None = None,
+    random_state: int | None = 0,
     correct: bool = True,
     warning_threshold: float = 1e-3,
+    *,
+    fast: bool | None = None,
+    group: int | None = None,
 ) -> np.ndarray:
     """DeepLIFT/SHAP hypothetical contributions ``(N, A, L)`` float32 (tangermeme), with
     ``n_shuffles`` dinucleotide-shuffled references per sequence (seeded by
@@ -225,13 +228,20 @@ def deep_lift_shap(
 
     The model itself is explained (per-position outputs summed over length, see
     :func:`deeplift_view`): its max-pools are ``nn.MaxPool1d`` modules, so DeepLIFT's
-    max-pool rule applies; ``exp`` activations use the rescale rule. Each batch holds
-    ``batch_size`` sequence–reference pairs, run with the references in one pass.
-    tangermeme warns when the convergence deltas (sum of contributions vs. output
-    difference) exceed ``warning_threshold``.
+    max-pool rule applies; ``exp`` activations use the rescale rule. tangermeme's
+    references and rules, computed by :mod:`seqcnn.interpret.deeplift` (``fast``, the default
+    whenever :func:`seqcnn.interpret.deeplift.supports` the model: each sequence runs forward
+    once, its references once without a graph, one backward pass per ``group`` references;
+    ``batch_size`` sequence–reference pairs per batch, default by length) or by
+    ``tangermeme.deep_lift_shap`` itself (``fast=False``, or any other model; ``batch_size``
+    pairs, default 128). Both give the same numbers up to float rounding. Warns when the
+    convergence deltas (sum of contributions vs. output difference) exceed
+    ``warning_threshold``.
     """
     from tangermeme.deep_lift_shap import _nonlinear
     from tangermeme.deep_lift_shap import deep_lift_shap as _dls
+
+    from seqcnn.interpret import deeplift
 
     model.eval()
     dev = _device(model)
@@ -243,14 +253,55 @@ def deep_lift_shap(
             f"references; rows {bad[:10].tolist()} ({bad.size} in all) have some: select "
             f"rows with (X.sum(axis=1) > 0).all(axis=1)"
         )
+    view = deeplift_view(model)
+    if fast is None:
+        fast = deeplift.supports(view, (DeepLiftView,))
+    elif fast and not deeplift.supports(view, (DeepLiftView,)):
+        raise ValueError(f"fast DeepLIFT/SHAP needs a zoo CNN of ReLU/exp/max-pool and linear "
+                         f"layers; got {type(model).__name__} (pass fast=False or leave it None)")
+    if fast:
+        attr = _deep_lift_shap_fast(view, x, target, n_shuffles, batch_size, random_state,
+                                    warning_threshold, dev, group)
+        return correct_gradients(attr) if correct else attr
     attr = _dls(
-        deeplift_view(model), x, target=target, batch_size=batch_size,
+        view, x, target=target, batch_size=batch_size or 128,
         n_shuffles=n_shuffles, hypothetical=True, random_state=random_state,
         additional_nonlinear_ops={ExpActivation: _nonlinear},
         warning_threshold=warning_threshold, device=dev, verbose=False,
     )
     attr = attr.detach().float().cpu().numpy()
     return correct_gradients(attr) if correct else attr
+
+
+def _pair_budget(length: int) -> int:
+    """Default sequence–reference pairs per batch of the fast path: about 2·10⁵ positions."""
+    return max(1, 200_000 // max(length, 1))
+
+
+def _deep_lift_shap_fast(view: nn.Module, x: torch.Tensor, target: int, n_shuffles: int,
+                         batch_size: int | None, random_state: int | None,
+                         warning_threshold: float, dev: torch.device,
+                         group: int | None) -> np.ndarray:
+    """:func:`deep_lift_shap` by :func:`seqcnn.interpret.deeplift.deep_lift_shap_batch`:
+    ``(N, A, L)`` float32, not corrected. References as tangermeme draws them."""
+    from tangermeme.ersatz import dinucleotide_shuffle
+
+    from seqcnn.interpret.deeplift import deep_lift_shap_batch
+
+    pairs = batch_size or _pair_budget(x.shape[-1])
+    n = max(1, pairs // n_shuffles)
+    group = group or max(1, min(n_shuffles, pairs // (2 * n)))
+    seeds = None if random_state is None else [random_state + k for k in range(n_shuffles)]
+    out = np.zeros(tuple(x.shape), dtype=np.float32)
+    for s in range(0, len(x), n):
+        xb = x[s:s + n]
+        rows = xb.repeat_interleave(n_shuffles, dim=0)
+        refs = dinucleotide_shuffle(rows, n=1, random_state=None if seeds is None
+                                    else seeds * len(xb))[:, 0]
+        refs = refs.reshape(len(xb), n_shuffles, *xb.shape[1:]).to(dev, x.dtype)
+        attr = deep_lift_shap_batch(view, xb.to(dev), refs, target, group, warning_threshold)
+        out[s:s + len(xb)] = attr.float().cpu().numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- all at once
