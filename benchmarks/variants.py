@@ -3,8 +3,7 @@
 Data: a random genome (4 chromosomes of 2 Mb) and a sorted, bgzipped VCF of random SNVs
 whose REF is the genome's letter, written in a temporary folder.
 
-Throughput (``--n`` SNVs, default 100,000): the default dilated CNN
-(:func:`seqcnn.models.build_model` ``{"arch": "dilated"}``: 64 filters, 6 blocks), 200 bp,
+Throughput (``--n`` SNVs, default 100,000) with one of :data:`MODELS` (``--model``), 200 bp,
 2 tasks, random weights, eval mode, one process:
 
 - seqcnn: VCF → windows → both strands of both alleles in one batched pass
@@ -14,14 +13,26 @@ Throughput (``--n`` SNVs, default 100,000): the default dilated CNN
   windows (built by seqcnn, in memory, not timed) and the same substitutions, called once on
   the forward windows and once on their reverse complements so that both do the same
   4 × n forward passes (its ``batch_size`` set to seqcnn's);
-- where seqcnn's time goes: reading and windowing alone (no model), and the model alone.
+- where seqcnn's time goes: reading and windowing alone (no model), and the model alone
+  (the same 4 × n forward passes on windows in memory); tangermeme's time less the model's
+  is its own overhead.
 
-Peak RSS (``--rss``): a fresh process per size scores 100,000 and 1,000,000 SNVs with a
-small dilated model (8 filters, 2 blocks: the memory question is the streaming, not the
-model) and writes the TSV and the VCF as the rule does; prints ``ru_maxrss``.
+The default dilated CNN (64 filters, 6 blocks) runs at about 130 variants/s on a quiet
+2-core CPU (4 forward passes per variant), so 100,000 variants take ~13 min per side there
+and far longer on a loaded machine: 100,000 is run with ``--model small`` (a dilated CNN of
+16 filters and 3 blocks, the same code path), the default model at a smaller ``--n``.
+The load average is printed before and after: timings on a shared machine move with it,
+and so does the CPU time of torch's threads when the cores are oversubscribed (``--threads 1``
+then runs small models several times faster; both sides always get the same threads).
 
-    python benchmarks/variants.py                 # throughput, 100,000 SNVs
-    python benchmarks/variants.py --rss           # peak RSS at 100,000 and 1,000,000
+Peak RSS (``--rss``): the genome and VCFs are written first; then a fresh process per size
+scores 100,000 and 1,000,000 SNVs with ``--model`` (default ``tiny``, 8 filters, 2 blocks:
+the memory question is the streaming, not the model), writes the TSV and the VCF as the
+rule does and prints ``ru_maxrss`` and its time split.
+
+    python benchmarks/variants.py --model small             # throughput, 100,000 SNVs
+    python benchmarks/variants.py --model dilated --n 5000  # the default model
+    python benchmarks/variants.py --rss                     # peak RSS at 1e5 and 1e6
     python benchmarks/variants.py --device cuda
 """
 
@@ -29,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -83,18 +95,32 @@ def make_vcf(folder: Path, genome: Genome, n: int, seed: int = 1) -> str:
     return pysam.tabix_index(str(path), preset="vcf", force=True)
 
 
-def model_for(small: bool, device: torch.device) -> torch.nn.Module:
-    cfg = {"arch": "dilated", "filters": 8, "layers": 2} if small else {"arch": "dilated"}
+#: ``--model`` choices: name → (model config, description).
+MODELS = {
+    "dilated": ({"arch": "dilated"}, "default dilated CNN (64 filters, 6 blocks)"),
+    "small": ({"arch": "dilated", "filters": 16, "layers": 3},
+              "small dilated CNN (16 filters, 3 blocks)"),
+    "tiny": ({"arch": "dilated", "filters": 8, "layers": 2},
+             "tiny dilated CNN (8 filters, 2 blocks)"),
+    "deepbind": ({"arch": "deepbind"}, "DeepBind (default options)"),
+}
+
+
+def model_for(name: str, device: torch.device) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model(cfg, alphabet_size=4, n_tasks=len(TASKS), seq_len=SEQ_LEN).to(
-        device).eval()
+    return build_model(MODELS[name][0], alphabet_size=4, n_tasks=len(TASKS),
+                       seq_len=SEQ_LEN).to(device).eval()
 
 
-def seqcnn_run(model, vcf, genome, device, batch_size) -> tuple[np.ndarray, float]:
-    t0 = time.perf_counter()
+def load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def seqcnn_run(model, vcf, genome, device, batch_size) -> tuple[np.ndarray, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     reader = VariantReader(vcf, genome, SEQ_LEN, chunk_size=4096)
     effects = [e for _, _, e in iv.score_chunks(model, reader, TASKS, device, batch_size)]
-    return np.concatenate(effects), time.perf_counter() - t0
+    return np.concatenate(effects), time.perf_counter() - t0, time.process_time() - c0
 
 
 def read_only(vcf, genome) -> tuple[np.ndarray, np.ndarray, float]:
@@ -105,7 +131,8 @@ def read_only(vcf, genome) -> tuple[np.ndarray, np.ndarray, float]:
             dt)
 
 
-def tangermeme_run(model, ref, alt, device, batch_size) -> tuple[np.ndarray, float]:
+def tangermeme_run(model, ref, alt, device, batch_size
+                   ) -> tuple[np.ndarray, float, float]:
     from tangermeme.variant_effect import substitution_effect
 
     c = SEQ_LEN // 2
@@ -115,13 +142,13 @@ def tangermeme_run(model, ref, alt, device, batch_size) -> tuple[np.ndarray, flo
     fwd = torch.stack([n, torch.full_like(n, c), torch.from_numpy(letters)], dim=1)
     rc = torch.stack([n, torch.full_like(n, SEQ_LEN - 1 - c), torch.from_numpy(3 - letters)],
                      dim=1)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     y0f, y1f = substitution_effect(model, x, fwd, batch_size=batch_size, device=device,
                                    verbose=False)
     y0r, y1r = substitution_effect(model, x.flip(dims=(-2, -1)), rc, batch_size=batch_size,
                                    device=device, verbose=False)
-    dt = time.perf_counter() - t0
-    return (((y1f - y0f) + (y1r - y0r)) / 2).numpy(), dt
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    return (((y1f - y0f) + (y1r - y0r)) / 2).numpy(), dt, dc
 
 
 @torch.no_grad()
@@ -132,71 +159,106 @@ def model_only(model, ref, alt, device, batch_size) -> float:
     return time.perf_counter() - t0
 
 
-def throughput(n: int, device: torch.device, batch_size: int) -> None:
+def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None:
+    print(f"{n:,} SNVs, seq_len {SEQ_LEN}, {MODELS[name][1]}, {device}, batch {batch_size}, "
+          f"{torch.get_num_threads()} threads; {load()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         genome = make_genome(Path(tmp))
         vcf = make_vcf(Path(tmp), genome, n)
-        model = model_for(False, device)
-        torch.set_num_threads(torch.get_num_threads())
-        ours, t_ours = seqcnn_run(model, vcf, genome, device, batch_size)
+        model = model_for(name, device)
+        ours, t_ours, c_ours = seqcnn_run(model, vcf, genome, device, batch_size)
+        print(f"  seqcnn done; {load()}", flush=True)
         ref, alt, t_read = read_only(vcf, genome)
-        theirs, t_theirs = tangermeme_run(model, ref, alt, device, batch_size)
+        theirs, t_theirs, c_theirs = tangermeme_run(model, ref, alt, device, batch_size)
+        print(f"  tangermeme done; {load()}", flush=True)
         t_model = model_only(model, ref, alt, device, batch_size)
     diff = float(np.abs(ours - theirs).max())
-    print(f"{n:,} SNVs, seq_len {SEQ_LEN}, dilated CNN (64 filters, 6 blocks), {device}, "
-          f"batch {batch_size}, {torch.get_num_threads()} threads")
-    print(f"  seqcnn (VCF → effects, both strands): {t_ours:7.1f} s  {n / t_ours:9,.0f} variants/s")
+    print(f"  seqcnn (VCF → effects, both strands): {t_ours:7.1f} s  {n / t_ours:9,.0f} variants/s"
+          f"  (CPU {c_ours:.1f} s)")
     print(f"  tangermeme substitution_effect x2:    {t_theirs:7.1f} s  {n / t_theirs:9,.0f} "
-          "variants/s (windows given in memory)")
-    print(f"  ratio seqcnn / tangermeme: {t_theirs / t_ours:.2f}x; max |effect difference| "
-          f"{diff:.2e}")
-    print(f"  seqcnn's time: read + windows {t_read:.1f} s, model {t_model:.1f} s, "
+          f"variants/s  (CPU {c_theirs:.1f} s; windows given in memory)")
+    print(f"  ratio seqcnn / tangermeme: {t_theirs / t_ours:.2f}x wall, {c_theirs / c_ours:.2f}x "
+          f"CPU; max |effect difference| {diff:.2e}")
+    print(f"  seqcnn's time: read + windows {t_read:.1f} s ({n / t_read:,.0f} variants/s), "
+          f"model {t_model:.1f} s ({4 * n / t_model:,.0f} windows/s), "
           f"rest {t_ours - t_read - t_model:.1f} s")
+    print(f"  tangermeme's time less the same forward passes: {t_theirs - t_model:.1f} s")
+    print(f"  {load()}")
 
 
-def rss_child(n: int) -> None:
-    """Score n SNVs with the small model, writing the TSV and the VCF; print peak RSS."""
+def rss_child(vcf: str, fasta: str, name: str, batch_size: int) -> None:
+    """Score the SNVs of ``vcf`` as the rule does (TSV, VCF, top variants); print peak RSS
+    and the time split as JSON."""
+    genome = Genome(fasta)
+    model = model_for(name, torch.device("cpu"))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        genome = make_genome(folder)
-        vcf = make_vcf(folder, genome, n)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        model = model_for(True, torch.device("cpu"))
         t0 = time.perf_counter()
         reader = VariantReader(vcf, genome, SEQ_LEN, chunk_size=4096)
         tsv = iv.TsvWriter(folder / "out.tsv.gz", ["chrom", "pos", "id", "ref", "alt", "kind",
                                                    *iv.score_columns(TASKS)])
         out = iv.VcfWriter(vcf, folder / "out.vcf.gz", TASKS, genome.sizes)
         top = iv.TopVariants(TASKS, 10)
-        for chunk, scores, effect in iv.score_chunks(model, reader, TASKS, "cpu", 512):
+        t_write = 0.0
+        for chunk, scores, effect in iv.score_chunks(model, reader, TASKS, "cpu", batch_size):
+            t1 = time.perf_counter()
             tsv.write(scores)
             out.write(chunk.table, scores)
             top.update(chunk, scores, effect)
+            t_write += time.perf_counter() - t1
+        t1 = time.perf_counter()
         tsv.close()
         out.close()
+        t_write += time.perf_counter() - t1
         dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"n": n, "seconds": round(dt, 1), "scored": reader.counts["scored"],
-                      "rss_before_mb": before // 1024, "peak_rss_mb": peak // 1024}))
+    n = reader.counts["scored"]
+    print(json.dumps({"n": n, "model": name, "seconds": round(dt, 1),
+                      "variants_per_s": round(n / dt), "writing_s": round(t_write, 1),
+                      "reading_and_model_s": round(dt - t_write, 1),
+                      "rss_before_mb": before // 1024, "peak_rss_mb": peak // 1024,
+                      "load_after": os.getloadavg()[0]}))
+
+
+def rss(sizes: tuple[int, ...], name: str, batch_size: int) -> None:
+    """Write the data here, then score each size in a fresh process."""
+    print(f"peak RSS, {MODELS[name][1]}, {torch.get_num_threads()} threads; {load()}",
+          flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        genome = make_genome(Path(tmp))
+        for n in sizes:
+            vcf = make_vcf(Path(tmp), genome, n)
+            out = subprocess.run([sys.executable, __file__, "--rss-child", vcf,
+                                  str(genome.path), "--model", name, "--batch-size",
+                                  str(batch_size), "--threads", str(torch.get_num_threads())],
+                                 capture_output=True, text=True, check=True).stdout
+            print(out.strip().splitlines()[-1], flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--model", choices=list(MODELS), default=None,
+                    help="dilated (default for throughput), small, tiny (default for --rss), "
+                         "deepbind")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch-size", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default: torch's); on a loaded machine 1 avoids "
+                         "OpenMP threads waiting on each other")
     ap.add_argument("--rss", action="store_true", help="peak RSS at 100,000 and 1,000,000")
-    ap.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--rss-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.rss_child:
-        rss_child(args.rss_child)
+        rss_child(*args.rss_child, args.model or "tiny", args.batch_size)
     elif args.rss:
-        for n in (100_000, 1_000_000):
-            out = subprocess.run([sys.executable, __file__, "--rss-child", str(n)],
-                                 capture_output=True, text=True, check=True).stdout
-            print(out.strip().splitlines()[-1])
+        rss(tuple(args.rss_sizes), args.model or "tiny", args.batch_size)
     else:
-        throughput(args.n, torch.device(args.device), args.batch_size)
+        throughput(args.n, args.model or "dilated", torch.device(args.device), args.batch_size)
 
 
 if __name__ == "__main__":
