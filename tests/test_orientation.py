@@ -221,3 +221,47 @@ def test_verdict_uses_the_best_kmer_baseline():
     assert "0 of 1" in line
     flag, line = baseline_verdict(table[table["model"] != "kmer_oriented_lr"], "cnn", ["T"])
     assert flag is None and line == "The CNN beats the k-mer baseline on every task (test auROC)."
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+@pytest.mark.workflow
+def test_stranded_peaks_through_the_dag(tmp_path):
+    """BED strands → manifest oriented → training and evaluation without strands, logged;
+    both k-mer baselines in metrics.tsv."""
+    from seqcnn import jaspar
+    from seqcnn.data.fasta import write_fasta
+    from seqcnn.simulate import genome as simulate
+    from test_workflow import run_snakemake
+
+    (motif,) = jaspar.fetch(["MA0139.2"], "JASPAR2024")
+    genome, peaks, _ = simulate.simulate_dataset(
+        {"A": [(motif.matrix_id, motif.name, motif.probabilities())]}, {"A": 150}, shared_peaks=0,
+        n_chroms=3, chrom_length=150_000, seed=3)
+    peaks["strand"] = np.where(np.arange(len(peaks)) % 2, "+", "-")
+    (tmp_path / "data").mkdir()
+    write_fasta(tmp_path / "data" / "genome.fa", genome.chroms)
+    simulate.write_narrowpeak(peaks.drop(columns="task"), tmp_path / "data" / "A.narrowPeak.gz")
+    config = {
+        "datasets": {"str": {"genome": "data/genome.fa", "tasks": {"A": "data/A.narrowPeak.gz"},
+                             "seq_len": 100, "split": {"valid": ["chr2"], "test": ["chr3"]},
+                             "models": ["small"]}},
+        "models": {"small": {"arch": "dilated", "filters": 8, "layers": 2, "first_kernel": 11}},
+        "train": {"epochs": 1, "batch_size": 32},
+        "evaluate": {"bootstrap": 20},
+    }
+    run_snakemake(tmp_path, config, "results/str/small/eval/metrics.tsv")
+    res = tmp_path / "results"
+    manifest = json.loads((res / "str" / "cache" / "manifest.json").read_text())
+    assert manifest["stranded"] is True and manifest["oriented"] is True
+    pos = manifest["orientation"]["strands"]["positives"]
+    assert pos["."] == 0 and pos["+"] > 0 and pos["-"] > 0
+    train_log = (res / "logs" / "str" / "small" / "train.log").read_text()
+    assert "reverse-complement augmentation off (train.rc_augment: auto)" in train_log
+    eval_log = (res / "logs" / "str" / "small" / "eval.log").read_text()
+    assert "strand averaging off (evaluate.rc_average: auto)" in eval_log
+    summary = json.loads((res / "str" / "small" / "model.json").read_text())
+    assert summary["train"]["rc_augment"] is False
+    metrics = pd.read_csv(res / "str" / "small" / "eval" / "metrics.tsv", sep="\t")
+    assert {"small", "kmer_lr", "kmer_oriented_lr"} <= set(metrics["model"])
