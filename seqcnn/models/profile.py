@@ -100,19 +100,21 @@ def fits(length: int, output_len: int, extent: tuple[int, int], kernel: int = 1)
     return s - pad_left - left >= 0 and s + output_len - 1 + pad_right + right <= length - 1
 
 
-def max_output_len(length: int, extent: tuple[int, int], kernel: int = 1) -> int:
-    """Largest centred ``output_len`` (same parity as ``length``) that :func:`fits`; 0: none."""
-    for output_len in range(length, 0, -2):
+def max_output_len(length: int, extent: tuple[int, int], kernel: int = 1,
+                   multiple: int = 1) -> int:
+    """Largest centred ``output_len`` (a multiple of ``multiple``, of the parity of
+    ``length``) that :func:`fits`; 0: none."""
+    for output_len in range(length - length % multiple, 0, -multiple):
         if fits(length, output_len, extent, kernel):
             return output_len
     return 0
 
 
 def _check_fits(length: int, output_len: int, extent: tuple[int, int], kernel: int,
-                what: str) -> int:
+                what: str, multiple: int = 1) -> int:
     start = window_start(length, output_len)
     if not fits(length, output_len, extent, kernel):
-        best = max_output_len(length, extent, kernel)
+        best = max_output_len(length, extent, kernel, multiple)
         need = sum(extent) + kernel
         raise ConfigError(
             f"output_len={output_len} cannot be reached with full receptive field from "
@@ -258,7 +260,7 @@ class BinnedModel(_TrackModel):
         if output_len % bin_size:
             raise ConfigError(f"output_len={output_len} is not a multiple of bin_size="
                               f"{bin_size}; choose output_len = k × bin_size")
-        _check_fits(seq_len, output_len, self.extent, 1, "binned")
+        _check_fits(seq_len, output_len, self.extent, 1, "binned", bin_size)
         self.binned = BinnedHead(self.trunk.channels, n_tracks, bin_size, rate)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
