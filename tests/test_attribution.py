@@ -63,6 +63,8 @@ FAST_CASES = [
                   "hidden": 8}, 100, [100, 90, 61]),
     ("danq", {"arch": "danq", "filters": 6, "kernel": 9, "pool_size": 4, "lstm_hidden": 4,
               "hidden": 8}, 40, [40, 35, 22]),
+    ("hybrid", {"arch": "hybrid", "filters": 6, "layers": 2, "first_kernel": 7,
+                "transformer_layers": 1, "heads": 2, "max_distance": 8}, 40, [40, 33, 21]),
 ]
 
 
