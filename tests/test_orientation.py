@@ -144,6 +144,21 @@ def test_training_without_a_manifest_keeps_rc_augment_on(caplog):
     assert res.meta["train"]["rc_augment"] is False
 
 
+def test_auto_on_unstranded_data_trains_the_same_weights_as_before(tmp_path):
+    """The demo's case: unstranded regions, rc_augment auto → exactly the weights of the old
+    default (true), and the same recorded config."""
+    splits = tiny_cache(tmp_path / "cache", oriented=False)
+    cfg = {**FAST, "epochs": 2}
+    auto = train(TINY, *splits, {**cfg, "rc_augment": "auto"}, progress=False)
+    old = train(TINY, *splits, {**cfg, "rc_augment": True}, progress=False)
+    for key, value in old.model.state_dict().items():
+        torch.testing.assert_close(auto.model.state_dict()[key], value, rtol=0, atol=0)
+    assert auto.meta["train"] == old.meta["train"]
+    off = train(TINY, *splits, {**cfg, "rc_augment": False}, progress=False)
+    assert any(not torch.equal(off.model.state_dict()[k], v)
+               for k, v in old.model.state_dict().items())
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
