@@ -19,6 +19,7 @@ config.update(resolve(config, workflow.basedir))
 
 include: "rules/common.smk"
 include: "rules/simulate.smk"
+include: "rules/real.smk"
 include: "rules/regions.smk"
 include: "rules/sequences.smk"
 include: "rules/train.smk"

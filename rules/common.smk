@@ -43,6 +43,7 @@ SEQSET_DATASETS = seqset_datasets(config)
 GENOME_DATASETS = genome_datasets(config)
 SEQSET_SIMULATIONS = seqset_simulations(config)
 GENOME_SIMULATIONS = genome_simulations(config)
+PROMOTER_SETS = list(config.get("promoters", {}))
 
 
 def variant_sets(dataset):
@@ -83,6 +84,16 @@ def baseline_config(wildcards):
 def simulation_config(wildcards):
     """A simulation's settings: a genome's keys, or a sequence set's kind, params and seed."""
     return _simulation_config(config, wildcards.simulation)
+
+
+def promoter_config(wildcards):
+    """A promoter set's settings (``promoters:`` in the config; rules/real.smk)."""
+    return config["promoters"][wildcards.promoter_set]
+
+
+def extract_promoters_mem_mb(wildcards):
+    """The annotation's gene rows and one chromosome's windows: small; 2 GB is ample."""
+    return 2000
 
 
 def simulation_variant_regions(wildcards):
