@@ -218,7 +218,10 @@ class ProfileModel(_TrackModel):
     ``trunk`` is a zoo config (``{"arch": "dilated", "layers": 6, ...}`` or ``{"arch":
     "hybrid", ...}``; default the dilated CNN's defaults); ``profile_kernel`` the width of
     the profile convolution (BPNet: 75). ``receptive_field`` is what one profile output
-    reads. Any input length ``L`` for which the centred window fits is accepted.
+    reads. Any input length ``L`` for which the centred window fits is accepted. A mask
+    reaches the trunk (padding never changes valid features) and the count head (mean over
+    valid positions); profile logits at padded output positions mean nothing: leave them
+    out of the loss.
     """
 
     target = "profile"
