@@ -34,6 +34,7 @@ GENOME_COLUMNS = ["model", "task", "auroc", "auroc_lo", "auroc_hi", "auprc", "au
                   "auprc_hi", "n_pos", "n_neg", "n_ambiguous", "note"]
 SEQSET_COLUMNS = ["task", "class", "auroc", "auroc_lo", "auroc_hi", "auprc", "auprc_lo",
                   "auprc_hi", "n_pos", "n_neg"]
+REGRESSION = manifest["targets"]["kinds"][tasks[0]] == "regression"
 
 
 def genome_data() -> dict:
@@ -101,12 +102,14 @@ def seqset_data() -> dict:
     """The data section of a sequence set: records, lengths, split, drops, duplicates."""
     counts = pd.DataFrame([
         {"split": s, "sequences": c["n"], "residues": c["residues"],
-         **{f"{t}: {k}": v for t, cc in c["class_counts"].items() for k, v in cc.items()}}
+         **{f"{t}: {k}": v for t, cc in c["class_counts"].items() for k, v in cc.items()},
+         **{f"{t} {k}": v[k] for t, v in c.get("values", {}).items() for k in ("mean", "sd")}}
         for s, c in manifest["counts"].items()
     ])
     return {
         "alphabet": manifest["alphabet"], "detected": manifest["alphabet_detection"]["detected"],
-        "label_kind": manifest["label_kind"], "lengths": manifest["lengths"],
+        "label_kind": "regression" if REGRESSION else manifest["label_kind"],
+        "label_type": manifest.get("label_type"), "lengths": manifest["lengths"],
         "source": manifest["source"], "split_text": seqset_split_text(manifest["split"]),
         "dropped": manifest["dropped"], "cropped": manifest["cropped"],
         "too_long": manifest["too_long"], "duplicates": manifest["duplicates"],
@@ -202,12 +205,27 @@ def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
     }
 
 
+def regression_table(table: pd.DataFrame) -> pd.DataFrame:
+    """metrics.tsv of regression targets (long: model, task, metric, value, lo, hi, n) as one
+    row per model and task: Pearson r, Spearman rho, MSE with their intervals, n."""
+    rows = []
+    for (model, task), part in table.groupby(["model", "task"], sort=False):
+        row = {"model": model, "task": task}
+        for m in part.itertuples():
+            row |= {m.metric: m.value, f"{m.metric}_lo": m.lo, f"{m.metric}_hi": m.hi}
+        rows.append(row | {"n": int(part["n"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
 def seqset_model(i: int, name: str, table: pd.DataFrame, accuracy: pd.DataFrame,
                  filters: dict, summary: dict) -> dict:
-    """A sequence-set model's class metrics, accuracy, filter logos and periods."""
+    """A sequence-set model's class metrics (regression: Pearson, Spearman and MSE beside
+    the k-mer ridge baseline), accuracy, filter logos and periods."""
+    shown = regression_table(table) if REGRESSION else table[SEQSET_COLUMNS]
     return {
         "padding": summary.get("padding"),
-        "metrics_table": table_html(table[SEQSET_COLUMNS], table_id=f"metrics-{name}"),
+        "regression": REGRESSION,
+        "metrics_table": table_html(shown, table_id=f"metrics-{name}"),
         "accuracy_table": table_html(accuracy, table_id=f"accuracy-{name}") if len(accuracy)
         else None,
         "filter_logos": sm.input.filter_logos[i], "periods": sm.input.periods[i],

@@ -256,7 +256,7 @@ def test_mpra_regression_through_the_dag(tmp_path):
     work = tmp_path / "mpra project"
     work.mkdir()
     res = work / "results" / "mpra"
-    run_snakemake(work, MPRA, "results/mpra/small/eval/metrics.tsv")
+    run_snakemake(work, MPRA, "results/mpra/small/eval/metrics.tsv", "results/mpra/report.html")
     manifest = json.loads((res / "cache" / "manifest.json").read_text())
     assert manifest["label_type"]["detected"] and manifest["label_type"]["label_type"] == \
         "regression"
@@ -276,4 +276,7 @@ def test_mpra_regression_through_the_dag(tmp_path):
     pred = pd.read_csv(res / "small" / "eval" / "predictions.tsv.gz", sep="\t")
     assert len(pred) == n_test and pearson(pred["label"], pred["prediction"]) == \
         pytest.approx(r["small"], abs=1e-3)
-    assert (res / "small" / "eval" / "curves.png").stat().st_size > 5000
+    assert (res / "small" / "eval" / "curves.png").stat().st_size > 5000  # the scatter
+    html = (res / "report.html").read_text()
+    assert 'id="metrics-small"' in html and "kmer_ridge" in html and "pearson_lo" in html
+    assert "Labels are regression" in html and "predicted against observed" in html

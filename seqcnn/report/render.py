@@ -104,9 +104,13 @@ def model_comparison(
         row |= {k: option_text(configs[i].get(k, "")) for k in varied}
         row |= {"parameters": int(summary.get("parameters", 0)),
                 "receptive_field": int(summary.get("receptive_field", 0)),
-                "best_epoch": int(summary.get("best_epoch", 0)),
-                "test_auroc": float(own["auroc"].mean()),
-                "test_auprc": float(own["auprc"].mean())}
+                "best_epoch": int(summary.get("best_epoch", 0))}
+        if "metric" in own:  # regression targets: the long table of Pearson/Spearman/MSE
+            row |= {f"test_{m}": float(own.loc[own["metric"] == m, "value"].mean())
+                    for m in ("pearson", "spearman")}
+        else:
+            row |= {"test_auroc": float(own["auroc"].mean()),
+                    "test_auprc": float(own["auprc"].mean())}
         if accuracy is not None:
             acc = accuracy[i]
             row["accuracy"] = float(acc["accuracy"].mean()) if len(acc) else float("nan")
