@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seqcnn.data.variants import COLUMNS, VariantChunk
+from seqcnn.data.variants import VariantChunk
 from seqcnn.models.strands import sequence_logits
 
 #: Columns of the top-variant table.
@@ -340,18 +340,19 @@ class VcfWriter:
         rows of ``scores`` (:func:`effect_table`), in input order."""
         keys = [(info_key(w.upper(), t), f"{w}_{t}") for t in self.tasks
                 for w in ("ref", "alt", "effect")]
-        values = scores[[c for _, c in keys]].to_numpy(np.float64)
-        for j, (row, s_max, s_task) in enumerate(zip(
-                table[COLUMNS].itertuples(index=False), scores["max_abs_effect"],
-                scores["max_task"], strict=True)):
-            src = self._record(row.record)
-            info = self._info(src, row.allele)
-            info.update({k: float(v) for (k, _), v in zip(keys, values[j], strict=True)})
-            info[info_key("MAX")] = float(s_max)
-            info[info_key("MAX_TASK")] = str(s_task)
+        names = [k for k, _ in keys] + [info_key("MAX"), info_key("MAX_TASK")]
+        values = zip(*(scores[c].to_numpy(np.float64).tolist() for _, c in keys),
+                     scores["max_abs_effect"].to_numpy(np.float64).tolist(),
+                     scores["max_task"].astype(str).tolist(), strict=True)
+        rows = zip(*(table[c].tolist() for c in ("chrom", "pos", "id", "ref", "alt",
+                                                  "record", "allele")), values, strict=True)
+        for chrom, pos, vid, ref, alt, record, allele, vals in rows:
+            src = self._record(record)
+            info = self._info(src, allele)
+            info.update(zip(names, vals, strict=True))
             rec = self._out.new_record(
-                contig=row.chrom, start=row.pos - 1, alleles=(row.ref, row.alt),
-                id=None if row.id == "." else row.id, qual=src.qual,
+                contig=chrom, start=pos - 1, alleles=(ref, alt),
+                id=None if vid == "." else vid, qual=src.qual,
                 filter=list(src.filter.keys()) or None, info=info)
             self._out.write(rec)
 
