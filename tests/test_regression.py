@@ -141,6 +141,38 @@ def test_mse_and_poisson_losses_equal_hand_computations():
         t.one_vs_rest(np.zeros((1, 2), np.float32), np.zeros((1, 2)))
 
 
+def test_training_selects_on_validation_pearson_and_predicts_values(tmp_path):
+    from seqcnn.train.loop import predict, train
+
+    rng = np.random.default_rng(0)
+    motif = np.array([2, 2, 0, 3, 1, 1])  # GGATCC planted 0-2 times; value = copies + noise
+    splits = {}
+    for name, n in (("train", 192), ("valid", 64)):
+        x = _onehot(rng, n, 40)
+        copies = rng.integers(0, 3, size=n)
+        for i, k in enumerate(copies):
+            for s in rng.choice([2, 20], size=k, replace=False):
+                x[i, :, s:s + 6] = np.eye(4, dtype=np.uint8)[motif].T
+        y = (copies + 0.1 * rng.normal(size=n)).astype(np.float32)[:, None]
+        y[:3] = NAN  # no label: left out of the loss and the validation r
+        splits[name] = (x, y)
+    t = Targets(("act",), {"act": "regression"}, {})
+    res = train({"arch": "dilated", "filters": 8, "first_kernel": 7, "layers": 1, "kernel": 3,
+                 "pool": "global_max"}, splits["train"], splits["valid"],
+                {"epochs": 6, "batch_size": 32, "lr": 0.01, "patience": 0, "seed": 1},
+                out_dir=tmp_path, targets=t, progress=False)
+    assert res.meta["targets"]["kinds"] == {"act": "regression"}
+    rs = [row["valid_auprc"] for row in res.history]  # validation Pearson r per epoch
+    assert res.best_valid_auprc == pytest.approx(max(rs))
+    assert res.best_epoch == 1 + int(np.argmax(rs))
+    pred = predict(res.model, splits["valid"][0], targets=t)
+    keep = ~np.isnan(splits["valid"][1][:, 0])
+    assert pred.shape == (64, 1)
+    assert pearson(splits["valid"][1][keep, 0], pred[keep, 0]) == pytest.approx(
+        res.best_valid_auprc, abs=1e-4)
+    assert res.best_valid_auprc > 0.5, str([round(r, 3) for r in rs])
+
+
 # --------------------------------------------------------------------------- metrics
 
 
