@@ -1472,8 +1472,9 @@ def _finish(state: _Progress, parts: _Parts, splits: _Splits, run: _Run, alphabe
     meta = _meta(state, parts, splits, run, alphabet)
     _write_model(model, meta, run.paths)
     es = state.es
-    run.log.info("best epoch %d: valid auPR %.4f, auROC %.4f (%s); %.1fs", meta["best_epoch"],
-                 meta["best_valid_auprc"], meta["best_valid_auroc"],
+    names = ("Pearson r", "Spearman") if splits.targets.regression else ("auPR", "auROC")
+    run.log.info("best epoch %d: valid %s %.4f, %s %.4f (%s); %.1fs", meta["best_epoch"],
+                 names[0], meta["best_valid_auprc"], names[1], meta["best_valid_auroc"],
                  ", ".join(f"{t} {v:.3f}" for t, v in meta["valid_auroc_per_task"].items()),
                  time.perf_counter() - t_start)
     return TrainResult(
