@@ -274,8 +274,9 @@ def deep_lift_shap(
 
 
 def _pair_budget(length: int) -> int:
-    """Default sequence–reference pairs per batch of the fast path: about 2·10⁵ positions."""
-    return max(1, 200_000 // max(length, 1))
+    """Default sequence–reference pairs per pass of the fast path: 40,000 positions (on 2
+    CPU cores, 10 pairs of 1,000 bp ran 1.2–1.5× slower; 80 no faster)."""
+    return max(1, 40_000 // max(length, 1))
 
 
 def _deep_lift_shap_fast(view: nn.Module, x: torch.Tensor, target: int, n_shuffles: int,
@@ -289,8 +290,8 @@ def _deep_lift_shap_fast(view: nn.Module, x: torch.Tensor, target: int, n_shuffl
     from seqcnn.interpret.deeplift import deep_lift_shap_batch
 
     pairs = batch_size or _pair_budget(x.shape[-1])
-    n = max(1, pairs // n_shuffles)
-    group = group or max(1, min(n_shuffles, pairs // (2 * n)))
+    n = min(len(x), pairs)
+    group = group or max(1, pairs // n)
     seeds = None if random_state is None else [random_state + k for k in range(n_shuffles)]
     out = np.zeros(tuple(x.shape), dtype=np.float32)
     for s in range(0, len(x), n):

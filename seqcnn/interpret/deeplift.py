@@ -70,38 +70,41 @@ def supports(model: nn.Module, wrappers: tuple[type, ...] = ()) -> bool:
 
 
 class _Entry:
-    """One call of a rule layer in the sequence pass: its activations, then per-pair
-    multipliers ``(n, S, ...)`` from the reference pass."""
+    """One call of a rule layer in the sequence pass: its activations, then the multipliers
+    of the references of the current pass, ``(n·m, ...)``."""
 
-    def __init__(self, module: nn.Module, n: int, m: int, cursor: list[int]) -> None:
-        self.module, self.n, self.m, self.cursor = module, n, m, cursor
+    def __init__(self, module: nn.Module, n: int, m: int) -> None:
+        self.module, self.n, self.m = module, n, m
         self.x_in = self.x_out = self.idx = None
         self.scale = self.d_x = self.d_r = self.zero = self.denom = self.r_idx = None
 
-    def unique(self, t: torch.Tensor) -> torch.Tensor:
-        """The first of the ``m`` copies of each sequence: ``(n·m, ...)`` → ``(n, 1, ...)``."""
-        return t.detach().reshape(self.n, self.m, *t.shape[1:])[:, :1]
-
-    def prepare(self, r_in: torch.Tensor, r_out: torch.Tensor, r_idx: torch.Tensor | None,
-                s: int) -> None:
-        """Per-pair multipliers from the references' activations ``(n·S, ...)``."""
-        x_in, x_out = self.unique(self.x_in), self.unique(self.x_out)
-        r_in = r_in.reshape(self.n, s, *r_in.shape[1:])
-        r_out = r_out.reshape(self.n, s, *r_out.shape[1:])
+    def prepare(self, r_in: torch.Tensor, r_out: torch.Tensor,
+                r_idx: torch.Tensor | None) -> None:
+        """Per-pair multipliers from the references' activations ``(n·m, ...)``, rows in the
+        order of the sequence pass (each sequence's ``m`` copies together)."""
+        x_in, x_out = self._unique(self.x_in), self._unique(self.x_out)
+        r_in, r_out = self._split(r_in), self._split(r_out)
         d_in = x_in - r_in
         if isinstance(self.module, nn.MaxPool1d):
             top = torch.max(x_out, r_out)
-            self.d_x, self.d_r = top - r_out, x_out - top
-            self.zero = d_in == 0
-            self.denom = d_in.masked_fill(self.zero, 1)
-            self.r_idx = r_idx.reshape(self.n, s, *r_idx.shape[1:])
+            self.d_x, self.d_r = self._join(top - r_out), self._join(x_out - top)
+            zero = d_in == 0
+            self.zero, self.denom = self._join(zero), self._join(d_in.masked_fill_(zero, 1))
+            self.r_idx = r_idx
             return
         local = (x_out > 0).to(x_out.dtype) if isinstance(self.module, nn.ReLU) else x_out
-        self.scale = torch.where(torch.abs(d_in) < EPS, local, (x_out - r_out) / d_in)
+        secant = torch.sub(x_out, r_out).div_(d_in)
+        self.scale = self._join(torch.where(d_in.abs_() < EPS, local, secant))
 
-    def group(self, t: torch.Tensor, k: int) -> torch.Tensor:
-        """References ``k·m … k·m + m − 1`` of every sequence, as ``(n·m, ...)`` rows."""
-        return t[:, k * self.m:(k + 1) * self.m].reshape(self.n * self.m, *t.shape[2:])
+    def _unique(self, t: torch.Tensor) -> torch.Tensor:
+        """The first of the ``m`` copies of each sequence: ``(n·m, ...)`` → ``(n, 1, ...)``."""
+        return t.detach().reshape(self.n, self.m, *t.shape[1:])[:, :1]
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(self.n, self.m, *t.shape[1:])
+
+    def _join(self, t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(self.n * self.m, *t.shape[2:])
 
 
 def _unpool(values: torch.Tensor, idx: torch.Tensor, shape: torch.Size) -> torch.Tensor:
@@ -111,13 +114,12 @@ def _unpool(values: torch.Tensor, idx: torch.Tensor, shape: torch.Size) -> torch
 
 
 class _Tape:
-    """Rule-layer calls of one sequence pass, in call order, and the backward group."""
+    """Rule-layer calls of one sequence pass, in call order; ``pos``: the reference pass's."""
 
     def __init__(self, n: int, m: int) -> None:
         self.n, self.m = n, m
         self.calls: list[_Entry] = []
         self.pos = 0
-        self.cursor = [0]  # the backward group, shared with the entries
 
 
 class _Rule(torch.autograd.Function):
@@ -140,18 +142,15 @@ class _Rule(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:
         e: _Entry = ctx.entry
-        k = e.cursor[0]
         if e.scale is not None:
-            return g * e.group(e.scale, k), None
+            return g * e.scale, None
         shape = e.x_in.shape
-        unpool = (_unpool(g * e.group(e.d_x, k), e.idx, shape)
-                  + _unpool(g * e.group(e.d_r, k), e.group(e.r_idx, k), shape))
-        local = _unpool(g, e.idx, shape)
-        return torch.where(e.group(e.zero, k), local, unpool / e.group(e.denom, k)), None
+        unpool = _unpool(g * e.d_x, e.idx, shape) + _unpool(g * e.d_r, e.r_idx, shape)
+        return torch.where(e.zero, _unpool(g, e.idx, shape), unpool / e.denom), None
 
 
 @contextlib.contextmanager
-def _rules(model: nn.Module, tape: _Tape, s: int) -> Iterator[dict]:
+def _rules(model: nn.Module, tape: _Tape) -> Iterator[dict]:
     """Route every rule layer's forward through ``tape``; ``state["mode"]`` picks the pass:
     ``"x"`` records the sequence pass, ``"ref"`` turns the references' activations into
     multipliers. Restores the layers on exit."""
@@ -161,7 +160,7 @@ def _rules(model: nn.Module, tape: _Tape, s: int) -> Iterator[dict]:
     def make(mod: nn.Module):
         def forward(x: torch.Tensor) -> torch.Tensor:
             if state["mode"] == "x":
-                entry = _Entry(mod, tape.n, tape.m, tape.cursor)
+                entry = _Entry(mod, tape.n, tape.m)
                 tape.calls.append(entry)
                 return _Rule.apply(x, entry)
             entry = tape.calls[tape.pos]
@@ -176,7 +175,7 @@ def _rules(model: nn.Module, tape: _Tape, s: int) -> Iterator[dict]:
                                         return_indices=True)
             else:
                 out = mod.__class__.forward(mod, x)
-            entry.prepare(x, out, idx, s)
+            entry.prepare(x, out, idx)
             return out
         return forward
 
@@ -198,31 +197,33 @@ def deep_lift_shap_batch(view: nn.Module, x: torch.Tensor, refs: torch.Tensor, t
                          group: int, warning_threshold: float) -> torch.Tensor:
     """Hypothetical DeepLIFT/SHAP maps ``(n, A, L)`` of sequences ``x`` ``(n, A, L)`` averaged
     over their references ``refs`` ``(n, S, A, L)`` (same device and dtype), not corrected.
-    ``view`` maps ``(B, A, L)`` → ``(B, T)``; ``group`` references per backward pass (a
-    divisor of ``S`` is used). Warns (``RuntimeWarning``) where a pair's contributions miss
-    its output difference by more than ``warning_threshold``."""
+    ``view`` maps ``(B, A, L)`` → ``(B, T)``. The sequences run forward once, ``m`` copies
+    each (``m``: the largest divisor of ``S`` up to ``group``); then ``S / m`` passes each run
+    ``m`` references of every sequence forward (no graph) and backward (the sequences' graph).
+    Warns (``RuntimeWarning``) where a pair's contributions miss its output difference by
+    more than ``warning_threshold``."""
     n, s = refs.shape[:2]
     m = _divisor_at_most(s, group)
     tape = _Tape(n, m)
-    with _rules(view, tape, s) as state:
+    attr = torch.zeros_like(x)
+    deltas = []
+    with _rules(view, tape) as state:
         xr = x.repeat_interleave(m, dim=0).requires_grad_(True)
         with torch.enable_grad():
             y = view(xr)[:, target]
         state["mode"] = "ref"
-        with torch.inference_mode():
-            y_ref = view(refs.reshape(n * s, *refs.shape[2:]))[:, target].reshape(n, s)
-        if tape.pos != len(tape.calls):
-            raise RuntimeError("the model called fewer layers for the references")
-        attr = torch.zeros_like(x)
-        deltas = []
         for k in range(s // m):
-            tape.cursor[0] = k
+            r = refs[:, k * m:(k + 1) * m].reshape(n * m, *x.shape[1:])
+            tape.pos = 0
+            with torch.inference_mode():
+                y_ref = view(r)[:, target]
+            if tape.pos != len(tape.calls):
+                raise RuntimeError("the model called fewer layers for the references")
             (mult,) = torch.autograd.grad(y.sum(), xr, retain_graph=k < s // m - 1)
-            r = refs[:, k * m:(k + 1) * m].reshape(n * m, *refs.shape[2:])
             hyp = mult - (r * mult).sum(dim=1, keepdim=True)
             attr += hyp.reshape(n, m, *x.shape[1:]).sum(dim=1)
-            out_diff = y.detach() - y_ref[:, k * m:(k + 1) * m].reshape(-1)
-            deltas.append((out_diff - ((xr.detach() - r) * mult).sum(dim=(1, 2))).abs())
+            contrib = ((xr.detach() - r) * mult).sum(dim=(1, 2))
+            deltas.append((y.detach() - y_ref - contrib).abs())
     delta = torch.cat(deltas)
     if bool((delta > warning_threshold).any()):
         warnings.warn(f"DeepLIFT/SHAP convergence deltas up to {delta.max().item():.2e} "
