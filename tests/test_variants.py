@@ -104,6 +104,27 @@ def test_both_strands_averaged():
     assert logits[1, 0] - logits[0, 0] == -0.5
 
 
+
+def test_alleles_at_one_position_share_one_reference_pass(tmp_path):
+    """A tri-allelic record and two SNVs: 3 distinct positions and 5 ALTs, so the model
+    sees 2 × (3 + 5) = 16 windows (not 2 × 2 × 5 = 20), with the effects of scoring every
+    allele's reference window."""
+    genome, seqs = make_genome(tmp_path, 1, 200)
+    g = seqs["chr1"]
+    recs = [("chr1", 60, "a", g[59], "ACGT"[("ACGT".index(g[59]) + 1) % 4], "."),
+            ("chr1", 100, "m", g[99], ",".join(b for b in "ACGT" if b != g[99]), "."),
+            ("chr1", 140, "b", g[139], "ACGT"[("ACGT".index(g[139]) + 2) % 4], ".")]
+    model = LinearPWM(np.random.default_rng(6).normal(size=(2, 4, 5)))
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append(len(args[0])))
+    reader = VariantReader(write_vcf(tmp_path, recs), genome, SEQ_LEN)
+    (chunk, _, effect), = list(iv.score_chunks(model, reader, ["t0", "t1"]))
+    assert sum(seen) == 16 and len(chunk) == 5
+    full = iv.strand_logits(model, np.concatenate([chunk.ref, chunk.alt]), torch.device("cpu"))
+    np.testing.assert_allclose(effect, full[5:] - full[:5], rtol=1e-5, atol=1e-6)
+    first, inverse = iv.unique_positions(np.array([60, 100, 100, 100, 140]))
+    assert inverse.tolist() == [0, 1, 1, 1, 2] and first[inverse].tolist() == [0, 1, 1, 1, 4]
+
 def test_ref_mismatch_dropped_and_counted_or_error_under_strict(tmp_path):
     genome, seqs = make_genome(tmp_path)
     good = seqs["chr1"][99]

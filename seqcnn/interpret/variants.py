@@ -2,8 +2,9 @@
 
 Scoring (:func:`score_chunks`) streams :class:`~seqcnn.data.variants.VariantChunk` s: the
 reference and alternative windows of a chunk and their reverse complements go through the
-model together (fp32, in batches of ``batch_size`` windows, on the GPU when there is one),
-and each allele's logits are the mean of its two strands. Per task ``t``:
+model together (fp32, in batches of ``batch_size`` windows, on the GPU when there is one;
+one reference window per position, however many ALTs share it), and each allele's logits
+are the mean of its two strands. Per task ``t``:
 
 - ``ref_t``, ``alt_t``: the probabilities ``sigmoid(logit)`` of the two alleles;
 - ``effect_t = logit(alt) − logit(ref)``: the log-odds difference, alt − ref;
@@ -48,11 +49,13 @@ def score_columns(tasks: Sequence[str]) -> list[str]:
             + ["max_abs_effect", "max_task"])
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def strand_logits(model: nn.Module, x: np.ndarray, device: torch.device,
                   batch_size: int = 512) -> np.ndarray:
     """Logits of one-hot windows ``(n, 4, L)`` averaged over both strands: ``(n, T)``
-    float32. The windows travel to ``device`` as uint8 and are cast there."""
+    float32. Both strands of ``batch_size // 2`` windows go through the model in one
+    batch; the windows travel to ``device`` as uint8 and are cast there. Runs under
+    ``torch.inference_mode`` (no autograd bookkeeping)."""
     model.eval()
     half = max(1, batch_size // 2)
     out = []
@@ -80,18 +83,31 @@ def effect_table(table: pd.DataFrame, ref_logits: np.ndarray, alt_logits: np.nda
     return out
 
 
+def unique_positions(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For positions ``(n,)`` of one chromosome: the index of one allele per distinct
+    position ``(u,)``, and for each allele the number of its position among those ``(n,)``
+    (so that ``x[first][inverse]`` gives every allele its position's row)."""
+    _, first, inverse = np.unique(pos, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequence[str],
                  device: torch.device | str = "cpu", batch_size: int = 512,
                  ) -> Iterator[tuple[VariantChunk, pd.DataFrame, np.ndarray]]:
-    """For each chunk: the chunk, its :func:`effect_table` and its effects ``(n, T)``."""
+    """For each chunk: the chunk, its :func:`effect_table` and its effects ``(n, T)``.
+
+    The reference window depends only on the position, so alleles at one position (the
+    ALTs of a multi-allelic record, or records sharing a POS) share one reference pass:
+    a chunk of ``n`` alleles at ``u`` positions costs ``2 (u + n)`` windows, not ``4 n``."""
     device = torch.device(device)
     model = model.to(device)
     for chunk in chunks:
         if not len(chunk):
             continue
-        logits = strand_logits(model, np.concatenate([chunk.ref, chunk.alt]), device,
+        first, inverse = unique_positions(chunk.table["pos"].to_numpy())
+        logits = strand_logits(model, np.concatenate([chunk.ref[first], chunk.alt]), device,
                                batch_size)
-        ref, alt = logits[:len(chunk)], logits[len(chunk):]
+        ref, alt = logits[:len(first)][inverse], logits[len(first):]
         if ref.shape[1] != len(tasks):
             raise ValueError(f"the model has {ref.shape[1]} outputs, the manifest "
                              f"{len(tasks)} tasks ({', '.join(tasks)})")
@@ -377,4 +393,4 @@ class VcfWriter:
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
            "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
            "plot_top_variants", "score_chunks",
-           "score_columns", "strand_logits"]
+           "score_columns", "strand_logits", "unique_positions"]
