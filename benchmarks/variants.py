@@ -11,8 +11,10 @@ Throughput (``--n`` SNVs, default 100,000) with one of :data:`MODELS` (``--model
   everything from the VCF on;
 - tangermeme: ``tangermeme.variant_effect.substitution_effect`` on the same reference
   windows (built by seqcnn, in memory, not timed) and the same substitutions, called once on
-  the forward windows and once on their reverse complements so that both do the same
-  4 × n forward passes (its ``batch_size`` set to seqcnn's);
+  the forward windows and once on their reverse complements: 4 × n forward passes (its
+  ``batch_size`` set to seqcnn's); seqcnn does 2 × (u + n) for u distinct positions, as
+  alleles at one position share their reference window (at 100,000 random SNVs 638 share a
+  position: 0.3 % fewer windows);
 - where seqcnn's time goes: reading and windowing alone (no model), and the model alone
   (the same 4 × n forward passes on windows in memory); tangermeme's time less the model's
   is its own overhead.
