@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from seqcnn.interpret import (
+    DeepLiftView,
     activation_pwms,
     attributions,
     deep_lift_shap,
@@ -275,6 +276,78 @@ def test_deep_lift_shap_converges_on_dilated_cnn():
     x[1, :, 5] = 0
     with pytest.raises(ValueError, match=r"rows \[1\]"):
         deep_lift_shap(model, x, n_shuffles=2)
+
+
+DLS_CASES = [(name, cfg, length) for name, cfg, length, _ in FAST_CASES
+             if cfg["arch"] not in ("danq", "hybrid")]
+
+
+def tangermeme_dls(model: nn.Module, x: np.ndarray, target: int, n_shuffles: int,
+                   seed: int) -> np.ndarray:
+    """tangermeme's own DeepLIFT/SHAP (hooks, both halves backward): hypothetical, raw."""
+    from tangermeme.deep_lift_shap import _nonlinear
+    from tangermeme.deep_lift_shap import deep_lift_shap as tm_dls
+
+    from seqcnn.models.layers import ExpActivation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tm_dls(deeplift_view(model), torch.tensor(x, dtype=torch.float32),
+                      target=target, n_shuffles=n_shuffles, hypothetical=True,
+                      random_state=seed, device="cpu",
+                      additional_nonlinear_ops={ExpActivation: _nonlinear}).numpy()
+
+
+@pytest.mark.parametrize(("name", "cfg", "length"), DLS_CASES, ids=[c[0] for c in DLS_CASES])
+def test_fast_deep_lift_shap_equals_tangermeme(name, cfg, length):
+    """Hook-free DeepLIFT/SHAP gives tangermeme's maps on the same references, for every zoo
+    CNN (dilated, pools, strides, every head, exp/PWM first layers, per-position outputs),
+    whether pairs share one pass or each batch holds 2 sequences and each pass 1 reference."""
+    torch.manual_seed(0)
+    model = build_model(cfg, 4, 2, length).eval()
+    from seqcnn.interpret import deeplift
+    assert deeplift.supports(deeplift_view(model), (DeepLiftView,))
+    x = onehot(np.random.default_rng(1).integers(0, 4, (3, length)))
+    want = tangermeme_dls(model, x, target=1, n_shuffles=4, seed=7)
+    scale = np.abs(want).max()
+    assert scale > 0
+    for options in ({}, {"batch_size": 2, "group": 1}, {"batch_size": 6, "group": 3}):
+        got = deep_lift_shap(model, x, target=1, n_shuffles=4, random_state=7, correct=False,
+                             fast=True, **options)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * scale,
+                                   err_msg=str(options))
+    assert not any("forward" in vars(m) for m in model.modules())  # layers restored
+
+
+def test_fast_deep_lift_shap_adds_up_to_the_output_difference():
+    """Summed over the observed letters, the uncorrected map is f(x) minus the mean output of
+    the references (the same dinucleotide shuffles, reference k seeded 5 + k)."""
+    from tangermeme.ersatz import dinucleotide_shuffle
+
+    torch.manual_seed(2)
+    model = build_model({"arch": "basset", "filters": [6, 8, 8], "kernels": [7, 5, 3],
+                         "pools": [2, 3, 2], "hidden": [10]}, 4, 1, 60).eval()
+    x = onehot(np.random.default_rng(3).integers(0, 4, (2, 60)))
+    xt = torch.tensor(x, dtype=torch.float32)
+    attr = deep_lift_shap(model, x, n_shuffles=5, random_state=5, correct=False)
+    refs = dinucleotide_shuffle(xt.repeat_interleave(5, dim=0), n=1,
+                                random_state=[5 + k for k in range(5)] * 2)[:, 0]
+    with torch.no_grad():
+        f_x = model(xt)[:, 0].numpy()
+        f_ref = model(refs.float())[:, 0].reshape(2, 5).mean(dim=1).numpy()
+    np.testing.assert_allclose((attr * x).sum(axis=(1, 2)), f_x - f_ref, atol=1e-5)
+
+
+def test_fast_deep_lift_shap_refuses_recurrent_models_and_warns():
+    torch.manual_seed(0)
+    model = build_model({"arch": "danq", "filters": 6, "kernel": 9, "pool_size": 4,
+                         "lstm_hidden": 4, "hidden": 8}, 4, 1, 40).eval()
+    x = onehot(np.random.default_rng(0).integers(0, 4, (2, 40)))
+    with pytest.raises(ValueError, match="fast=False"):
+        deep_lift_shap(model, x, n_shuffles=2, fast=True)
+    cnn = build_model({"arch": "dilated", "filters": 4, "layers": 1}, 4, 1, 40).eval()
+    with pytest.warns(RuntimeWarning, match="convergence deltas"):
+        deep_lift_shap(cnn, x, n_shuffles=2, warning_threshold=-1.0)
 
 
 def test_attributions_protein_and_npz(tmp_path):
