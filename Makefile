@@ -56,9 +56,10 @@ presets: setup
 	done
 
 # every tier, two tests at a time (pytest-xdist; a file whose tests share a Snakemake run
-# is one xdist_group, run by one worker)
+# is one xdist_group, run by one worker). --no-loadscope-reorder keeps the order
+# tests/conftest.py gives the work (longest first); --durations lists where the time went.
 test: setup chromium
-	$(BIN)/pytest -m '' -n 2 --dist loadgroup
+	$(BIN)/pytest -m '' -n 2 --dist loadgroup --no-loadscope-reorder --durations=40
 
 lint: setup
 	$(BIN)/ruff check seqcnn scripts tests benchmarks

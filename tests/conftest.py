@@ -3,6 +3,11 @@
 Tests come in tiers (markers registered in pyproject.toml): unmarked tests are the unit
 tier, which a plain ``pytest`` runs; ``workflow`` (runs Snakemake), ``slurm`` and ``gpu``
 run under ``make test`` (``pytest -m ''``) or when selected with ``-m``.
+
+Under pytest-xdist the heavy tests go first (:data:`COST`, :func:`cost`): ``make test`` runs
+two workers with ``--dist loadgroup --no-loadscope-reorder``, so the collection order made
+here is the order in which work is handed out, longest first, and the unit tests fill in
+at the end instead of one worker idling while the other finishes a ten-minute DAG.
 """
 
 from __future__ import annotations
@@ -92,6 +97,54 @@ def small_genome(tmp_path, rng):
 def snakemake_bin() -> str:
     exe = BIN / "snakemake"
     return str(exe) if exe.exists() else shutil.which("snakemake")
+
+
+#: Seconds on 2 quiet cores of the slowest work units (an xdist group's name, or the start of
+#: a test's node id), measured or estimated; only their order matters. A workflow or slurm
+#: test not listed counts DEFAULT_WORKFLOW_COST, a unit test 0 (it keeps its place).
+COST = {
+    "tests/test_demo.py::": 600,  # the whole demo (README)
+    "tests/test_presets.py::test_preset_runs_reduced[koo_eddy]": 390,
+    "tiny": 330,  # test_workflow.py: the tiny DAG and the tests on it
+    "tests/test_slurm.py::": 300,  # mostly waiting on SLURM: good beside a CPU-bound test
+    "tests/test_presets.py::test_preset_runs_reduced[padding]": 240,
+    "tests/test_presets.py::test_preset_runs_reduced[athaliana_promoters]": 240,
+    "protein": 200,
+    "tests/test_presets.py::test_preset_runs_reduced[grammar]": 180,
+    "tests/test_regression.py::test_mpra_regression_through_the_dag": 180,
+    "phage": 150,
+}
+DEFAULT_WORKFLOW_COST = 90
+
+
+def cost(item: pytest.Item) -> float:
+    """Estimated seconds of ``item``'s work unit (:data:`COST`)."""
+    group = item.get_closest_marker("xdist_group")
+    if group and group.args and group.args[0] in COST:
+        return COST[group.args[0]]
+    for start, seconds in COST.items():
+        if item.nodeid.startswith(start):
+            return seconds
+    heavy = item.get_closest_marker("workflow") or item.get_closest_marker("slurm")
+    return DEFAULT_WORKFLOW_COST if heavy else 0
+
+
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker, order the work units longest first (stable: an xdist group's
+    tests stay together and in file order, the unit tests keep their order)."""
+    if not hasattr(config, "workerinput"):
+        return
+    units = []
+    for item in items:
+        group = item.get_closest_marker("xdist_group")
+        units.append(f"group:{group.args[0]}" if group and group.args else item.nodeid)
+    unit_cost: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for i, (unit, item) in enumerate(zip(units, items, strict=True)):
+        unit_cost[unit] = max(unit_cost.get(unit, 0), cost(item))
+        first.setdefault(unit, i)
+    order = sorted(range(len(items)), key=lambda i: (-unit_cost[units[i]], first[units[i]], i))
+    items[:] = [items[i] for i in order]
 
 
 def pytest_report_header(config):
