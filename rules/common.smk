@@ -428,6 +428,8 @@ def reference_outputs(dataset):
 def report_inputs(wildcards):
     """Everything the report page of a dataset reads: the common part and its kind's."""
     d, models = wildcards.dataset, dataset_models(wildcards)
+    if d in TRACK_DATASETS:
+        return track_report_inputs(d, models)
     seqset = is_seqset(d)
     figures = SEQSET_EVAL_FIGURES if seqset else EVAL_FIGURES
     out = {
@@ -448,6 +450,7 @@ def report_inputs(wildcards):
         "design_summary": design_files(d, "{name}.json"),
         "design_trajectory": design_files(d, "{name}.trajectory.png"),
         "design_windows": design_files(d, "{name}.windows.png"),
+        **report_selection_inputs(d),
     }
     if seqset:
         out["lengths_plot"] = results_path(d, "cache/lengths.png")
@@ -514,6 +517,75 @@ def extract_track_targets_mem_mb(wildcards, input):
     return int(1.5 * (500e6 + chunk) / 1e6)
 
 
+def track_split_inputs(wildcards, splits):
+    """The cache files of ``splits`` (split_inputs) and their track targets
+    (``train_targets``, ...): what seqcnn.data.cache.load_tracks reads beside load_split."""
+    out = split_inputs(wildcards, splits)
+    for split in splits:
+        out[f"{split}_targets"] = results_path(
+            wildcards.dataset, f"cache/{split}.targets.npy"
+        )
+    return out
+
+
+def train_track_inputs(wildcards):
+    return track_split_inputs(wildcards, ["train", "valid"])
+
+
+def evaluate_track_inputs(wildcards):
+    """The test split and its targets; the train split's targets and labels for the
+    average-profile baseline."""
+    return track_split_inputs(wildcards, ["train", "test"])
+
+
+def _npy_mb(path):
+    return os.path.getsize(path) / 1e6 if os.path.exists(path) else 0
+
+
+def train_track_model_mem_mb(wildcards, input):
+    """train_model's estimate plus the training and validation targets, held in memory
+    twice (the count-loss weight reads the training targets whole)."""
+    extra = 2 * (_npy_mb(input.train_targets) + _npy_mb(input.valid_targets))
+    return int(train_model_mem_mb(wildcards, input) + extra)
+
+
+def evaluate_track_model_mem_mb(wildcards, input):
+    """One test pass, the test targets as float64 with the predicted profiles, shuffled
+    and baseline profiles (about 6 copies), and the training targets read in chunks."""
+    return int(_test_pass_mem_mb(input) + 6 * 2 * _npy_mb(input.test_targets))
+
+
+def track_report_inputs(dataset, models):
+    """What a track dataset's report page reads: the genome data part, and per model its
+    summary, training curves, metrics and the two track figures."""
+    return {
+        "manifest": results_path(dataset, "cache/manifest.json"),
+        "summaries": model_files(dataset, models, "model.json"),
+        "metrics": model_files(dataset, models, "eval/metrics.tsv"),
+        "curves": model_files(dataset, models, "train_curves.png"),
+        "eval_figures": [
+            results_path(dataset, m, f"eval/{fig}.png")
+            for m in models
+            for fig in ("count_scatter", "profiles")
+        ],
+        "template": f"{workflow.basedir}/report/tracks.html.j2",
+        "dataset_template": REPORT_TEMPLATE,
+        "base_template": BASE_REPORT_TEMPLATE,
+        "positives": results_path(dataset, "regions/positives.json"),
+        "negatives": results_path(dataset, "regions/negatives.json"),
+        "gc_plot": results_path(dataset, "regions/gc.png"),
+    }
+
+
+def track_model_files(dataset, models):
+    """The evaluation outputs of a track dataset's models."""
+    return [
+        results_path(dataset, m, f"eval/{name}")
+        for m in models
+        for name in ("metrics.tsv", "count_scatter.png", "profiles.png")
+    ]
+
+
 def simulation_tracks_config(wildcards):
     """simulate_tracks' settings: the simulation's ``tracks:`` (defaults when absent), its
     JASPAR release and seed."""
@@ -531,6 +603,11 @@ def all_outputs():
         models = config["datasets"][dataset]["models"]
         out += cache_files(dataset)
         out += model_files(dataset, models, "eval/metrics.tsv")
+        if dataset in TRACK_DATASETS:  # track models: their evaluation and report
+            out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
+            out += track_model_files(dataset, models)
+            out.append(results_path(dataset, "report.html"))
+            continue
         if is_seqset(dataset):
             out += model_files(dataset, models, "interpret/filters.tsv")
         else:

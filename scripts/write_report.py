@@ -233,6 +233,43 @@ def seqset_model(i: int, name: str, table: pd.DataFrame, accuracy: pd.DataFrame,
     }
 
 
+def track_model(i: int, name: str, summary: dict) -> dict:
+    """A track model's section (report/tracks.html.j2): metrics.tsv (long form) as one row
+    per task and model (the model, then the average and shuffled profile baselines)."""
+    table = pd.read_csv(sm.input.metrics[i], sep="\t")
+    wide = table.pivot_table(index=["task", "model"], columns="metric", values="value",
+                             sort=False).reset_index()
+    n = table[table["metric"] == "profile_jsd"].groupby("task")["n"].first()
+    text = (f"Count Pearson r and Spearman of log(1 + counts) over all test regions; profile "
+            f"Jensen–Shannon distance (base 2) and multinomial NLL (nats) over each track's "
+            f"test peaks with reads ({', '.join(f'{t}: {k}' for t, k in n.items())}), for the "
+            "model and two baselines: the average training profile and the observed profile "
+            "shuffled across positions. Lower JSD and NLL are better."
+            if len(n) else "Count Pearson r and Spearman of log(1 + counts), test regions.")
+    return {
+        "name": name, "arch": summary["arch"], "parameters": int(summary.get("parameters", 0)),
+        "receptive_field": summary.get("receptive_field"), "target": summary["target"],
+        "best_epoch": summary.get("best_epoch"), "epochs": summary.get("epochs_run"),
+        "config_table": table_html(config_table(summary["model_config"]),
+                                   classes=("data", "config")),
+        "curves": sm.input.curves[i], "track_text": text,
+        "eval_figures": list(sm.input.eval_figures)[2 * i:2 * i + 2],
+        "metrics_table": table_html(wide, table_id=f"metrics-{name}"), "designs": [],
+    }
+
+
+if "tracks" in manifest:  # a track dataset: its own model sections, the genome data part
+    models = [track_model(i, n, json.load(open(sm.input.summaries[i])))
+              for i, n in enumerate(sm.params.models)]
+    render({
+        "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
+        "seq_len": manifest["seq_len"], "letters": manifest["letters"], "models": models,
+        "comparison": None, "reference": None, "portfolio": None, "ensembles": None,
+        **genome_data(),
+    }, sm.output.html, template=sm.input.template)
+    log.info("wrote %s (%d track models)", sm.output.html, len(models))
+    raise SystemExit(0)
+
 models, summaries, tables, accuracies = [], [], [], []
 figures = list(sm.input.eval_figures)
 per_model = len(figures) // max(1, len(sm.params.models))

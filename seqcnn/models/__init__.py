@@ -22,6 +22,13 @@ from seqcnn.models.layers import (
     masked_max_pool1d,
     pwm_entropy,
 )
+from seqcnn.models.profile import (
+    BinnedModel,
+    ProfileModel,
+    ReverseComplementAverage,
+    build_track_model,
+    flip_tracks,
+)
 from seqcnn.models.receptive_field import (
     gradient_footprint,
     model_receptive_field,
@@ -49,6 +56,11 @@ __all__ = [
     "ARCHS",
     "POOLS",
     "Basset",
+    "BinnedModel",
+    "ProfileModel",
+    "ReverseComplementAverage",
+    "build_track_model",
+    "flip_tracks",
     "ConvBlock",
     "DanQ",
     "DeepBind",

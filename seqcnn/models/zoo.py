@@ -717,8 +717,14 @@ def checkpoint(model: SequenceModel) -> dict[str, Any]:
 
 
 def from_checkpoint(ckpt: Mapping[str, Any], strict: bool = True) -> SequenceModel:
-    """Rebuild a model from :func:`checkpoint` output (config + weights); in eval mode."""
-    model = build_model(ckpt["config"])
+    """Rebuild a model from :func:`checkpoint` output (config + weights); in eval mode. A
+    config with ``target`` is a track model (:func:`seqcnn.models.profile.build_track_model`)."""
+    if "target" in ckpt["config"]:
+        from seqcnn.models.profile import build_track_model  # profile imports this module
+
+        model = build_track_model(ckpt["config"])
+    else:
+        model = build_model(ckpt["config"])
     model.load_state_dict(ckpt["state_dict"], strict=strict)
     return model.eval()
 
