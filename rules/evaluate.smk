@@ -93,3 +93,50 @@ rule evaluate_by_chrom:
         "../envs/evaluate.yaml"
     script:
         "../scripts/evaluate_by_chrom.py"
+
+
+# Genome datasets with tracks: counts and profiles against the profile baselines.
+ruleorder: evaluate_track_model > evaluate_model
+
+
+rule evaluate_track_model:
+    input:
+        unpack(evaluate_track_inputs),
+        model=results_path("{dataset}/{model}/model.pt"),
+    output:
+        metrics=report(
+            results_path("{dataset}/{model}/eval/metrics.tsv"),
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/metrics.rst",
+        ),
+        predictions=results_path("{dataset}/{model}/eval/count_predictions.tsv.gz"),
+        scatter=report(
+            results_path("{dataset}/{model}/eval/count_scatter.png"),
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/tracks.rst",
+        ),
+        profiles=report(
+            results_path("{dataset}/{model}/eval/profiles.png"),
+            category="Evaluation",
+            subcategory="{dataset}",
+            caption="../report/tracks.rst",
+        ),
+    log:
+        results_path("logs/{dataset}/{model}/eval.log"),
+    benchmark:
+        results_path("benchmarks/{dataset}/{model}/eval.tsv")
+    wildcard_constraints:
+        dataset=one_of(TRACK_DATASETS),
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 2
+    resources:
+        mem_mb=evaluate_track_model_mem_mb,
+        runtime=60,
+    params:
+        cfg=evaluate_config,
+        device=config["train"]["device"],
+    script:
+        "../scripts/evaluate_track_model.py"
