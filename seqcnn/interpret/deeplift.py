@@ -7,11 +7,11 @@ cheaper:
 
 - the references are drawn as tangermeme draws them (``dinucleotide_shuffle``, reference
   ``k`` of every sequence seeded ``random_state + k``), all pairs of a batch in one call;
-- each sequence runs forward once, with a graph, repeated ``group`` times (``m`` below);
-- its references run forward once, without a graph (``torch.inference_mode``); each rule
-  layer turns the two activations into the per-pair multiplier it will need;
-- one backward pass per ``group`` of references reuses the sequence's graph; every rule
-  layer multiplies the incoming gradient by that group's multipliers.
+- each sequence runs forward once, with a graph, as ``m`` copies (``m`` divides ``S``);
+- then ``S / m`` passes: ``m`` references of every sequence run forward without a graph
+  (``torch.inference_mode``), each rule layer turning its two activations into per-pair
+  multipliers, and one backward pass through the sequences' graph multiplies the gradient
+  by them at every rule layer. A pass holds ``n·m`` rows of multipliers, not ``n·S``.
 
 Only the sequence half of each pair goes backward. That is exact because below the output
 every layer of these models is linear, or a rule whose two halves get the same gradient
