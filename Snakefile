@@ -15,6 +15,10 @@ from seqcnn.workflow.config import resolve
 
 # schema (plain messages naming the key) and defaults, sweeps, per-kind keys, fixed_motifs
 config.update(resolve(config, workflow.basedir))
+# portfolio: (model choice by validation) moved out of the datasets; "chosen" added to models
+from seqcnn.workflow.portfolio import apply_portfolios
+
+PORTFOLIOS = apply_portfolios(config)
 
 
 include: "rules/common.smk"
@@ -28,6 +32,7 @@ include: "rules/interpret.smk"
 include: "rules/report.smk"
 include: "rules/variants.smk"
 include: "rules/design.smk"
+include: "rules/ensemble.smk"
 
 
 rule all:

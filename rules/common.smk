@@ -687,3 +687,144 @@ def simulate_tracks_mem_mb(wildcards, input):
     bytes per bp."""
     size = os.path.getsize(input.genome) if os.path.exists(input.genome) else 0
     return int(1.5 * (500e6 + 40 * size) / 1e6)
+
+
+# --------------------------------------------------------------------------- ensembles, portfolios
+
+from seqcnn.models.ensemble import (
+    member_model_config as _member_model_config,
+    member_train_config as _member_train_config,
+)
+from seqcnn.workflow.portfolio import ensemble_models, selection_inputs
+
+# Models with ``ensemble: {members: k}``: k members trained as jobs, then combined.
+ENSEMBLE_MODELS = ensemble_models(config["models"])
+
+
+def ensemble_size(model):
+    return int(config["models"][model]["ensemble"]["members"])
+
+
+def member_model_config(wildcards):
+    """An ensemble member's model options (the ensemble's, without ``ensemble``)."""
+    return _member_model_config(config["models"][wildcards.model])
+
+
+def member_train_config(wildcards):
+    """An ensemble member's training options: seed ``train.seed + member``."""
+    vary = config["models"][wildcards.model]["ensemble"].get("vary", "seed")
+    return _member_train_config(config["train"], int(wildcards.member), vary)
+
+
+def member_files(dataset, model, name):
+    """``name`` (e.g. ``model.pt``) of every member of an ensemble."""
+    return [
+        results_path(dataset, model, "members", str(i), name)
+        for i in range(ensemble_size(model))
+    ]
+
+
+def train_member_mem_mb(wildcards, input):
+    """As train_model's, for the member's model options."""
+    n, alphabet, seq_len = _shape(input.train_onehot)
+    cfg = {k: v for k, v in member_model_config(wildcards).items() if k != "padding"}
+    return _mem(
+        "train_model",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
+        model_config=cfg,
+        batch_size=config["train"]["batch_size"],
+        n_valid=_shape(input.valid_onehot)[0],
+        n_tasks=_shape(input.train_labels)[1],
+    )
+
+
+def train_member_runtime(wildcards, input):
+    return train_model_runtime(wildcards, input)
+
+
+def combine_ensemble_inputs(wildcards):
+    """The members' weights, summaries and logs, and the valid split (the ensemble's own
+    validation metrics, which model choice reads)."""
+    d, m = wildcards.dataset, wildcards.model
+    return {
+        **split_inputs(wildcards, ["valid"]),
+        "members": member_files(d, m, "model.pt"),
+        "summaries": member_files(d, m, "model.json"),
+        "train_logs": member_files(d, m, "train_log.tsv"),
+    }
+
+
+def combine_ensemble_mem_mb(wildcards, input):
+    """One forward pass over the valid split per member."""
+    n, alphabet, seq_len = _shape(input.valid_onehot)
+    return _mem(
+        "evaluate_model",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
+        n_tasks=_shape(input.valid_labels)[1],
+    )
+
+
+def evaluate_members_inputs(wildcards):
+    """The test split and every member's weights (the spread across members)."""
+    d, m = wildcards.dataset, wildcards.model
+    return {**test_split_inputs(wildcards), "members": member_files(d, m, "model.pt")}
+
+
+def evaluate_members_mem_mb(wildcards, input):
+    return _test_pass_mem_mb(input)
+
+
+def portfolio_config(wildcards):
+    """A dataset's portfolio: ``{"models": [...], "metric": ...}``."""
+    return PORTFOLIOS[wildcards.dataset]
+
+
+def portfolio_models(dataset):
+    return list(PORTFOLIOS[dataset]["models"]) if dataset in PORTFOLIOS else []
+
+
+def select_model_inputs(wildcards):
+    """The portfolio models' training summaries, weights and logs; no test data."""
+    d = wildcards.dataset
+    return selection_inputs(RESULTS, d, portfolio_models(d))
+
+
+def report_selection_inputs(dataset):
+    """What the report adds for a portfolio (every model's summary and test metrics, the
+    choice) and for ensembles (members' test metrics)."""
+    portfolio = portfolio_models(dataset)
+    out = {}
+    if portfolio:
+        out["portfolio_summaries"] = model_files(dataset, portfolio, "model.json")
+        out["portfolio_metrics"] = model_files(dataset, portfolio, "eval/metrics.tsv")
+        out["choice"] = results_path(dataset, "chosen_model.json")
+    shown = [
+        m
+        for m in dict.fromkeys([*config["datasets"][dataset]["models"], *portfolio])
+        if m in ENSEMBLE_MODELS
+    ]
+    if shown:
+        out["ensemble_metrics"] = model_files(dataset, shown, "eval/metrics.tsv")
+        out["ensemble_members"] = model_files(dataset, shown, "eval/members.tsv")
+    return out
+
+
+def ensemble_report_models(wildcards):
+    """The ensembles shown in a dataset's report (its models' and its portfolio's)."""
+    d = wildcards.dataset
+    return [
+        m
+        for m in dict.fromkeys([*config["datasets"][d]["models"], *portfolio_models(d)])
+        if m in ENSEMBLE_MODELS
+    ]
+
+
+def report_portfolio(wildcards):
+    """A dataset's portfolio for its report (None without one)."""
+    return PORTFOLIOS.get(wildcards.dataset)

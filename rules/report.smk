@@ -34,6 +34,8 @@ rule write_report:
     params:
         models=dataset_models,
         reference=reference_config,
+        portfolio=report_portfolio,
+        ensembles=ensemble_report_models,
     script:
         "../scripts/write_report.py"
 

@@ -318,6 +318,66 @@ if len(models) > 1 or len(kmer_kinds) > 1:  # several models, or both k-mer base
     if genome:
         comparison = with_baselines(comparison, tables[0])
     comparison = table_html(comparison, table_id="comparison")
+
+
+def mean_ci(table: pd.DataFrame, name: str, metric: str = "auroc") -> str:
+    """A model's test metric per task with its 95% CI: ``CTCF 0.995 (0.990–0.998); …``."""
+    own = table[table["model"] == name]
+    return "; ".join(f"{r.task} {getattr(r, metric):.3f} ({getattr(r, metric + '_lo'):.3f}–"
+                     f"{getattr(r, metric + '_hi'):.3f})" for r in own.itertuples())
+
+
+def portfolio_section() -> dict | None:
+    """The portfolio: every model's validation metrics (what the choice read) and test
+    auROC with CIs, the chosen one marked."""
+    spec = sm.params.portfolio
+    if not spec:
+        return None
+    choice = json.load(open(sm.input.choice))
+    rows = []
+    for name, spath, mpath in zip(spec["models"], sm.input.portfolio_summaries,
+                                  sm.input.portfolio_metrics, strict=True):
+        s = json.load(open(spath))
+        t = pd.read_csv(mpath, sep="\t", keep_default_na=False, na_values=[""])
+        own = t[t["model"] == name]
+        rows.append({"model": name, "arch": s["arch"],
+                     "valid_auroc": s.get("best_valid_auroc"),
+                     "valid_auprc": s.get("best_valid_auprc"),
+                     "test_auroc": float(own["auroc"].mean()) if "auroc" in own else None,
+                     "test auROC per task (95% CI)": mean_ci(t, name) if "auroc_lo" in t
+                     else "",
+                     "chosen": "✔" if name == choice["chosen"] else ""})
+    return {"metric": choice["metric"], "chosen": choice["chosen"],
+            "table": table_html(pd.DataFrame(rows), table_id="portfolio", floatfmt="{:.4f}")}
+
+
+def ensemble_section() -> dict | None:
+    """Each ensemble's test auROC beside its members': min–max and SD of the members' mean
+    test auROC over tasks, and per task."""
+    names = sm.params.ensembles
+    if not names:
+        return None
+    rows = []
+    for name, epath, mpath in zip(names, sm.input.ensemble_metrics,
+                                  sm.input.ensemble_members, strict=True):
+        ens = pd.read_csv(epath, sep="\t", keep_default_na=False, na_values=[""])
+        mem = pd.read_csv(mpath, sep="\t", keep_default_na=False, na_values=[""])
+        if "auroc" not in mem:
+            continue
+        own = ens[ens["model"] == name]
+        means = mem.groupby("model", sort=False)["auroc"].mean()
+        row = {"ensemble": name, "members": len(means),
+               "ensemble test_auroc": float(own["auroc"].mean()),
+               "members min": float(means.min()), "members max": float(means.max()),
+               "members SD": float(means.std(ddof=1)) if len(means) > 1 else 0.0}
+        for task, part in mem.groupby("task", sort=False):
+            row[f"{task}: ensemble"] = float(own.loc[own["task"] == task, "auroc"].mean())
+            row[f"{task}: members"] = f"{part['auroc'].min():.3f}–{part['auroc'].max():.3f}"
+        rows.append(row)
+    return {"table": table_html(pd.DataFrame(rows), table_id="ensembles", floatfmt="{:.4f}")
+            } if rows else None
+
+
 reference = (reference_section(sm.input.reference_table, sm.input.reference_figure,
                                sm.params.reference)
              if "reference_table" in sm.input.keys() else None)
@@ -326,6 +386,7 @@ render({
     "dataset": dataset, "version": seqcnn.__version__, "tasks": tasks,
     "seq_len": manifest["seq_len"], "letters": manifest["letters"],
     "models": models, "comparison": comparison, "reference": reference,
+    "portfolio": portfolio_section(), "ensembles": ensemble_section(),
     **(genome_data() if genome else seqset_data()),
 }, sm.output.html, template=sm.input.template)
 log.info("wrote %s (%d models)", sm.output.html, len(models))

@@ -6,6 +6,7 @@
 49
 """
 
+from seqcnn.models.ensemble import Ensemble, load_ensemble
 from seqcnn.models.heads import POOLS, PoolingHead, mlp
 from seqcnn.models.layers import (
     ACTIVATIONS,
@@ -65,6 +66,7 @@ __all__ = [
     "DanQ",
     "DeepBind",
     "DilatedCNN",
+    "Ensemble",
     "ExpActivation",
     "FixedFilterConv1d",
     "KooEddyCNN",
@@ -80,6 +82,7 @@ __all__ = [
     "checkpoint",
     "count_parameters",
     "from_checkpoint",
+    "load_ensemble",
     "load_model",
     "read_checkpoint",
     "gradient_footprint",

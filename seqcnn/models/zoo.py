@@ -684,6 +684,10 @@ def build_model(
     """
     if not isinstance(config, Mapping):
         raise ValueError(f"model config must be a mapping, got {type(config).__name__}")
+    if config.get("arch") == "ensemble":  # k members' mean logits (seqcnn.models.ensemble)
+        from seqcnn.models.ensemble import build_ensemble
+
+        return build_ensemble(config)
     options = dict(config)
     arch = options.pop("arch", "dilated")
     cls = ARCHS.get(arch) if isinstance(arch, str) else None

@@ -1,0 +1,137 @@
+"""Model choice by validation: the choice reads validation metrics only."""
+
+import copy
+
+import pytest
+
+from seqcnn.errors import ConfigError, InputError
+from seqcnn.workflow.portfolio import (
+    CHOSEN,
+    apply_portfolios,
+    choose,
+    ensemble_models,
+    selection_inputs,
+)
+
+
+def _summary(valid_auroc, valid_auprc, test_auroc=None):
+    s = {"arch": "dilated", "best_valid_auroc": valid_auroc, "best_valid_auprc": valid_auprc}
+    if test_auroc is not None:  # poison: a test metric that would flip the choice
+        s |= {"test_auroc": test_auroc, "best_test_auroc": test_auroc}
+    return s
+
+
+def test_choose_by_validation_not_test():
+    summaries = {"a": _summary(0.90, 0.80, test_auroc=0.99),
+                 "b": _summary(0.95, 0.70, test_auroc=0.50),
+                 "c": _summary(0.93, 0.85, test_auroc=0.98)}
+    best, rows = choose(summaries, "valid_auroc")
+    assert best == "b"
+    assert [r["value"] for r in rows] == [0.90, 0.95, 0.93]
+    assert [r["chosen"] for r in rows] == [False, True, False]
+    assert choose(summaries, "valid_auprc")[0] == "c"
+
+
+def test_tie_goes_to_first_in_order():
+    summaries = {"a": _summary(0.9, 0.5), "b": _summary(0.9, 0.5)}
+    assert choose(summaries)[0] == "a"
+    assert choose(summaries, order=["b", "a"])[0] == "b"
+
+
+def test_missing_metric_is_an_input_error():
+    with pytest.raises(InputError, match="'b'.*best_valid_auroc"):
+        choose({"a": _summary(0.9, 0.5), "b": {"arch": "basset"}})
+
+
+def test_selection_inputs_hold_no_test_data():
+    inputs = selection_inputs("results", "demo", ["dilated", "basset"])
+    paths = [p for files in inputs.values() for p in files]
+    assert len(paths) == 6
+    assert all("/eval/" not in p and "test" not in p and "/cache/" not in p for p in paths)
+    assert inputs["summaries"] == ["results/demo/dilated/model.json",
+                                   "results/demo/basset/model.json"]
+
+
+def _config():
+    return {"models": {"dilated": {"arch": "dilated"}, "basset": {"arch": "basset"},
+                       "ens": {"arch": "dilated", "ensemble": {"members": 2}}},
+            "datasets": {"demo": {"models": [], "portfolio": {"models": ["dilated", "basset"],
+                                                              "metric": "valid_auprc"}},
+                         "other": {"models": ["dilated"]}}}
+
+
+def test_apply_portfolios():
+    config = _config()
+    out = apply_portfolios(config)
+    assert out == {"demo": {"models": ["dilated", "basset"], "metric": "valid_auprc"}}
+    assert config["datasets"]["demo"]["models"] == [CHOSEN]
+    assert "portfolio" not in config["datasets"]["demo"]
+    assert config["datasets"]["other"]["models"] == ["dilated"]
+    assert ensemble_models(config["models"]) == ["ens"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda c: c["datasets"]["demo"]["portfolio"]["models"].append("nope"), "'nope'"),
+    (lambda c: c["datasets"]["demo"]["portfolio"].update(metric="test_auroc"), "metric"),
+    (lambda c: c["models"].update(chosen={"arch": "dilated"}), "reserved"),
+])
+def test_apply_portfolios_errors(change, match):
+    config = copy.deepcopy(_config())
+    change(config)
+    with pytest.raises(ConfigError, match=match):
+        apply_portfolios(config)
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+@pytest.mark.workflow
+@pytest.mark.xdist_group("portfolio")
+def test_ensemble_and_portfolio_through_the_dag(tmp_path):
+    """A 2-member ensemble and a single model as a portfolio: members trained as jobs, the
+    ensemble's logits are the members' mean, the choice follows the recorded validation
+    metric, the chosen model is interpreted, and the report shows both tables."""
+    import json
+
+    import numpy as np
+    import torch
+
+    from seqcnn.data.cache import load_split
+    from seqcnn.models import Ensemble, load_model
+    from test_workflow import TINY, run_snakemake
+
+    config = copy.deepcopy(TINY)
+    config["models"] = {
+        "small": TINY["models"]["small"],
+        "ens": {**TINY["models"]["small"], "ensemble": {"members": 2}},
+    }
+    config["datasets"]["tiny"]["models"] = []
+    config["datasets"]["tiny"]["portfolio"] = {"models": ["small", "ens"]}
+    run_snakemake(tmp_path, config)
+    res = tmp_path / "results" / "tiny"
+
+    members = [res / "ens" / "members" / str(i) / "model.pt" for i in (0, 1)]
+    seeds = [json.loads((p.parent / "model.json").read_text())["train"]["seed"]
+             for p in members]
+    assert seeds == [0, 1]
+    ens = load_model(res / "ens" / "model.pt")
+    assert isinstance(ens, Ensemble)
+    x = torch.from_numpy(np.asarray(load_split(res / "cache", "test").onehot[:16])).float()
+    a, b = (load_model(p) for p in members)
+    with torch.no_grad():
+        assert torch.equal(ens(x), (a(x) + b(x)) / 2)
+
+    summaries = {m: json.loads((res / m / "model.json").read_text()) for m in ("small", "ens")}
+    expected = max(summaries, key=lambda m: (summaries[m]["best_valid_auroc"], m == "small"))
+    choice = json.loads((res / "chosen_model.json").read_text())
+    assert choice["chosen"] == expected
+    assert [r["value"] for r in choice["models"]] == [
+        summaries[m]["best_valid_auroc"] for m in ("small", "ens")]
+    assert (res / "chosen" / "model.pt").read_bytes() == (res / expected / "model.pt").read_bytes()
+    assert (res / "chosen" / "interpret" / "motifs.tsv").exists()
+
+    members_tsv = (res / "ens" / "eval" / "members.tsv").read_text().splitlines()
+    assert len(members_tsv) == 1 + 2 * 2  # header + 2 members × 2 tasks
+    page = (res / "report.html").read_text()
+    assert 'id="portfolio"' in page and 'id="ensembles"' in page
+    assert "✔" in page
