@@ -17,6 +17,9 @@ from test_workflow import run_snakemake
 PRESETS = sorted((ROOT / "config" / "presets").glob("*.yaml"))
 SMALL = {"koo_eddy": 800, "secondary_structure": 160, "stride": 400, "grammar": 400,
          "distance": 100, "padding": 400}
+#: promoter sets (rules/real.smk) cut to the genes of a chromosome's first bases, with valid
+#: and test inside them: chromosome, bases kept
+SMALL_PROMOTERS = {"athaliana_chr1": ("NC_003070.9", 1_500_000)}
 
 
 def reduced(config: dict) -> dict:
@@ -31,6 +34,15 @@ def reduced(config: dict) -> dict:
             for t in ds.get("reference", {}).get("trends", [])}
     for sweep in config.get("sweeps", {}).values():
         sweep["grid"] = {k: v[:2] if k in over else v[:1] for k, v in sweep["grid"].items()}
+    for name, promoter_set in config.get("promoters", {}).items():
+        if name in SMALL_PROMOTERS:
+            chrom, size = SMALL_PROMOTERS[name]
+            promoter_set["within"] = [f"{chrom}:1-{size}"]
+            for ds in config["datasets"].values():
+                if ds.get("genome", "").startswith(f"results/promoters/{name}/"):
+                    ds["models"] = ds["models"][:1]  # one model runs every rule once
+                    ds["split"] = {"valid": [f"{chrom}:{size * 2 // 3 + 1}-{size * 5 // 6}"],
+                                   "test": [f"{chrom}:{size * 5 // 6 + 1}-{size}"]}
     config["train"] = {**config.get("train", {}), "epochs": 2, "patience": 0}
     config["evaluate"] = {**config.get("evaluate", {}), "bootstrap": 10}
     models, variants = expand_sweeps(config.get("models", {}), config.get("sweeps", {}))
