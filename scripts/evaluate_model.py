@@ -65,7 +65,7 @@ if targets.regression:  # the k-mer ridge baseline, fitted on this dataset's tra
                             np.asarray(valid.onehot), np.asarray(valid.labels),
                             tasks=list(targets.tasks))
     scores[KMER_RIDGE] = ridge.predict(np.asarray(split.onehot))
-    log.info("%s; NaN rows left out per task (train, valid): %s", ridge.describe(),
+    log.info("%s NaN rows left out per task (train, valid): %s", ridge.describe(),
              ridge.n_missing_)
 
 by_class = not genome  # sequence sets: one row per output column (class), as before
