@@ -519,7 +519,7 @@ def extract_track_targets_mem_mb(wildcards, input):
 
 def track_split_inputs(wildcards, splits):
     """The cache files of ``splits`` (split_inputs) and their track targets
-    (``train_targets``, ...): what seqcnn.data.cache.load_tracks reads beside load_split."""
+    (``train_targets``, ...): what load_tracks reads beside load_split."""
     out = split_inputs(wildcards, splits)
     for split in splits:
         out[f"{split}_targets"] = results_path(
@@ -545,8 +545,22 @@ def _npy_mb(path):
 def train_track_model_mem_mb(wildcards, input):
     """train_model's estimate plus the training and validation targets, held in memory
     twice (the count-loss weight reads the training targets whole)."""
+    n, alphabet, seq_len = _shape(input.train_onehot)
+    head = ("padding", "profile_kernel", "rate")  # the trunk decides the activations
+    trunk = {k: v for k, v in model_config(wildcards).items() if k not in head}
+    base = _mem(
+        "train_model",
+        n,
+        seq_len,
+        2000,
+        alphabet_size=alphabet,
+        model_config=trunk,
+        batch_size=config["train"]["batch_size"],
+        n_valid=_shape(input.valid_onehot)[0],
+        n_tasks=_shape(input.train_labels)[1],
+    )
     extra = 2 * (_npy_mb(input.train_targets) + _npy_mb(input.valid_targets))
-    return int(train_model_mem_mb(wildcards, input) + extra)
+    return int(base + extra)
 
 
 def evaluate_track_model_mem_mb(wildcards, input):

@@ -164,3 +164,54 @@ def test_rc_batches_flip_profiles_with_the_sequence():
     assert x[0, 3].all() and x[1, 0].all()  # the flipped row is all T
     np.testing.assert_array_equal(y[0, 0].numpy(), [3, 2, 1, 0])
     np.testing.assert_array_equal(y[1, 0].numpy(), [4, 5, 6, 7])
+
+
+# --------------------------------------------------------------------------- the DAG
+
+
+@pytest.mark.workflow
+def test_dag_trains_and_evaluates_a_profile_model_on_simulated_tracks(tmp_path):
+    import subprocess
+
+    import yaml
+
+    from conftest import ROOT, snakemake_bin
+
+    sim = "resources/simulated/tiny"
+    config = {
+        "simulations": {"tiny": {
+            "chromosomes": 3, "chrom_length": 150_000, "seed": 2, "shared_peaks": 20,
+            "tasks": {"A": {"motifs": ["MA0139.2"], "peaks": 150},
+                      "B": {"motifs": ["MA0080.7"], "peaks": 150}},
+            "variants": {"break": 0, "create": 0, "random": 0, "indel": 0}}},
+        "datasets": {"trk": {
+            "genome": f"{sim}/genome.fa", "seq_len": 200,
+            "tasks": {"A": f"{sim}/peaks/A.narrowPeak.gz", "B": f"{sim}/peaks/B.narrowPeak.gz"},
+            "tracks": {"A": f"{sim}/tracks/A.bw", "B": f"{sim}/tracks/B.bw"},
+            "target": "profile", "output_len": 100,
+            "split": {"valid": ["chr2"], "test": ["chr3"]}, "models": ["small"]}},
+        "models": {"small": {"arch": "dilated", "filters": 16, "first_kernel": 11,
+                             "layers": 3, "profile_kernel": 11}},
+        "train": {"epochs": 8, "batch_size": 32, "lr": 0.004, "patience": 0},
+    }
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    cmd = [snakemake_bin(), "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(cfg), "--cores", "2", "results/trk/report.html"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "train_track_model" in proc.stderr and "evaluate_track_model" in proc.stderr
+    out = tmp_path / "results/trk/small"
+    table = pd.read_csv(out / "eval/metrics.tsv", sep="\t")
+    value = table.set_index(["model", "task", "metric"])["value"]
+    for task in ("A", "B"):
+        assert value["small", task, "count_pearson"] > 0.3
+        jsd = value["small", task, "profile_jsd"]
+        assert 0 < jsd < value[evaltracks.AVERAGE, task, "profile_jsd"]
+        assert jsd < value[evaltracks.SHUFFLED, task, "profile_jsd"]
+    assert load_model(out / "model.pt").config["target"] == "profile"
+    pred = pd.read_csv(out / "eval/count_predictions.tsv.gz", sep="\t")
+    assert set(pred["task"]) == {"A", "B"} and len(pred) == 2 * len(
+        np.load(tmp_path / "results/trk/cache/test.onehot.npy", mmap_mode="r"))
+    html = (tmp_path / "results/trk/report.html").read_text()
+    assert "profile_jsd" in html and "shuffled_profile" in html
