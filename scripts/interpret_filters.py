@@ -19,6 +19,11 @@ cfg = sm.params.cfg
 log = get_logger("interpret_filters", sm.log[0])
 torch.set_num_threads(max(1, sm.threads))
 model = load_model(sm.input.model)
+if hasattr(model, "filter_member"):  # an ensemble: one set of filters, its first member's
+    log.info("ensemble of %d members: filters, their motifs and influence are the first "
+             "member's (filters of separately trained networks do not average)",
+             len(model.members))
+    model = model.filter_member()
 manifest = json.load(open(sm.input.manifest))
 alphabet = manifest["alphabet"]
 seqset = manifest.get("kind") == "seqset"

@@ -8,9 +8,9 @@ of the members' **logits** ``(N, T)`` (or ``(N, T, L)``), so the ensemble is a d
 attributions, variant effects and design read one output. (The mean of logits is the
 geometric mean of the members' odds; it equals the mean of probabilities only to first order.)
 
-Filter-level interpretation needs one first layer: :attr:`Ensemble.stem` and
-:meth:`Ensemble.first_layer` are the first member's, so an ensemble's filters are its first
-member's filters (filters of independently trained networks do not average).
+Filter-level interpretation needs one first layer: :meth:`Ensemble.filter_member` (the first
+member) stands for the ensemble there, its filters' influence measured on that member
+(filters of independently trained networks do not average).
 """
 
 from __future__ import annotations
@@ -54,14 +54,9 @@ class Ensemble(nn.Module):
         """The widest member's receptive field (positions)."""
         return max(int(m.receptive_field) for m in self.members)
 
-    @property
-    def stem(self) -> nn.Module:
-        """The first member's stem (filter interpretation reads one first layer)."""
-        return self.members[0].stem
-
-    def first_layer(self) -> nn.Module:
-        """The first member's first convolution."""
-        return self.members[0].first_layer()
+    def filter_member(self) -> nn.Module:
+        """The member whose first-layer filters stand for the ensemble's (the first)."""
+        return self.members[0]
 
 
 def build_ensemble(config: Mapping[str, Any]) -> Ensemble:
