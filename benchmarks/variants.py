@@ -125,12 +125,12 @@ def seqcnn_run(model, vcf, genome, device, batch_size) -> tuple[np.ndarray, floa
     return np.concatenate(effects), time.perf_counter() - t0, time.process_time() - c0
 
 
-def read_only(vcf, genome) -> tuple[np.ndarray, np.ndarray, float]:
-    t0 = time.perf_counter()
+def read_only(vcf, genome) -> tuple[np.ndarray, np.ndarray, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     chunks = list(VariantReader(vcf, genome, SEQ_LEN, chunk_size=4096))
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     return (np.concatenate([c.ref for c in chunks]), np.concatenate([c.alt for c in chunks]),
-            dt)
+            dt, dc)
 
 
 def tangermeme_run(model, ref, alt, device, batch_size
@@ -153,12 +153,12 @@ def tangermeme_run(model, ref, alt, device, batch_size
     return (((y1f - y0f) + (y1r - y0r)) / 2).numpy(), dt, dc
 
 
-@torch.no_grad()
-def model_only(model, ref, alt, device, batch_size) -> float:
+def model_only(model, ref, alt, device, batch_size) -> tuple[float, float]:
+    """Wall and CPU seconds of the 4 × n forward passes alone (windows in memory)."""
     x = np.concatenate([ref, alt])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     iv.strand_logits(model, x, device, batch_size)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None:
@@ -170,10 +170,10 @@ def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None
         model = model_for(name, device)
         ours, t_ours, c_ours = seqcnn_run(model, vcf, genome, device, batch_size)
         print(f"  seqcnn done; {load()}", flush=True)
-        ref, alt, t_read = read_only(vcf, genome)
+        ref, alt, t_read, c_read = read_only(vcf, genome)
         theirs, t_theirs, c_theirs = tangermeme_run(model, ref, alt, device, batch_size)
         print(f"  tangermeme done; {load()}", flush=True)
-        t_model = model_only(model, ref, alt, device, batch_size)
+        t_model, c_model = model_only(model, ref, alt, device, batch_size)
     diff = float(np.abs(ours - theirs).max())
     print(f"  seqcnn (VCF → effects, both strands): {t_ours:7.1f} s  {n / t_ours:9,.0f} variants/s"
           f"  (CPU {c_ours:.1f} s)")
@@ -184,6 +184,9 @@ def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None
     print(f"  seqcnn's time: read + windows {t_read:.1f} s ({n / t_read:,.0f} variants/s), "
           f"model {t_model:.1f} s ({4 * n / t_model:,.0f} windows/s), "
           f"rest {t_ours - t_read - t_model:.1f} s")
+    print(f"  seqcnn's CPU: read + windows {c_read:.1f} s, 4n forward passes {c_model:.1f} s, "
+          f"rest {c_ours - c_read - c_model:.1f} s; tangermeme's CPU less the forward passes "
+          f"{c_theirs - c_model:.1f} s")
     print(f"  tangermeme's time less the same forward passes: {t_theirs - t_model:.1f} s")
     print(f"  {load()}")
 
