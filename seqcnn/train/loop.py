@@ -22,8 +22,10 @@ augmentation by ``(seed, epoch, row)``, see :mod:`seqcnn.train.datasets`) → Ad
 ``BCEWithLogitsLoss`` with per-task ``pos_weight`` (``n_neg / n_pos`` of the training labels
 when ``pos_weight: balanced``; a label of 255, ambiguous, is masked out of the loss, the
 weights and the validation metrics) → validation loss, auROC and auPR (scikit-learn; mean over
-tasks with both classes) → ``ReduceLROnPlateau`` on validation auPR → early stopping when
-validation auPR has not improved for ``patience`` epochs; the best epoch's weights are kept.
+tasks with both classes) → the LR schedule (:mod:`seqcnn.train.schedule`; default
+``ReduceLROnPlateau`` on the selection metric) → early stopping when the selection metric
+(``select_on``: validation auPR by default, or auROC, or loss) has not improved for
+``patience`` epochs; the best epoch's weights are kept.
 A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
 
 Beyond binary tasks, ``targets`` (:class:`seqcnn.data.targets.Targets`) sets what is predicted:
@@ -95,6 +97,7 @@ from seqcnn.train.datasets import (
     make_loader,
     read_rows,
 )
+from seqcnn.train.schedule import SCHEDULES, LRSchedule
 
 #: Columns of ``train_log.tsv``, in order.
 LOG_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc", "lr", "seconds")
@@ -105,6 +108,8 @@ CHECKPOINT_VERSION = 1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 POS_WEIGHTS = ("balanced", "none")
+OPTIMIZERS = ("adam", "adamw")
+SELECT_ON = ("auprc", "auroc", "loss")
 
 _log = logging.getLogger("seqcnn.train.loop")
 
@@ -118,13 +123,22 @@ class TrainConfig:
 
     - ``epochs``: maximum number of epochs;
     - ``batch_size``: sequences per step;
-    - ``lr``, ``weight_decay``: Adam's learning rate and (L2) weight decay;
+    - ``lr``, ``weight_decay``: the optimizer's learning rate and weight decay;
+    - ``optimizer``: ``adam`` (default; ``weight_decay`` is an L2 term in the gradient) or
+      ``adamw`` (decoupled weight decay, Loshchilov & Hutter);
     - ``pwm_entropy``: weight of the mean column entropy (nats) of PWM-constrained filters
       added to the training loss (:func:`seqcnn.models.layers.pwm_entropy`): without it
       the softmax PPMs can stay near-uniform while deeper layers amplify them;
-    - ``patience``: stop after this many epochs without a better validation auPR (0: never);
-    - ``lr_patience``, ``lr_factor``, ``min_lr``: multiply the learning rate by ``lr_factor``
-      after ``lr_patience`` epochs without a better validation auPR, down to ``min_lr``;
+    - ``select_on``: the validation metric that picks the best epoch, drives early stopping
+      and the plateau schedule: ``auprc`` (default), ``auroc`` or ``loss`` (regression:
+      ``auprc`` is Pearson r, ``auroc`` Spearman rho);
+    - ``patience``: stop after this many epochs without a better ``select_on`` (0: never);
+    - ``lr_schedule``: ``plateau`` (default), ``constant`` or ``warmup_cosine``
+      (:mod:`seqcnn.train.schedule`);
+    - ``lr_patience``, ``lr_factor``, ``min_lr``: ``plateau`` multiplies the learning rate by
+      ``lr_factor`` after ``lr_patience`` epochs without a better ``select_on``, down to
+      ``min_lr``; ``min_lr`` is also where ``warmup_cosine`` ends;
+    - ``warmup_epochs``: ``warmup_cosine``'s linear warm-up, in epochs (fractions allowed);
     - ``seed``: model initialisation, batch order, augmentation, dropout;
     - ``device``: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
     - ``precision``: ``auto`` (bf16 on CUDA, fp32 elsewhere), ``fp32`` or ``bf16`` (autocast);
@@ -146,11 +160,15 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 0.001
     weight_decay: float = 0.0
+    optimizer: str = "adam"
     pwm_entropy: float = 0.0
+    select_on: str = "auprc"
     patience: int = 5
+    lr_schedule: str = "plateau"
     lr_patience: int = 2
     lr_factor: float = 0.5
     min_lr: float = 1e-6
+    warmup_epochs: float = 1.0
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
@@ -187,6 +205,12 @@ class TrainConfig:
         number("pwm_entropy", 0.0)
         number("lr_factor", 0.0, 1.0, open_low=True)
         number("min_lr", 0.0)
+        number("warmup_epochs", 0.0)
+        for name, choices in (("optimizer", OPTIMIZERS), ("select_on", SELECT_ON),
+                              ("lr_schedule", SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"train.{name} must be one of {', '.join(choices)}, got "
+                                 f"{getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"train.seed must be an integer, got {self.seed!r}")
         if not isinstance(self.rc_augment, bool) and self.rc_augment != "auto":
@@ -521,6 +545,7 @@ def train_epoch(
     padding: str = "zeros+mask",
     trim: bool = False,
     penalty: Callable[[], torch.Tensor | None] | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> tuple[float, int]:
     """One pass of optimizer steps over ``batches`` of ``(x, y)``; → (mean loss, sequences).
 
@@ -533,7 +558,8 @@ def train_epoch(
     ``on_batch_end(epoch, batch)`` is called after each step (batch numbers from 1).
     ``penalty()`` (a regulariser such as :func:`seqcnn.models.pwm_entropy` times its weight)
     is added to each step's loss before the backward pass; the mean loss returned leaves it
-    out, so that it compares with the validation loss.
+    out, so that it compares with the validation loss. ``after_step()`` is called after each
+    optimizer step (a per-step LR schedule, :meth:`seqcnn.train.schedule.LRSchedule.after_step`).
     """
     if check_every is None:
         check_every = 1 if device.type == "cpu" else 32
@@ -578,6 +604,8 @@ def train_epoch(
         extra = penalty() if penalty is not None else None
         (loss if extra is None else loss + extra).backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
         loss_sum += loss.detach().double() * len(y)
         seen += len(y)
         if progress:
@@ -998,11 +1026,12 @@ def _train(
     cfg = _strand_augmentation(cfg, _orientation(train_data, oriented), alphabet, log)
     run = dataclasses.replace(run, cfg=_augmentation(cfg, splits.lengths, log))
     parts = _build(model_config, splits, run)
+    loaders = _loaders(splits, run, workers, alphabet)  # seeded generators: no global RNG
+    parts.scheduler = _schedule(parts.optimizer, run.cfg, len(loaders[0]))
     ckpt = _Checkpoint(run.paths.checkpoint, _fingerprint(parts.model, splits, run),
                        info.is_main)
     state = (ckpt.restore(parts, log) if resume else None) or _Progress()
     _log_start(parts, splits, run, workers)
-    loaders = _loaders(splits, run, workers, alphabet)
     _epoch_loop(state, parts, splits, loaders, ckpt, run)
     return _finish(state, parts, splits, run, alphabet, t_start)
 
@@ -1182,7 +1211,7 @@ class _Parts:
     criterion: nn.Module
     pos_weight: np.ndarray  # (binary tasks,) float32
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    scheduler: LRSchedule | None  # set once the training batches are known (_schedule)
     penalty: Callable[[], torch.Tensor] | None
     step: _Step
     receptive_field: int
@@ -1202,14 +1231,25 @@ def _build(model_config: Mapping[str, Any], splits: _Splits, run: _Run) -> _Part
     pos_weight = _pos_weight(splits.train_y, targets, cfg.pos_weight)
     criterion = targets.loss(pos_weight).to(run.device)
     trim = splits.lengths and run.padding == "zeros+mask" and accepts_any_length(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    adam = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     penalty = _entropy_penalty(model, cfg.pwm_entropy, run.log)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=cfg.lr_factor, patience=cfg.lr_patience,
-        min_lr=cfg.min_lr,
-    )
-    return _Parts(model, net, model_config, criterion, pos_weight, optimizer, scheduler,
+    return _Parts(model, net, model_config, criterion, pos_weight, optimizer, None,
                   penalty, _Step(targets, run.padding, trim), rf, n_params)
+
+
+def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int
+              ) -> LRSchedule:
+    """``train.lr_schedule`` over ``cfg.epochs`` epochs of ``steps_per_epoch`` steps."""
+    return LRSchedule(cfg.lr_schedule, optimizer, steps_per_epoch=steps_per_epoch,
+                      epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
+                      lr_factor=cfg.lr_factor, lr_patience=cfg.lr_patience, min_lr=cfg.min_lr)
+
+
+def selection_score(select_on: str, valid_loss: float, mean_auroc: float,
+                    mean_auprc: float) -> float:
+    """The greater-is-better score ``train.select_on`` names: auPR, auROC or ``-loss``."""
+    return {"auprc": mean_auprc, "auroc": mean_auroc, "loss": -valid_loss}[select_on]
 
 
 def _parallel(model: nn.Module, run: _Run) -> nn.Module:
@@ -1260,8 +1300,9 @@ def _fingerprint(model: SequenceModel, splits: _Splits, run: _Run) -> str:
 
 @dataclass
 class _EarlyStopping:
-    """Best validation auPR so far, its epoch and metrics, and the epochs since (stored in
-    the checkpoint as a plain dict: :func:`dataclasses.asdict`)."""
+    """Best selection score so far (``train.select_on``; auPR unless told), its epoch and
+    metrics, and the epochs since (stored in the checkpoint as a plain dict:
+    :func:`dataclasses.asdict`)."""
 
     best_score: float = -math.inf
     best_epoch: int = 0
@@ -1270,14 +1311,17 @@ class _EarlyStopping:
     best_auroc: float = math.nan
     best_auroc_per_task: list[float] = field(default_factory=list)
     best_auprc_per_task: list[float] = field(default_factory=list)
+    best_auprc: float = math.nan
 
     def record(self, epoch: int, mean_auroc: float, mean_auprc: float, auroc: np.ndarray,
-               auprc: np.ndarray, patience: int) -> bool:
-        """Take epoch ``epoch``'s scores (per output ``(O,)`` and their means); True when it
-        is the best so far. ``stopped`` after ``patience`` epochs without (0: never)."""
-        if mean_auprc > self.best_score:
-            self.best_score, self.best_epoch, self.bad_epochs = mean_auprc, epoch, 0
-            self.best_auroc = mean_auroc
+               auprc: np.ndarray, patience: int, score: float | None = None) -> bool:
+        """Take epoch ``epoch``'s scores (per output ``(O,)`` and their means) and its
+        selection ``score`` (greater is better; default ``mean_auprc``); True when it is the
+        best so far. ``stopped`` after ``patience`` epochs without (0: never)."""
+        score = mean_auprc if score is None else score
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+            self.best_auroc, self.best_auprc = mean_auroc, mean_auprc
             self.best_auroc_per_task, self.best_auprc_per_task = auroc.tolist(), auprc.tolist()
             return True
         self.bad_epochs += 1
@@ -1343,7 +1387,7 @@ class _Checkpoint:
         state = _Progress(_EarlyStopping(**ckpt["early_stopping"]), ckpt["best_state"],
                           [dict(r) for r in ckpt["history"]], done, done)
         _set_rng_state(ckpt["rng"])
-        log.info("resuming from %s after epoch %d (best epoch %d, valid auPR %.4f)",
+        log.info("resuming from %s after epoch %d (best epoch %d, selection score %.4f)",
                  self.path, done, state.es.best_epoch, state.es.best_score)
         return state
 
@@ -1411,8 +1455,9 @@ def _epoch_loop(state: _Progress, parts: _Parts, splits: _Splits,
             "  *" if state.es.best_epoch == epoch else "",
         )
         if state.es.stopped:
+            metric = {"auprc": names[1], "auroc": names[0], "loss": "loss"}[cfg.select_on]
             run.log.info("early stopping: no better validation %s for %d epochs",
-                         names[1], cfg.patience)
+                         metric, cfg.patience)
         if run.on_epoch_end is not None:
             run.on_epoch_end(epoch, row)
 
@@ -1432,7 +1477,7 @@ def _run_epoch(epoch: int, state: _Progress, parts: _Parts, splits: _Splits,
         parts.net, train_loader, parts.optimizer, parts.criterion, run.device, run.precision,
         epoch=epoch, total=len(train_loader), progress=run.progress,
         on_batch_end=run.on_batch_end, padding=run.padding, trim=parts.step.trim,
-        penalty=parts.penalty,
+        penalty=parts.penalty, after_step=parts.scheduler.after_step,
     )
     if run.world > 1:
         train_loss, valid_loss, auroc, auprc = _sync_epoch(
@@ -1447,8 +1492,9 @@ def _run_epoch(epoch: int, state: _Progress, parts: _Parts, splits: _Splits,
             "lower train.lr or check the inputs", epoch, None)
     mean_auroc = _nanmean(auroc[splits.scored_idx])
     mean_auprc = _nanmean(auprc[splits.scored_idx])
-    parts.scheduler.step(mean_auprc)
-    if state.es.record(epoch, mean_auroc, mean_auprc, auroc, auprc, cfg.patience):
+    score = selection_score(cfg.select_on, valid_loss, mean_auroc, mean_auprc)
+    parts.scheduler.after_epoch(score)
+    if state.es.record(epoch, mean_auroc, mean_auprc, auroc, auprc, cfg.patience, score):
         state.best_state = _cpu_state(parts.model)
     return {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
             "valid_auroc": mean_auroc, "valid_auprc": mean_auprc, "lr": lr,
@@ -1511,7 +1557,7 @@ def _meta(state: _Progress, parts: _Parts, splits: _Splits, run: _Run,
         "best_epoch": int(es.best_epoch),
         "epochs_run": int(state.epoch),
         "stopped_early": bool(es.stopped),
-        "best_valid_auprc": float(es.best_score),
+        "best_valid_auprc": float(es.best_auprc),
         "best_valid_auroc": float(es.best_auroc),
         "valid_auroc_per_task": {t: float(v) for t, v in zip(outputs, es.best_auroc_per_task,
                                                              strict=True)},
@@ -1550,6 +1596,8 @@ __all__ = [
     "LOG_COLUMNS",
     "POS_WEIGHTS",
     "PRECISIONS",
+    "OPTIMIZERS",
+    "SELECT_ON",
     "NonFiniteLossError",
     "TrainConfig",
     "TrainPaths",
@@ -1562,6 +1610,7 @@ __all__ = [
     "resolve_num_workers",
     "resolve_precision",
     "seed_everything",
+    "selection_score",
     "task_metrics",
     "train",
     "train_epoch",
