@@ -94,6 +94,26 @@ def small_genome(tmp_path, rng):
     return Genome(tmp_path / "prepared" / "genome.fa"), chroms
 
 
+@pytest.fixture(scope="session")
+def tiny_build(tmp_path_factory) -> Path:
+    """test_workflow.TINY's whole DAG, built once per test process, in a directory whose path
+    has spaces. test_workflow's tests (xdist_group "tiny") work in it; a test elsewhere in
+    that group copies it with :func:`copy_project` and runs only what its config adds."""
+    from test_workflow import TINY, run_snakemake
+
+    work = tmp_path_factory.mktemp("work") / "my project dir"
+    work.mkdir()
+    run_snakemake(work, TINY)
+    return work
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    """Copy the Snakemake project ``src`` to ``dst`` (outputs, .snakemake metadata,
+    modification times): a run in ``dst`` finds what ``src`` built up to date."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
 def snakemake_bin() -> str:
     exe = BIN / "snakemake"
     return str(exe) if exe.exists() else shutil.which("snakemake")
@@ -105,7 +125,7 @@ def snakemake_bin() -> str:
 COST = {
     "tests/test_demo.py::": 600,  # the whole demo (README)
     "tests/test_presets.py::test_preset_runs_reduced[koo_eddy]": 390,
-    "tiny": 330,  # test_workflow.py: the tiny DAG and the tests on it
+    "tiny": 390,  # test_workflow.py: the tiny DAG, the tests on it, test_design.py's rule
     "tests/test_slurm.py::": 300,  # mostly waiting on SLURM: good beside a CPU-bound test
     "tests/test_presets.py::test_preset_runs_reduced[padding]": 240,
     "tests/test_presets.py::test_preset_runs_reduced[athaliana_promoters]": 240,

@@ -200,9 +200,12 @@ def test_fimo_finds_a_planted_consensus_and_the_check_table_summarises():
 
 
 @pytest.mark.workflow
-def test_design_sequences_rule_on_a_tiny_config(tmp_path):
+@pytest.mark.xdist_group("tiny")  # reuses test_workflow's tiny build (conftest.tiny_build)
+def test_design_sequences_rule_on_a_tiny_config(tiny_build, tmp_path):
+    from conftest import copy_project
     from test_workflow import TINY, run_snakemake
 
+    work = copy_project(tiny_build, tmp_path / "project")  # small is trained: only check runs
     config = json.loads(json.dumps(TINY))
     config["models"]["check"] = {"arch": "deepbind", "filters": 4, "kernel": 11, "hidden": 8}
     ds = config["datasets"]["tiny"]
@@ -210,8 +213,8 @@ def test_design_sequences_rule_on_a_tiny_config(tmp_path):
     ds["truth"] = "resources/simulated/tiny/truth.tsv"
     ds["design"] = {"up": {"task": "A", "keep_low": ["B"], "n": 6, "edits": 3,
                            "check_model": "check", "plot_n": 2}}
-    run_snakemake(tmp_path, config, "results/tiny/small/design/up.check.tsv")
-    out = tmp_path / "results" / "tiny" / "small" / "design"
+    run_snakemake(work, config, "results/tiny/small/design/up.check.tsv")
+    out = work / "results" / "tiny" / "small" / "design"
     table = pd.read_csv(out / "up.check.tsv", sep="\t")
     assert len(table) == 12 and set(table["stage"]) == {"start", "designed"}
     assert {"guide_A", "guide_B", "check_A", "check_B", "fimo_MA0139.2_CTCF",

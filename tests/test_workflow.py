@@ -20,7 +20,8 @@ from seqcnn.data import regions as rg
 from seqcnn.data.cache import load_cache
 from seqcnn.data.genome import Genome
 
-# every test runs Snakemake; one xdist worker runs them all, so tiny_run is built once
+# every test runs Snakemake; one xdist worker runs them all (and test_design's rule test, which
+# copies the build), so tiny_run is built once
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("tiny")]
 
 TINY = {
@@ -95,12 +96,10 @@ def check_report_in_chromium(page: Path, tmp: Path, models: list[str], images_pe
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The default DAG, to the cache, in a directory whose path has spaces."""
-    work = tmp_path_factory.mktemp("work") / "my project dir"
-    work.mkdir()
-    run_snakemake(work, TINY)
-    return work
+def tiny_run(tiny_build):
+    """The default DAG, to the cache, in a directory whose path has spaces (conftest's
+    tiny_build: built once for the "tiny" group, test_design's rule test copies it)."""
+    return tiny_build
 
 
 def test_dag_builds_the_cache_as_the_output_contract_says(tiny_run):
