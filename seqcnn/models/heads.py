@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from seqcnn.models.layers import (
@@ -15,7 +16,34 @@ from seqcnn.models.layers import (
     masked_global_avg,
 )
 
-POOLS = ("global_max", "global_avg", "local_max", "flatten")
+POOLS = ("global_max", "global_avg", "local_max", "flatten", "attention")
+
+
+class AttentionPool(nn.Module):
+    """Attention pooling that knows where it looks: ``(N, C, L)`` + mask → ``(N, heads * C)``.
+
+    Per head, a score per position is a 1×1 convolution of the features plus a learned bias
+    per position (``(heads, L)``, zero at start); a softmax over the valid positions (masked
+    ones get weight 0) weights the features, summed over positions. The position bias lets
+    a head prefer a fixed offset (a TSS-anchored window); the content term lets it follow a
+    motif. Needs ``L == length``.
+    """
+
+    def __init__(self, channels: int, length: int, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.score = nn.Conv1d(channels, heads, 1)
+        self.position = nn.Parameter(torch.zeros(heads, length))
+
+    def weights(self, x: Tensor, mask: Tensor) -> Tensor:
+        """Attention weights ``(N, heads, L)``: each head sums to 1 over valid positions."""
+        logits = self.score(x).float() + self.position
+        logits = logits.masked_fill(~mask[:, None, :], float("-inf"))
+        return torch.softmax(logits, dim=-1).nan_to_num(0.0)  # an all-masked row: zeros
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        w = self.weights(x, mask).to(x.dtype)
+        return torch.einsum("nhl,ncl->nhc", w, apply_mask(x, mask)).flatten(1)
 
 
 class PoolingHead(nn.Module):
@@ -29,9 +57,16 @@ class PoolingHead(nn.Module):
       pools. Needs ``L == length``.
     - ``flatten``: zero masked positions and flatten, ``C * length`` features. Needs
       ``L == length``.
+    - ``attention``: :class:`AttentionPool` with ``heads`` heads, ``heads * C`` features
+      (softmax over valid positions of content score + learned position bias). Needs
+      ``L == length``.
+
+    ``local_max`` and ``attention`` keep where a feature sits (for anchored windows, such as
+    a TSS at a fixed offset); the global pools cannot.
     """
 
-    def __init__(self, kind: str, channels: int, length: int, bins: int = 8) -> None:
+    def __init__(self, kind: str, channels: int, length: int, bins: int = 8,
+                 heads: int = 4) -> None:
         super().__init__()
         if kind not in POOLS:
             raise ValueError(f"unknown pool {kind!r}; choose one of {', '.join(POOLS)}")
@@ -44,6 +79,8 @@ class PoolingHead(nn.Module):
             self.out_features = channels
         elif kind == "local_max":
             self.out_features = channels * math.ceil(length / self.window)
+        elif kind == "attention":
+            self.out_features = channels * heads
         else:
             self.out_features = channels * length
         # max-pools as (parameter-free) modules, so that DeepLIFT's max-pool rule sees them
@@ -51,6 +88,8 @@ class PoolingHead(nn.Module):
             self.pool = MaskedGlobalMaxPool1d()
         elif kind == "local_max":
             self.pool = MaskedMaxPool1d(self.window)
+        elif kind == "attention":
+            self.pool = AttentionPool(channels, length, heads)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         mask = check_mask(x, mask)
@@ -63,6 +102,8 @@ class PoolingHead(nn.Module):
                 f"pool {self.kind!r} needs feature length {self.length} (set by seq_len), "
                 f"got {x.shape[-1]}; pad inputs to seq_len and pass a mask"
             )
+        if self.kind == "attention":
+            return self.pool(x, mask)
         if self.kind == "local_max":
             x, mask = self.pool(x, mask)
         return apply_mask(x, mask).flatten(1)

@@ -13,10 +13,11 @@ never influences the output (see :mod:`seqcnn.models.layers`). Every model has
 - ``features(x, mask) -> (h, mask)``: the trunk output ``(N, C, L')`` before the head.
 
 Common options: ``stride`` (of the first conv), ``pool`` (head: ``global_max``,
-``global_avg``, ``local_max``, ``flatten``; ``local_bins`` coarse positions for
+``global_avg``, ``local_max``, ``flatten``, ``attention``; ``local_bins`` coarse positions for
 ``local_max``), ``activation`` of the first layer (``relu`` or ``exp``), ``pwm_constrained``
-(first layer is a :class:`PWMConv1d`). ``flatten`` and ``local_max`` fix the input length to
-``seq_len``; global heads accept any length.
+(first layer is a :class:`PWMConv1d`). ``flatten``, ``local_max`` and ``attention`` fix the
+input length to ``seq_len`` and keep where a motif sits (see
+:class:`seqcnn.models.heads.PoolingHead`); global heads accept any length.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ class SequenceModel(nn.Module):
                 f"seq_len={self.seq_len} is too short for {self.arch}: its trunk leaves "
                 f"{length} positions"
             )
-        self.head = PoolingHead(self.config["pool"], channels, length, self.config["local_bins"])
+        self.head = PoolingHead(self.config["pool"], channels, length, self.config["local_bins"],
+                                self.config.get("pool_heads", 4))
         self.dense = mlp(self.head.out_features, hidden, self.n_tasks, dropout)
 
     def _layers(self) -> list[nn.Module]:
@@ -210,7 +212,9 @@ class DilatedCNN(SequenceModel):
     - optional masked max-pool of ``stage_pool`` after the stem and between residual blocks;
     - ``layers`` residual blocks ``h + relu(conv(h))``, conv ``filters × kernel`` with dilation
       ``dilation_base ** i``, **same** padding (length kept);
-    - head ``pool`` → dropout → linear → ``n_tasks`` logits.
+    - head ``pool`` → [``head_hidden`` ReLU units →] dropout → linear → ``n_tasks`` logits
+      (``pool: attention`` has ``pool_heads`` heads; ``head_hidden: 0``, the default, is no
+      hidden layer).
 
     ``per_position=True`` replaces head and dense by a 1×1 conv: logits ``(N, n_tasks, L)``
     at base-pair resolution (0 at masked positions); needs ``stride=1`` and ``stage_pool=0``,
@@ -241,6 +245,8 @@ class DilatedCNN(SequenceModel):
         stride: int = 1,
         pwm_constrained: bool = False,
         local_bins: int = 8,
+        pool_heads: int = 4,
+        head_hidden: int = 0,
         fixed_filters: Sequence[Any] | None = None,
     ) -> None:
         config = _common(
@@ -258,6 +264,11 @@ class DilatedCNN(SequenceModel):
             "per_position": _bool("per_position", per_position),
             "dropout": _float("dropout", dropout, 0.0, 1.0, high_open=True),
         }
+        # head options enter the config only when set, so older configs stay as they were
+        if _int("pool_heads", pool_heads) != 4:
+            config["pool_heads"] = pool_heads
+        if _int("head_hidden", head_hidden, 0):
+            config["head_hidden"] = head_hidden
         if per_position and (stride != 1 or stage_pool):
             raise ValueError("per_position needs stride=1 and stage_pool=0 (base-pair resolution)")
         super().__init__(config)
@@ -282,7 +293,7 @@ class DilatedCNN(SequenceModel):
         if per_position:
             self.dense = nn.Conv1d(filters, n_tasks, 1)
         else:
-            self._build_head(filters, [], dropout)
+            self._build_head(filters, [head_hidden] if head_hidden else [], dropout)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Logits ``(N, n_tasks)``, or ``(N, n_tasks, L)`` with ``per_position``."""
