@@ -107,7 +107,7 @@ def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     }
     config["datasets"]["tiny"]["models"] = []
     config["datasets"]["tiny"]["portfolio"] = {"models": ["small", "ens"]}
-    run_snakemake(tmp_path, config)
+    run_snakemake(tmp_path, config, timeout=1500)  # the whole tiny DAG: slow on a busy machine
     res = tmp_path / "results" / "tiny"
 
     members = [res / "ens" / "members" / str(i) / "model.pt" for i in (0, 1)]
