@@ -116,7 +116,7 @@ def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     assert seeds == [0, 1]
     ens = load_model(res / "ens" / "model.pt")
     assert isinstance(ens, Ensemble)
-    x = torch.from_numpy(np.asarray(load_split(res / "cache", "test").onehot[:16])).float()
+    x = torch.from_numpy(np.array(load_split(res / "cache", "test").onehot[:16])).float()
     a, b = (load_model(p) for p in members)
     with torch.no_grad():
         assert torch.equal(ens(x), (a(x) + b(x)) / 2)
