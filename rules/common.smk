@@ -388,7 +388,8 @@ def train_baselines_inputs(wildcards):
 def eval_inputs(wildcards):
     """The test split of the cache with its ids; a genome dataset's baseline scores. A
     sequence set's every split: a regression set's k-mer ridge baseline is fitted on train
-    and valid by evaluate_model (the label type is known only once the cache is built)."""
+    and valid by evaluate_model (the label type is known only once the cache is built).
+    """
     d = wildcards.dataset
     if is_seqset(d):
         return split_inputs(wildcards, SPLITS)
