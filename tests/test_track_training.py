@@ -180,9 +180,9 @@ def test_dag_trains_and_evaluates_a_profile_model_on_simulated_tracks(tmp_path):
     sim = "resources/simulated/tiny"
     config = {
         "simulations": {"tiny": {
-            "chromosomes": 3, "chrom_length": 150_000, "seed": 2, "shared_peaks": 20,
-            "tasks": {"A": {"motifs": ["MA0139.2"], "peaks": 150},
-                      "B": {"motifs": ["MA0080.7"], "peaks": 150}},
+            "chromosomes": 3, "chrom_length": 250_000, "seed": 2, "shared_peaks": 10,
+            "tasks": {"A": {"motifs": ["MA0139.2"], "peaks": 90},
+                      "B": {"motifs": ["MA0080.7"], "peaks": 90}},
             "variants": {"break": 0, "create": 0, "random": 0, "indel": 0}}},
         "datasets": {"trk": {
             "genome": f"{sim}/genome.fa", "seq_len": 200,
