@@ -620,9 +620,10 @@ def all_outputs():
         models = config["datasets"][dataset]["models"]
         out += cache_files(dataset)
         out += model_files(dataset, models, "eval/metrics.tsv")
-        if dataset in TRACK_DATASETS:  # track models: their evaluation and report
+        if dataset in TRACK_DATASETS:  # track models: evaluation, count-head motifs, report
             out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
             out += track_model_files(dataset, models)
+            out += model_files(dataset, models, "interpret/motifs.tsv")
             out.append(results_path(dataset, "report.html"))
             continue
         if is_seqset(dataset):

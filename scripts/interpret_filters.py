@@ -1,4 +1,8 @@
-"""First-layer filters → PWMs → MEME → Tomtom vs JASPAR; influence, periods and logos."""
+"""First-layer filters → PWMs → MEME → Tomtom vs JASPAR; influence, periods and logos.
+
+Track models (profile, counts, binned heads; ``load_model`` rebuilds them) are read through
+their trunk's first layer; their filter influence (an auPR drop on binary labels) is not
+computed, and the log says so."""
 
 import json
 from pathlib import Path
@@ -6,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from seqcnn import interpret as it
 from seqcnn.data.cache import load_split
@@ -24,6 +29,26 @@ if hasattr(model, "filter_member"):  # an ensemble: one set of filters, its firs
              "member's (filters of separately trained networks do not average)",
              len(model.members))
     model = model.filter_member()
+
+
+class _TrunkFilters(nn.Module):
+    """A track model seen as what the filter functions read: ``stem``, ``first_layer()``
+    and ``config`` of its trunk (the same parameters)."""
+
+    def __init__(self, track_model: nn.Module) -> None:
+        super().__init__()
+        self.stem = track_model.trunk.stem
+        self.config = dict(track_model.config["trunk"])
+
+    def first_layer(self) -> nn.Module:
+        return self.stem.conv
+
+
+track = "target" in model.config
+if track:
+    log.info("track model (target %s): filters are its trunk's first layer", model.config[
+        "target"])
+    model = _TrunkFilters(model)
 manifest = json.load(open(sm.input.manifest))
 alphabet = manifest["alphabet"]
 seqset = manifest.get("kind") == "seqset"
@@ -63,9 +88,10 @@ log.info("fraction of all %d filters matching a %s %s motif at E < 0.1: %.2f", n
 
 rng = np.random.default_rng(cfg["seed"])
 keep = np.sort(rng.choice(len(x_valid), min(len(x_valid), cfg["influence_max"]), replace=False))
-if seqset:  # influence is the auPR drop on binary per-sequence labels
+if seqset or track:  # influence is the auPR drop on binary per-sequence labels
     influence = np.full(n_filters, np.nan)
-    log.info("filter influence: not computed for sequence sets")
+    log.info("filter influence: not computed for %s", "track models (it needs a binary "
+             "classifier's scores)" if track else "sequence sets")
 else:
     influence = it.filter_influence(model, x_valid[keep], y_valid[keep])
     log.info("filter influence on %d validation sequences: largest auPR drops %s", len(keep),
