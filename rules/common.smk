@@ -620,7 +620,7 @@ def all_outputs():
         models = config["datasets"][dataset]["models"]
         out += cache_files(dataset)
         out += model_files(dataset, models, "eval/metrics.tsv")
-        if dataset in TRACK_DATASETS:  # track models: evaluation, count-head motifs, report
+        if dataset in TRACK_DATASETS:  # track models: eval, motifs, report
             out += expand(results_path(dataset, "regions/{split}.bed"), split=SPLITS)
             out += track_model_files(dataset, models)
             out += model_files(dataset, models, "interpret/motifs.tsv")
