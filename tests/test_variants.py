@@ -14,7 +14,7 @@ from torch import nn
 
 from seqcnn.data.genome import Genome
 from seqcnn.data.regions import ChromNameError
-from seqcnn.data.variants import VariantReader, allele_kind, is_symbolic
+from seqcnn.data.variants import VariantChunk, VariantReader, allele_kind, is_symbolic
 from seqcnn.errors import InputError
 from seqcnn.interpret import variants as iv
 
@@ -124,6 +124,93 @@ def test_alleles_at_one_position_share_one_reference_pass(tmp_path):
     np.testing.assert_allclose(effect, full[5:] - full[:5], rtol=1e-5, atol=1e-6)
     first, inverse = iv.unique_positions(np.array([60, 100, 100, 100, 140]))
     assert inverse.tolist() == [0, 1, 1, 1, 2] and first[inverse].tolist() == [0, 1, 1, 1, 4]
+
+def zoo_cases():
+    """Every zoo configuration of the fast-ISM tests that fast ISM supports."""
+    from test_attribution import FAST_CASES
+
+    from seqcnn.interpret import fastism
+    from seqcnn.models import build_model
+
+    out = []
+    for name, cfg, length, _ in FAST_CASES:
+        torch.manual_seed(0)
+        model = build_model(cfg, 4, 2, length)
+        if fastism.supports(model):
+            out.append(pytest.param(cfg, length, id=name))
+    return out
+
+
+@pytest.mark.parametrize("cfg,length", zoo_cases())
+def test_fast_snv_path_equals_the_full_path(tmp_path, cfg, length):
+    """Random weights (batch norm statistics too), SNVs (one at the chromosome start, so
+    its window is padded with N; one tri-allelic record), an MNV and indels, chunks of 7
+    alleles and reference passes of 3 windows: the fast path gives the full path's table
+    and effects, and runs the model in full only on the 2 strands of the 4 non-SNV ALTs."""
+    from seqcnn.models import build_model
+
+    genome, seqs = make_genome(tmp_path, 1, 400, seed=7)
+    g = seqs["chr1"]
+    rng = np.random.default_rng(8)
+    recs = [("chr1", 3, "edge", g[2], "ACGT"[("ACGT".index(g[2]) + 1) % 4], "."),
+            ("chr1", 120, "ins", g[119], g[119] + "GAT", "."),
+            ("chr1", 160, "multi", g[159], ",".join(b for b in "ACGT" if b != g[159]), "."),
+            ("chr1", 200, "del", g[199:203], g[199], "."),
+            ("chr1", 240, "mnv", g[239:241], "".join("ACGT"[("ACGT".index(b) + 1) % 4]
+                                                    for b in g[239:241]), "."),
+            ("chr1", 250, "ins2", g[249], g[249] + "C", ".")]
+    for pos in sorted(rng.choice(np.arange(20, 390), 12, replace=False)):
+        r = g[pos - 1]
+        recs.append(("chr1", int(pos), f"s{pos}", r,
+                     "ACGT"[("ACGT".index(r) + int(rng.integers(1, 4))) % 4], "."))
+    recs.sort(key=lambda r: r[1])
+    torch.manual_seed(0)
+    model = build_model(cfg, 4, 2, length)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    path = write_vcf(tmp_path, recs)
+    runs = {}
+    for fast in (False, True):
+        seen = []
+        hook = model.register_forward_hook(lambda m, args, out, seen=seen: seen.append(
+            len(args[0])))
+        reader = VariantReader(path, genome, length, chunk_size=7)
+        got = list(iv.score_chunks(model, reader, ["t0", "t1"], batch_size=6, fast=fast))
+        hook.remove()
+        runs[fast] = (pd.concat([t for _, t, _ in got], ignore_index=True),
+                      np.concatenate([e for _, _, e in got]), sum(seen))
+    (slow, slow_eff, _), (quick, quick_eff, n_full) = runs[False], runs[True]
+    assert len(slow) == len(recs) + 2 and (slow["kind"] == "snv").sum() == 16
+    assert np.abs(slow_eff).max() > 1e-3  # the variants change the output
+    np.testing.assert_allclose(quick_eff, slow_eff, atol=1e-5, rtol=0)
+    cols = iv.score_columns(["t0", "t1"])
+    np.testing.assert_allclose(quick[cols[:-1]].to_numpy(float), slow[cols[:-1]].to_numpy(float),
+                               atol=1e-5, rtol=0)
+    assert n_full == 2 * 4  # ins, del, mnv, ins2: both strands; SNVs and references by fast ISM
+
+
+def test_fast_snv_path_refuses_other_models():
+    model = LinearPWM(np.ones((1, 4, 3)))
+    chunk = VariantChunk(pd.DataFrame({"pos": [1]}), np.zeros((1, 4, 9), np.uint8),
+                         np.zeros((1, 4, 9), np.uint8))
+    with pytest.raises(ValueError, match="fast=False"):
+        list(iv.score_chunks(model, [chunk], ["t"], fast=True))
+
+
+def test_snv_sites_finds_single_letter_changes():
+    ref = np.zeros((4, 4, 6), np.uint8)
+    ref[:, 0, :] = 1  # AAAAAA
+    alt = ref.copy()
+    alt[0, :, 2] = (0, 0, 1, 0)  # AAGAAA: an SNV at column 2, letter G
+    alt[1, :, 2:4] = np.array([[0, 0], [1, 1], [0, 0], [0, 0]])  # two columns: an MNV
+    alt[2, :, 5] = 0  # an N: not one letter
+    single, col, letter = iv.snv_sites(ref, alt)  # row 3: no change
+    assert single.tolist() == [True, False, False, False]
+    assert (col[0], letter[0]) == (2, 2)
+
 
 def test_ref_mismatch_dropped_and_counted_or_error_under_strict(tmp_path):
     genome, seqs = make_genome(tmp_path)

@@ -59,13 +59,18 @@ def supports(model: nn.Module) -> bool:
     return isinstance(getattr(model, "head", None), PoolingHead)
 
 
-def _select(out: Tensor, target: int) -> Tensor:
+def _select(out: Tensor, target: int | None) -> Tensor:
+    """``(B,)`` the ``target`` output summed over any positions; ``(B, T)`` every output
+    column when ``target`` is None."""
+    if target is None:
+        return out.reshape(len(out), out.shape[1], -1).sum(dim=-1)
     y = out[:, target]
     return y.reshape(len(y), -1).sum(dim=1)
 
 
-def _finish(model: SequenceModel, h: Tensor, mask: Tensor, target: int) -> Tensor:
-    """The model's own head on full feature maps ``(B, C, L')``: ``(B,)`` target outputs."""
+def _finish(model: SequenceModel, h: Tensor, mask: Tensor, target: int | None) -> Tensor:
+    """The model's own head on full feature maps ``(B, C, L')``: ``(B,)`` target outputs
+    (``(B, T)`` with ``target`` None)."""
     if _per_position(model):
         return _select(apply_mask(model.dense(h), mask), target)
     return _select(model.dense(model.head(h, mask)), target)
@@ -85,7 +90,8 @@ def _pad(t: Tensor, extent: int, fill: float = 0.0) -> Tensor:
 
 
 class _Reference:
-    """Reference activations of ``x`` ``(N, A, L)`` for fast ISM of ``target``.
+    """Reference activations of ``x`` ``(N, A, L)`` for fast ISM of ``target`` (None: every
+    output column at once, so that ``y0`` is ``(N, T)`` and :meth:`changes` ``(B, T)``).
 
     Windows live in each layer's own coordinates and may reach beyond its ends (by at most
     the layer's extent): the reference activations are padded by that much, with 0 (or
@@ -94,7 +100,8 @@ class _Reference:
     relative to the input it reads is the same for every mutant of a stride-1 layer.
     """
 
-    def __init__(self, model: SequenceModel, x: Tensor, mask: Tensor, target: int) -> None:
+    def __init__(self, model: SequenceModel, x: Tensor, mask: Tensor,
+                 target: int | None) -> None:
         self.model, self.target = model, target
         self.padded = not bool(mask.all())
         layers = [model.stem, *model.trunk]
@@ -126,7 +133,9 @@ class _Reference:
         self.kind = None
         if not self.rest and _per_position(model):
             self.kind = "per_position"
-            self.y_pos = _pad(apply_mask(model.dense(h), m)[:, target], extent)  # (N, L'+2e)
+            y_pos = apply_mask(model.dense(h), m)
+            y_pos = y_pos if target is None else y_pos[:, target]
+            self.y_pos = _pad(y_pos, extent)  # (N, L'+2e), or (N, T, L'+2e) for every column
         elif not self.rest and model.head.kind in ("global_max", "global_avg"):
             self.kind = model.head.kind
             if self.kind == "global_max":
@@ -204,7 +213,8 @@ class _Reference:
         return full[:, :, e:e + self.lengths[k]]
 
     def changes(self, n: Tensor, a: Tensor, p: Tensor) -> Tensor:
-        """``(B,)`` change of the target output of ``x[n]`` with letter ``a`` at ``p``."""
+        """``(B,)`` change of the target output of ``x[n]`` with letter ``a`` at ``p``
+        (``(B, T)``, every output column, when the target is None)."""
         win = torch.zeros(len(n), self.ref[0].shape[1], 1, dtype=self.feat.dtype,
                           device=n.device)
         win[torch.arange(len(n), device=n.device), a, 0] = 1
@@ -219,12 +229,15 @@ class _Reference:
                 h, m = layer(h, m)
             return _finish(self.model, h, m, self.target) - self.y0[n]
         if self.kind == "per_position":  # the change, summed over the window only
-            new = self.model.dense(win)[:, self.target]
+            new = self.model.dense(win)
+            new = new if self.target is None else new[:, self.target]  # (B, [T,] W)
             v = self._valid(k, n, start, width)
             if v is not None:
-                new = new.masked_fill(~v, 0.0)
-            old = self.y_pos.unfold(1, width, 1)[n, start + self.ext[k]]
-            return (new - old).sum(dim=1)
+                new = new.masked_fill(~(v if self.target is not None else v[:, None]), 0.0)
+            old = self.y_pos.unfold(-1, width, 1)
+            old = old[n, start + self.ext[k]] if self.target is not None \
+                else old[n, :, start + self.ext[k]]
+            return (new - old).sum(dim=-1)
         if self.kind == "global_max":
             v = self._valid(k, n, start, width)
             inner = (win if v is None else win.masked_fill(~v[:, None, :], float("-inf"))

@@ -10,6 +10,16 @@ are the mean of its two strands. Per task ``t``:
 - ``effect_t = logit(alt) − logit(ref)``: the log-odds difference, alt − ref;
 - ``max_abs_effect``: the largest ``|effect_t|`` over tasks, and ``max_task`` its task.
 
+Fast path (``fast``, the default for models :func:`seqcnn.interpret.fastism.supports`): an
+allele whose window differs from its reference window in one letter (an SNV) is a
+single-letter mutant of it, forward strand (letter ``a`` at column ``p``) and reverse
+(letter ``3 − a`` at ``L − 1 − p`` of the reverse complement). The reference windows of a
+batch go through the model once, both strands, keeping every layer's activations
+(:class:`seqcnn.interpret.fastism._Reference`), and each SNV recomputes only the windows
+of each layer its letter can reach, for every output column at once. Indels, MNVs and
+other models run the full pass of their alternative windows; both give the same numbers up
+to float rounding.
+
 Memory holds one chunk and the running top ``top_n`` variants per task
 (:class:`TopVariants`), whatever the number of variants.
 
@@ -91,23 +101,104 @@ def unique_positions(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.ravel()
 
 
+def snv_sites(ref: np.ndarray, alt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which alternative windows ``(n, 4, L)`` are single-letter changes of their reference
+    windows ``(n, 4, L)`` (exactly one column differs and holds one letter): ``(n,)`` bool,
+    and that column and letter ``(n,)`` int64 (meaningless where False)."""
+    if not len(ref):
+        return np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    diff = (ref != alt).any(axis=1)  # (n, L)
+    col = diff.argmax(axis=1)
+    letters = alt[np.arange(len(alt)), :, col]  # (n, 4)
+    single = (diff.sum(axis=1) == 1) & (letters.sum(axis=1) == 1)
+    return single, col.astype(np.int64), letters.argmax(axis=1).astype(np.int64)
+
+
+@torch.inference_mode()
+def snv_logits(model: nn.Module, ref: np.ndarray, owner: np.ndarray, col: np.ndarray,
+               letter: np.ndarray, device: torch.device, batch_size: int = 512,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Strand-averaged logits of reference windows ``ref`` ``(u, 4, L)`` and of SNVs
+    ``(m,)``: letter ``letter`` at column ``col`` of window ``owner``, by fast ISM
+    (module docstring). ``batch_size // 2`` windows (both strands) per reference pass.
+    Returns ``(u, T)`` and ``(m, T)`` float32."""
+    from seqcnn.interpret.fastism import _Reference
+
+    model.eval()
+    half, length = max(1, batch_size // 2), ref.shape[-1]
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(0, len(ref) + half, half))
+    ref_out, alt_out = [], np.zeros((len(owner), 0), np.float32)
+    for b, s in enumerate(range(0, len(ref), half)):
+        x = torch.from_numpy(np.ascontiguousarray(ref[s:s + half])).to(device).float()
+        h = len(x)
+        both = torch.cat([x, x.flip(dims=(-2, -1))])
+        mask = torch.ones(2 * h, length, dtype=torch.bool, device=device)
+        state = _Reference(model, both, mask, None)
+        y0 = state.y0.reshape(2 * h, -1).float()  # (2h, T)
+        ref_out.append(((y0[:h] + y0[h:]) / 2).cpu())
+        if alt_out.shape[1] != y0.shape[1]:
+            alt_out = np.zeros((len(owner), y0.shape[1]), np.float32)
+        rows = order[bounds[b]:bounds[b + 1]]
+        if not len(rows):
+            continue
+        n = torch.from_numpy(owner[rows] - s).to(device)
+        a = torch.from_numpy(letter[rows]).to(device)
+        p = torch.from_numpy(col[rows]).to(device)
+        change = state.changes(torch.cat([n, n + h]), torch.cat([a, 3 - a]),
+                               torch.cat([p, length - 1 - p])).reshape(2 * len(n), -1)
+        fwd, rev = y0[n] + change[:len(n)], y0[n + h] + change[len(n):]
+        alt_out[rows] = ((fwd + rev) / 2).float().cpu().numpy()
+    if not ref_out:
+        return np.zeros((0, 0), np.float32), alt_out
+    return torch.cat(ref_out).numpy(), alt_out
+
+
+def chunk_logits(model: nn.Module, chunk: VariantChunk, device: torch.device,
+                 batch_size: int = 512, fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Strand-averaged logits ``(n, T)`` of the reference and alternative windows of a
+    chunk: one reference pass per distinct position; with ``fast``, SNVs by
+    :func:`snv_logits` and the other alleles by full passes."""
+    first, inverse = unique_positions(chunk.table["pos"].to_numpy())
+    if not fast:
+        logits = strand_logits(model, np.concatenate([chunk.ref[first], chunk.alt]), device,
+                               batch_size)
+        return logits[:len(first)][inverse], logits[len(first):]
+    single, col, letter = snv_sites(chunk.ref, chunk.alt)
+    ref_u, snv = snv_logits(model, chunk.ref[first], inverse[single], col[single],
+                            letter[single], device, batch_size)
+    alt = np.zeros((len(chunk), ref_u.shape[1]), np.float32)
+    alt[single] = snv
+    if not single.all():
+        alt[~single] = strand_logits(model, chunk.alt[~single], device, batch_size)
+    return ref_u[inverse], alt
+
+
 def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequence[str],
                  device: torch.device | str = "cpu", batch_size: int = 512,
+                 fast: bool | None = None,
                  ) -> Iterator[tuple[VariantChunk, pd.DataFrame, np.ndarray]]:
     """For each chunk: the chunk, its :func:`effect_table` and its effects ``(n, T)``.
 
     The reference window depends only on the position, so alleles at one position (the
     ALTs of a multi-allelic record, or records sharing a POS) share one reference pass:
-    a chunk of ``n`` alleles at ``u`` positions costs ``2 (u + n)`` windows, not ``4 n``."""
+    a chunk of ``n`` alleles at ``u`` positions costs ``2 (u + n)`` windows, not ``4 n``.
+    ``fast`` (default: whenever :func:`seqcnn.interpret.fastism.supports` the model) scores
+    SNVs by fast ISM of their reference windows (module docstring); ``fast=False`` runs
+    every window in full."""
+    from seqcnn.interpret import fastism
+
     device = torch.device(device)
     model = model.to(device)
+    if fast is None:
+        fast = fastism.supports(model)
+    elif fast and not fastism.supports(model):
+        raise ValueError(f"fast SNV scoring needs a seqcnn zoo model that fast ISM supports; "
+                         f"got {type(model).__name__} (pass fast=False or leave it None)")
     for chunk in chunks:
         if not len(chunk):
             continue
-        first, inverse = unique_positions(chunk.table["pos"].to_numpy())
-        logits = strand_logits(model, np.concatenate([chunk.ref[first], chunk.alt]), device,
-                               batch_size)
-        ref, alt = logits[:len(first)][inverse], logits[len(first):]
+        ref, alt = chunk_logits(model, chunk, device, batch_size, fast)
         if ref.shape[1] != len(tasks):
             raise ValueError(f"the model has {ref.shape[1]} outputs, the manifest "
                              f"{len(tasks)} tasks ({', '.join(tasks)})")
@@ -392,5 +483,5 @@ class VcfWriter:
 
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
            "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
-           "plot_top_variants", "score_chunks",
+           "plot_top_variants", "score_chunks", "chunk_logits", "snv_logits", "snv_sites",
            "score_columns", "strand_logits", "unique_positions"]
