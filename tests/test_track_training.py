@@ -146,6 +146,26 @@ def test_track_training_learns_counts_resumes_and_loads(tmp_path, monkeypatch):
         torch.testing.assert_close(a, b)
 
 
+def test_count_head_starts_at_each_tracks_mean_log_total():
+    # two tracks of different depth: about 10 and about 1000 reads per region
+    rng = np.random.default_rng(0)
+    onehot = np.zeros((40, 4, 64), dtype=np.uint8)
+    np.put_along_axis(onehot, rng.integers(0, 4, (40, 1, 64)), 1, axis=1)
+    targets = np.stack([rng.poisson(10 / 32, (40, 32)), rng.poisson(1000 / 32, (40, 32))],
+                       axis=1).astype(np.float32)
+    torch.manual_seed(0)
+    model = ProfileModel(4, 2, 64, output_len=32, profile_kernel=5,
+                         trunk={"arch": "dilated", "filters": 8, "first_kernel": 5, "layers": 2})
+    goal = trtracks.init_count_bias(model, onehot, targets, rows=40)
+    np.testing.assert_allclose(goal, np.log1p(targets.sum(-1)).mean(0))
+    assert goal[0] == pytest.approx(np.log(11), abs=0.15)
+    assert goal[1] == pytest.approx(np.log(1001), abs=0.05)
+    model.eval()
+    with torch.no_grad():
+        start = model(torch.from_numpy(onehot).float())[1].mean(0).numpy()
+    np.testing.assert_allclose(start, goal, atol=1e-4)
+
+
 def _load_split_plain(cache_dir, split):
     """load_split without the manifest checks (the tiny cache has a minimal manifest)."""
     from seqcnn.data.cache import Split

@@ -86,6 +86,28 @@ def track_model(model_config: Mapping[str, Any], target: str, alphabet_size: int
                         trunk=trunk, profile_kernel=kernel)
 
 
+@torch.no_grad()
+def init_count_bias(model: ProfileModel, onehot: np.ndarray, targets: np.ndarray,
+                    rows: int = 512) -> np.ndarray:
+    """Shift the count head's bias so that the untrained model's mean predicted log count
+    over the first ``rows`` training sequences equals the mean ``log(1 + total)`` of each
+    track ``(T,)`` (targets ``(N, T, L)`` or ``(N, T)``, the means over all rows). → the
+    target means. Without it the count head starts near 0 while log totals sit near 3–5,
+    and the first epochs of the count loss (weighted by the mean total) go into that
+    offset, shared through the trunk, rather than into what tells regions apart."""
+    y = np.asarray(targets, dtype=np.float64)
+    goal = np.log1p(y.sum(-1) if y.ndim == 3 else y).mean(0)
+    was_training = model.training
+    model.eval()
+    x = torch.from_numpy(read_rows(onehot, np.arange(min(rows, len(onehot))))).float()
+    device = next(model.parameters()).device
+    now = model(x.to(device))[1].double().mean(0).cpu().numpy()
+    model.count.linear.bias += torch.as_tensor(goal - now, dtype=model.count.linear.bias.dtype,
+                                               device=device)
+    model.train(was_training)
+    return goal
+
+
 def log_counts_of(output: Tensor | tuple[Tensor, Tensor]) -> Tensor:
     """Predicted log(1 + total count) ``(N, T)`` of a track model's output: the count head
     of a profile model, ``log1p`` of the summed rates of a binned one."""
@@ -262,6 +284,10 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
     model = track_model(model_config, target, int(train_x.shape[1]), int(train_y.shape[1]),
                         int(train_x.shape[2]), output_len, block.get("bin_size"))
     weight = count_loss_weight(np.array(train_y)) if target == "profile" else 1.0
+    if isinstance(model, ProfileModel):  # a resumed run's checkpoint replaces it
+        start = init_count_bias(model, train_x, train_y)
+        log.info("count head starts at the mean log(1 + total) of each track: %s",
+                 ", ".join(f"{t} {v:.3f}" for t, v in zip(names, start, strict=True)))
     criterion = TrackLoss(target, weight)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -378,6 +404,7 @@ __all__ = [
     "batches",
     "count_correlations",
     "flip_output",
+    "init_count_bias",
     "log_counts_of",
     "predict_tracks",
     "track_model",
