@@ -139,11 +139,8 @@ class _Reference:
         elif not self.rest and model.head.kind in ("global_max", "global_avg"):
             self.kind = model.head.kind
             if self.kind == "global_max":
-                neg = h.masked_fill(~m[:, None, :], float("-inf"))
-                ninf = torch.full_like(neg[..., :1], float("-inf"))
-                self.prefix = torch.cat([ninf, neg.cummax(dim=-1).values], dim=-1)
-                self.suffix = torch.cat([neg.flip(-1).cummax(dim=-1).values.flip(-1), ninf],
-                                        dim=-1)  # (N, C, L'+1): max of [0, j) and [j, L')
+                self.neg = h.masked_fill(~m[:, None, :], float("-inf"))  # (N, C, L')
+                self.prefix = self.suffix = None  # made by _outer when first needed
             else:
                 self.total = h.sum(dim=-1)  # (N, C); h is masked
                 self.count = m.sum(dim=-1, keepdim=True).clamp(min=1).to(h.dtype)
@@ -155,6 +152,33 @@ class _Reference:
         self.lengths.append(h.shape[-1])
 
     # ------------------------------------------------------------------ windows
+
+    def _outer(self, n: Tensor, lo: Tensor, hi: Tensor, few: int = 4) -> Tensor:
+        """``(B, C)`` max of the reference feature map ``neg[n]`` outside ``[lo, hi)`` (``lo``,
+        ``hi`` ``(B,)`` clamped to ``[0, L']``; -inf where nothing is left). With at most
+        ``few`` distinct ``lo`` (the mutants of one position, as in variant scoring), one
+        max over the prefix and suffix of every sequence per ``lo``; otherwise prefix and
+        suffix maxima ``(N, C, L'+1)`` of ``[0, j)`` and ``[j, L')``, made once. Exact
+        either way."""
+        neg = self.neg
+        starts = torch.unique(lo)
+        if self.prefix is None and len(starts) <= few:
+            out = torch.empty(len(n), neg.shape[1], dtype=neg.dtype, device=neg.device)
+            ninf = torch.full(neg.shape[:2], float("-inf"), dtype=neg.dtype, device=neg.device)
+            for s in starts.tolist():
+                rows = (lo == s).nonzero()[:, 0]
+                for e in torch.unique(hi[rows]).tolist():
+                    sel = rows[hi[rows] == e]
+                    left = neg[:, :, :s].amax(dim=-1) if s > 0 else ninf
+                    right = neg[:, :, e:].amax(dim=-1) if e < neg.shape[-1] else ninf
+                    out[sel] = torch.maximum(left, right)[n[sel]]
+            return out
+        if self.prefix is None:
+            ninf = torch.full_like(neg[..., :1], float("-inf"))
+            self.prefix = torch.cat([ninf, neg.cummax(dim=-1).values], dim=-1)
+            self.suffix = torch.cat([neg.flip(-1).cummax(dim=-1).values.flip(-1), ninf],
+                                    dim=-1)  # (N, C, L'+1): max of [0, j) and [j, L')
+        return torch.maximum(self.prefix[n, :, lo], self.suffix[n, :, hi])
 
     def _window(self, k: int, n: Tensor, start: Tensor, width: int) -> Tensor:
         """``ref[k][n, :, start : start + width]`` per row ``(B, C, width)`` (``start`` in
@@ -243,8 +267,7 @@ class _Reference:
             inner = (win if v is None else win.masked_fill(~v[:, None, :], float("-inf"))
                      ).amax(dim=-1)
             length = self.lengths[k]
-            outer = torch.maximum(self.prefix[n, :, start.clamp(0, length)],
-                                  self.suffix[n, :, (start + width).clamp(0, length)])
+            outer = self._outer(n, start.clamp(0, length), (start + width).clamp(0, length))
             pooled = torch.maximum(inner, outer)
             if self.padded:
                 pooled = pooled.masked_fill(~self.feat_mask[n].any(dim=-1)[:, None], 0.0)
