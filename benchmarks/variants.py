@@ -6,15 +6,17 @@ whose REF is the genome's letter, written in a temporary folder.
 Throughput (``--n`` SNVs, default 100,000) with one of :data:`MODELS` (``--model``), 200 bp,
 2 tasks, random weights, eval mode, one process:
 
-- seqcnn: VCF → windows → both strands of both alleles in one batched pass
-  (:class:`seqcnn.data.variants.VariantReader` + :func:`seqcnn.interpret.variants.score_chunks`),
-  everything from the VCF on;
+- seqcnn: VCF → windows → both strands of the reference windows in one batched pass that
+  keeps every layer's activations, each SNV by fast ISM of its reference window (only the
+  windows of each layer the letter reaches: the default fast path of
+  :func:`seqcnn.interpret.variants.score_chunks`; ``--full``: also time ``fast=False``, a
+  full pass of every alternative window too), everything from the VCF on;
 - tangermeme: ``tangermeme.variant_effect.substitution_effect`` on the same reference
   windows (built by seqcnn, in memory, not timed) and the same substitutions, called once on
   the forward windows and once on their reverse complements: 4 × n forward passes (its
-  ``batch_size`` set to seqcnn's); seqcnn does 2 × (u + n) for u distinct positions, as
-  alleles at one position share their reference window (at 100,000 random SNVs 638 share a
-  position: 0.3 % fewer windows);
+  ``batch_size`` set to seqcnn's); seqcnn does 2 × u full passes for u distinct positions
+  (alleles at one position share their reference window; at 100,000 random SNVs 638 share a
+  position) and 2 × n fast-ISM mutants; its full path 2 × (u + n) full passes;
 - where seqcnn's time goes: reading and windowing alone (no model), and the model alone
   (the same 4 × n forward passes on windows in memory); tangermeme's time less the model's
   is its own overhead.
@@ -118,10 +120,12 @@ def load() -> str:
     return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
-def seqcnn_run(model, vcf, genome, device, batch_size) -> tuple[np.ndarray, float, float]:
+def seqcnn_run(model, vcf, genome, device, batch_size, fast: bool | None = None,
+               ) -> tuple[np.ndarray, float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     reader = VariantReader(vcf, genome, SEQ_LEN, chunk_size=4096)
-    effects = [e for _, _, e in iv.score_chunks(model, reader, TASKS, device, batch_size)]
+    effects = [e for _, _, e in iv.score_chunks(model, reader, TASKS, device, batch_size,
+                                                fast=fast)]
     return np.concatenate(effects), time.perf_counter() - t0, time.process_time() - c0
 
 
@@ -161,7 +165,8 @@ def model_only(model, ref, alt, device, batch_size) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None:
+def throughput(n: int, name: str, device: torch.device, batch_size: int,
+               full: bool = False) -> None:
     print(f"{n:,} SNVs, seq_len {SEQ_LEN}, {MODELS[name][1]}, {device}, batch {batch_size}, "
           f"{torch.get_num_threads()} threads; {load()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,6 +175,9 @@ def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None
         model = model_for(name, device)
         ours, t_ours, c_ours = seqcnn_run(model, vcf, genome, device, batch_size)
         print(f"  seqcnn done; {load()}", flush=True)
+        if full:
+            slow, t_full, c_full = seqcnn_run(model, vcf, genome, device, batch_size, False)
+            print(f"  seqcnn full path (fast=False) done; {load()}", flush=True)
         ref, alt, t_read, c_read = read_only(vcf, genome)
         theirs, t_theirs, c_theirs = tangermeme_run(model, ref, alt, device, batch_size)
         print(f"  tangermeme done; {load()}", flush=True)
@@ -179,13 +187,16 @@ def throughput(n: int, name: str, device: torch.device, batch_size: int) -> None
           f"  (CPU {c_ours:.1f} s)")
     print(f"  tangermeme substitution_effect x2:    {t_theirs:7.1f} s  {n / t_theirs:9,.0f} "
           f"variants/s  (CPU {c_theirs:.1f} s; windows given in memory)")
+    if full:
+        print(f"  seqcnn full path (fast=False):        {t_full:7.1f} s  {n / t_full:9,.0f} "
+              f"variants/s  (CPU {c_full:.1f} s); fast / full {t_full / t_ours:.2f}x wall, "
+              f"{c_full / c_ours:.2f}x CPU; max |difference| {np.abs(ours - slow).max():.2e}")
     print(f"  ratio seqcnn / tangermeme: {t_theirs / t_ours:.2f}x wall, {c_theirs / c_ours:.2f}x "
           f"CPU; max |effect difference| {diff:.2e}")
-    print(f"  seqcnn's time: read + windows {t_read:.1f} s ({n / t_read:,.0f} variants/s), "
-          f"model {t_model:.1f} s ({4 * n / t_model:,.0f} windows/s), "
-          f"rest {t_ours - t_read - t_model:.1f} s")
-    print(f"  seqcnn's CPU: read + windows {c_read:.1f} s, 4n forward passes {c_model:.1f} s, "
-          f"rest {c_ours - c_read - c_model:.1f} s; tangermeme's CPU less the forward passes "
+    print(f"  seqcnn's time: read + windows {t_read:.1f} s ({n / t_read:,.0f} variants/s); "
+          f"4n full forward passes {t_model:.1f} s ({4 * n / t_model:,.0f} windows/s)")
+    print(f"  seqcnn's CPU: read + windows {c_read:.1f} s; 4n forward passes take "
+          f"{c_model:.1f} s; tangermeme's CPU less the forward passes "
           f"{c_theirs - c_model:.1f} s")
     print(f"  tangermeme's time less the same forward passes: {t_theirs - t_model:.1f} s")
     print(f"  {load()}")
@@ -252,6 +263,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads (default: torch's); on a loaded machine 1 avoids "
                          "OpenMP threads waiting on each other")
+    ap.add_argument("--full", action="store_true",
+                    help="also time seqcnn's full path (fast=False)")
     ap.add_argument("--rss", action="store_true", help="peak RSS at 100,000 and 1,000,000")
     ap.add_argument("--rss-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
@@ -263,7 +276,8 @@ def main() -> None:
     elif args.rss:
         rss(tuple(args.rss_sizes), args.model or "tiny", args.batch_size)
     else:
-        throughput(args.n, args.model or "dilated", torch.device(args.device), args.batch_size)
+        throughput(args.n, args.model or "dilated", torch.device(args.device), args.batch_size,
+                   args.full)
 
 
 if __name__ == "__main__":

@@ -482,6 +482,6 @@ class VcfWriter:
 
 
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
-           "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
-           "plot_top_variants", "score_chunks", "chunk_logits", "snv_logits", "snv_sites",
-           "score_columns", "strand_logits", "unique_positions"]
+           "chunk_logits", "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
+           "plot_top_variants", "score_chunks", "score_columns", "snv_logits", "snv_sites",
+           "strand_logits", "unique_positions"]
