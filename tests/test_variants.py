@@ -200,6 +200,18 @@ def test_fast_snv_path_refuses_other_models():
         list(iv.score_chunks(model, [chunk], ["t"], fast=True))
 
 
+def test_fast_path_chosen_by_receptive_field():
+    """By default the fast path runs when the receptive field is at most half the window:
+    a dilated CNN with field 33 at 200 bp, not the default one (field 145)."""
+    from seqcnn.models import build_model
+
+    small = build_model({"arch": "dilated", "filters": 4, "layers": 3}, 4, 1, 200)
+    default = build_model({"arch": "dilated", "filters": 4}, 4, 1, 200)
+    assert (small.receptive_field, default.receptive_field) == (33, 145)
+    assert iv.fast_pays(small, 200) and iv.fast_pays(small, 66)
+    assert not iv.fast_pays(small, 65) and not iv.fast_pays(default, 200)
+
+
 def test_snv_sites_finds_single_letter_changes():
     ref = np.zeros((4, 4, 6), np.uint8)
     ref[:, 0, :] = 1  # AAAAAA

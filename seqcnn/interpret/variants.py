@@ -10,7 +10,8 @@ are the mean of its two strands. Per task ``t``:
 - ``effect_t = logit(alt) − logit(ref)``: the log-odds difference, alt − ref;
 - ``max_abs_effect``: the largest ``|effect_t|`` over tasks, and ``max_task`` its task.
 
-Fast path (``fast``, the default for models :func:`seqcnn.interpret.fastism.supports`): an
+Fast path (``fast``; by default for models :func:`seqcnn.interpret.fastism.supports` whose
+receptive field is at most half the window, :func:`fast_pays`): an
 allele whose window differs from its reference window in one letter (an SNV) is a
 single-letter mutant of it, forward strand (letter ``a`` at column ``p``) and reverse
 (letter ``3 − a`` at ``L − 1 − p`` of the reverse complement). The reference windows of a
@@ -174,6 +175,13 @@ def chunk_logits(model: nn.Module, chunk: VariantChunk, device: torch.device,
     return ref_u[inverse], alt
 
 
+def fast_pays(model: nn.Module, seq_len: int) -> bool:
+    """Whether the fast SNV path is worth it by default: the model's receptive field is at
+    most half of ``seq_len`` (unknown receptive field: yes)."""
+    field = getattr(model, "receptive_field", None)
+    return field is None or 2 * int(field) <= seq_len
+
+
 def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequence[str],
                  device: torch.device | str = "cpu", batch_size: int = 512,
                  fast: bool | None = None,
@@ -183,14 +191,18 @@ def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequen
     The reference window depends only on the position, so alleles at one position (the
     ALTs of a multi-allelic record, or records sharing a POS) share one reference pass:
     a chunk of ``n`` alleles at ``u`` positions costs ``2 (u + n)`` windows, not ``4 n``.
-    ``fast`` (default: whenever :func:`seqcnn.interpret.fastism.supports` the model) scores
-    SNVs by fast ISM of their reference windows (module docstring); ``fast=False`` runs
-    every window in full."""
+    ``fast`` scores SNVs by fast ISM of their reference windows (module docstring);
+    ``fast=False`` runs every window in full. Default (None): fast when
+    :func:`seqcnn.interpret.fastism.supports` the model and its receptive field is at most
+    half the window (:func:`fast_pays`); with a wider field a letter's windows cover most
+    of each layer and the fast path is no faster (benchmarks/variants.py: 0.88× for the
+    default dilated CNN, receptive field 145 of 200; 1.3× for a field of 33)."""
     from seqcnn.interpret import fastism
 
     device = torch.device(device)
     model = model.to(device)
-    if fast is None:
+    auto = fast is None
+    if auto:
         fast = fastism.supports(model)
     elif fast and not fastism.supports(model):
         raise ValueError(f"fast SNV scoring needs a seqcnn zoo model that fast ISM supports; "
@@ -198,7 +210,8 @@ def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequen
     for chunk in chunks:
         if not len(chunk):
             continue
-        ref, alt = chunk_logits(model, chunk, device, batch_size, fast)
+        use = fast and (not auto or fast_pays(model, chunk.ref.shape[-1]))
+        ref, alt = chunk_logits(model, chunk, device, batch_size, use)
         if ref.shape[1] != len(tasks):
             raise ValueError(f"the model has {ref.shape[1]} outputs, the manifest "
                              f"{len(tasks)} tasks ({', '.join(tasks)})")
@@ -482,6 +495,6 @@ class VcfWriter:
 
 
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
-           "chunk_logits", "effect_table", "explain", "info_key", "ism_maps", "name_motifs",
-           "plot_top_variants", "score_chunks", "score_columns", "snv_logits", "snv_sites",
-           "strand_logits", "unique_positions"]
+           "chunk_logits", "effect_table", "explain", "fast_pays", "info_key", "ism_maps",
+           "name_motifs", "plot_top_variants", "score_chunks", "score_columns", "snv_logits",
+           "snv_sites", "strand_logits", "unique_positions"]
