@@ -298,3 +298,25 @@ def residual_histograms(preds: Mapping[str, np.ndarray], labels: np.ndarray,
         ax.set_xlabel("predicted − observed")
         ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def profile_examples(observed: np.ndarray, predicted: np.ndarray, tasks: Sequence[str],
+                     names: Sequence[str], path: str | os.PathLike) -> None:
+    """Observed read counts (bars) and the predicted profile scaled to the observed total
+    (line) of a few regions: one row per region, one column per task. ``observed`` ``(n,
+    T, L)`` counts, ``predicted`` ``(n, T, L)`` probabilities, ``names`` ``(n,)`` titles."""
+    observed = np.asarray(observed, dtype=np.float64)
+    n, t, length = observed.shape
+    fig, axes = plt.subplots(max(n, 1), t, squeeze=False, figsize=(4.2 * t, 1.9 * max(n, 1)))
+    x = np.arange(length) - length // 2
+    for i in range(n):
+        for j, task in enumerate(tasks):
+            ax = axes[i, j]
+            total = observed[i, j].sum()
+            ax.bar(x, observed[i, j], width=1.0, color="0.6", label="observed")
+            ax.plot(x, predicted[i, j] * total, color=_PALETTE[0], lw=1.0, label="predicted")
+            ax.set_title(f"{names[i]}  {task} ({total:.0f} reads)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=7)
+    axes[-1, 0].set_xlabel("bp from the centre")
+    _save(fig, path)
