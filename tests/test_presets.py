@@ -43,6 +43,15 @@ def reduced(config: dict) -> dict:
                     ds["models"] = ds["models"][:1]  # one model runs every rule once
                     ds["split"] = {"valid": [f"{chrom}:{size * 2 // 3 + 1}-{size * 5 // 6}"],
                                    "test": [f"{chrom}:{size * 5 // 6 + 1}-{size}"]}
+    for ds in config["datasets"].values():
+        if ds.get("tracks"):  # track models (the hybrid above all) are slow on 2 CPU cores
+            ds["models"] = ds["models"][:1]
+    for sim in config.get("simulations", {}).values():
+        if "chrom_length" in sim and any(ds.get("tracks") for ds in config["datasets"].values()):
+            sim["chrom_length"] = min(sim["chrom_length"], 250_000)
+            for task in sim.get("tasks", {}).values():
+                task["peaks"] = min(task.get("peaks", 250), 250)
+            sim["shared_peaks"] = min(sim.get("shared_peaks", 0), 60)
     config["train"] = {**config.get("train", {}), "epochs": 2, "patience": 0}
     config["evaluate"] = {**config.get("evaluate", {}), "bootstrap": 10}
     models, variants = expand_sweeps(config.get("models", {}), config.get("sweeps", {}))
