@@ -273,6 +273,20 @@ def deep_lift_shap(
     return correct_gradients(attr) if correct else attr
 
 
+def shuffled_references(x: torch.Tensor, n_shuffles: int,
+                        random_state: int | None) -> torch.Tensor:
+    """Dinucleotide-shuffled references ``(N, n_shuffles, A, L)`` of one-hot ``x`` ``(N, A,
+    L)``, drawn as tangermeme's ``deep_lift_shap`` draws them (shuffle ``k`` of every sequence
+    seeded ``random_state + k``), so that its maps and ours share their references."""
+    from tangermeme.ersatz import dinucleotide_shuffle
+
+    seeds = None if random_state is None else [random_state + k for k in range(n_shuffles)]
+    rows = x.repeat_interleave(n_shuffles, dim=0)
+    refs = dinucleotide_shuffle(rows, n=1, random_state=None if seeds is None
+                                else seeds * len(x))[:, 0]
+    return refs.reshape(len(x), n_shuffles, *x.shape[1:])
+
+
 def _pair_budget(length: int) -> int:
     """Default sequence–reference pairs per pass of the fast path: 40,000 positions (on 2
     CPU cores, 10 pairs of 1,000 bp ran 1.2–1.5× slower; 80 no faster)."""
@@ -285,21 +299,15 @@ def _deep_lift_shap_fast(view: nn.Module, x: torch.Tensor, target: int, n_shuffl
                          group: int | None) -> np.ndarray:
     """:func:`deep_lift_shap` by :func:`seqcnn.interpret.deeplift.deep_lift_shap_batch`:
     ``(N, A, L)`` float32, not corrected. References as tangermeme draws them."""
-    from tangermeme.ersatz import dinucleotide_shuffle
-
     from seqcnn.interpret.deeplift import deep_lift_shap_batch
 
     pairs = batch_size or _pair_budget(x.shape[-1])
     n = min(len(x), pairs)
     group = group or max(1, pairs // n)
-    seeds = None if random_state is None else [random_state + k for k in range(n_shuffles)]
     out = np.zeros(tuple(x.shape), dtype=np.float32)
     for s in range(0, len(x), n):
         xb = x[s:s + n]
-        rows = xb.repeat_interleave(n_shuffles, dim=0)
-        refs = dinucleotide_shuffle(rows, n=1, random_state=None if seeds is None
-                                    else seeds * len(xb))[:, 0]
-        refs = refs.reshape(len(xb), n_shuffles, *xb.shape[1:]).to(dev, x.dtype)
+        refs = shuffled_references(xb, n_shuffles, random_state).to(dev, x.dtype)
         attr = deep_lift_shap_batch(view, xb.to(dev), refs, target, group, warning_threshold)
         out[s:s + len(xb)] = attr.float().cpu().numpy()
     return out

@@ -171,7 +171,6 @@ def track_deep_lift_shap(
     the hook-free path; otherwise tangermeme."""
     from tangermeme.deep_lift_shap import _nonlinear
     from tangermeme.deep_lift_shap import deep_lift_shap as _dls
-    from tangermeme.ersatz import dinucleotide_shuffle
 
     from seqcnn.interpret.attribution import (
         _device,
@@ -179,6 +178,7 @@ def track_deep_lift_shap(
         _pair_budget,
         _tensor,
         correct_gradients,
+        shuffled_references,
     )
     from seqcnn.interpret.deeplift import _divisor_at_most, deep_lift_shap_batch
     from seqcnn.models.layers import ExpActivation
@@ -206,14 +206,10 @@ def track_deep_lift_shap(
     n = min(len(x), pairs)
     group = max(1, pairs // n)
     m = _divisor_at_most(n_shuffles, group)
-    seeds = None if random_state is None else [random_state + k for k in range(n_shuffles)]
     out = np.zeros(tuple(x.shape), dtype=np.float32)
     for s in range(0, len(x), n):
         xb = x[s:s + n]
-        rows = xb.repeat_interleave(n_shuffles, dim=0)
-        refs = dinucleotide_shuffle(rows, n=1, random_state=None if seeds is None
-                                    else seeds * len(xb))[:, 0]
-        refs = refs.reshape(len(xb), n_shuffles, *xb.shape[1:]).to(dev, x.dtype)
+        refs = shuffled_references(xb, n_shuffles, random_state).to(dev, x.dtype)
         xb = xb.to(dev)
         if isinstance(view, ProfileOutput):  # the sequence's weights, for its references too
             with torch.no_grad():
