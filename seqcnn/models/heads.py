@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqcnn.models.layers import (
@@ -16,7 +17,23 @@ from seqcnn.models.layers import (
     masked_global_avg,
 )
 
-POOLS = ("global_max", "global_avg", "local_max", "flatten", "attention")
+POOLS = ("global_max", "global_avg", "local_max", "flatten", "attention", "local_avg",
+         "max_avg", "local_max_avg")
+#: pools that cut the map into ``bins`` windows of ``ceil(length / bins)`` positions
+BINNED = ("local_max", "local_avg", "local_max_avg")
+
+
+def masked_local_avg(x: Tensor, mask: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    """Mean over the valid positions of each window of ``window`` positions (stride
+    ``window``, a partial last window kept): ``(N, C, L)`` + mask ``(N, L)`` →
+    ``(N, C, ceil(L / window))`` and the bins' mask (valid when any position is); a bin
+    with no valid position gives 0. Linear in ``x``.
+    """
+    n_bins = math.ceil(x.shape[-1] / window)
+    extra = n_bins * window - x.shape[-1]
+    total = F.pad(apply_mask(x, mask), (0, extra)).unflatten(-1, (n_bins, window)).sum(-1)
+    count = F.pad(mask, (0, extra)).unflatten(-1, (n_bins, window)).sum(-1)
+    return total / count.clamp(min=1)[:, None, :].to(x.dtype), count > 0
 
 
 class AttentionPool(nn.Module):
@@ -61,7 +78,14 @@ class PoolingHead(nn.Module):
       (softmax over valid positions of content score + learned position bias). Needs
       ``L == length``.
 
-    ``local_max`` and ``attention`` keep where a feature sits (for anchored windows, such as
+    - ``local_avg``: as ``local_max`` with the mean over each window's valid positions
+      (how much of a feature, where), ``C * bins`` features.
+    - ``max_avg``: ``global_max`` and ``global_avg`` concatenated, ``2 * C`` features (the
+      best match and the overall amount: detection and composition); any ``L``.
+    - ``local_max_avg``: ``local_max`` and ``local_avg`` per bin, ``2 * C * bins`` features
+      (the max of every bin first, then the means).
+
+    ``local_*`` and ``attention`` keep where a feature sits (for anchored windows, such as
     a TSS at a fixed offset); the global pools cannot.
     """
 
@@ -74,19 +98,22 @@ class PoolingHead(nn.Module):
             raise ValueError(f"the feature map before the head has length {length} < 1")
         self.kind = kind
         self.length = length
-        self.window = math.ceil(length / bins) if kind == "local_max" else 1
+        self.window = math.ceil(length / bins) if kind in BINNED else 1
         if kind in ("global_max", "global_avg"):
             self.out_features = channels
-        elif kind == "local_max":
-            self.out_features = channels * math.ceil(length / self.window)
+        elif kind == "max_avg":
+            self.out_features = 2 * channels
+        elif kind in BINNED:
+            per_bin = 2 if kind == "local_max_avg" else 1
+            self.out_features = per_bin * channels * math.ceil(length / self.window)
         elif kind == "attention":
             self.out_features = channels * heads
         else:
             self.out_features = channels * length
         # max-pools as (parameter-free) modules, so that DeepLIFT's max-pool rule sees them
-        if kind == "global_max":
+        if kind in ("global_max", "max_avg"):
             self.pool = MaskedGlobalMaxPool1d()
-        elif kind == "local_max":
+        elif kind in ("local_max", "local_max_avg"):
             self.pool = MaskedMaxPool1d(self.window)
         elif kind == "attention":
             self.pool = AttentionPool(channels, length, heads)
@@ -97,6 +124,8 @@ class PoolingHead(nn.Module):
             return self.pool(x, mask)
         if self.kind == "global_avg":
             return masked_global_avg(x, mask)
+        if self.kind == "max_avg":
+            return torch.cat([self.pool(x, mask), masked_global_avg(x, mask)], dim=1)
         if x.shape[-1] != self.length:
             raise ValueError(
                 f"pool {self.kind!r} needs feature length {self.length} (set by seq_len), "
@@ -104,6 +133,12 @@ class PoolingHead(nn.Module):
             )
         if self.kind == "attention":
             return self.pool(x, mask)
+        if self.kind == "local_avg":
+            return masked_local_avg(x, mask, self.window)[0].flatten(1)
+        if self.kind == "local_max_avg":
+            top, _ = self.pool(x, mask)
+            mean, _ = masked_local_avg(x, mask, self.window)
+            return torch.cat([top.flatten(1), mean.flatten(1)], dim=1)
         if self.kind == "local_max":
             x, mask = self.pool(x, mask)
         return apply_mask(x, mask).flatten(1)
