@@ -13,9 +13,10 @@ never influences the output (see :mod:`seqcnn.models.layers`). Every model has
 - ``features(x, mask) -> (h, mask)``: the trunk output ``(N, C, L')`` before the head.
 
 Common options: ``stride`` (of the first conv), ``pool`` (head: ``global_max``,
-``global_avg``, ``local_max``, ``flatten``, ``attention``; ``local_bins`` coarse positions for
-``local_max``), ``activation`` of the first layer (``relu`` or ``exp``), ``pwm_constrained``
-(first layer is a :class:`PWMConv1d`). ``flatten``, ``local_max`` and ``attention`` fix the
+``global_avg``, ``local_max``, ``flatten``, ``attention``, and the counting pools ``max_avg``,
+``local_avg``, ``local_max_avg``; ``local_bins`` coarse positions for the ``local_*`` pools),
+``activation`` of the first layer (``relu`` or ``exp``), ``pwm_constrained``
+(first layer is a :class:`PWMConv1d`). ``flatten``, ``local_*`` and ``attention`` fix the
 input length to ``seq_len`` and keep where a motif sits (see
 :class:`seqcnn.models.heads.PoolingHead`); global heads accept any length.
 """
