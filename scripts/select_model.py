@@ -24,7 +24,7 @@ summary = dict(summaries[best]) | {"chosen_from": best}  # model_sha256 still ho
 with open(sm.output.summary, "w") as fh:
     json.dump(summary, fh, indent=2)
 with open(sm.output.choice, "w") as fh:
-    json.dump({"dataset": sm.wildcards.dataset, "chosen": best, "metric": spec["metric"],
+    json.dump({"dataset": sm.wildcards.dataset, "chosen": best, "metric": rows[0]["metric"],
                "read": "model.json (validation metrics recorded at training)",
                "models": rows}, fh, indent=2)
 for r in rows:

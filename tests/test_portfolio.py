@@ -82,6 +82,95 @@ def test_apply_portfolios_errors(change, match):
         apply_portfolios(config)
 
 
+def _regression(pearson, spearman, tasks=("activity",)):
+    """A regression model.json: training records Pearson r as best_valid_auprc and
+    Spearman rho as best_valid_auroc (seqcnn.train.loop)."""
+    return {"arch": "dilated", "best_valid_auprc": pearson, "best_valid_auroc": spearman,
+            "targets": {"tasks": list(tasks), "kinds": dict.fromkeys(tasks, "regression"),
+                        "classes": dict.fromkeys(tasks, [])}}
+
+
+def _binary(auroc, auprc, tasks=("CTCF", "SPI1")):
+    return _summary(auroc, auprc) | {
+        "targets": {"tasks": list(tasks), "kinds": dict.fromkeys(tasks, "binary")}}
+
+
+def test_regression_chooses_by_pearson_and_the_choice_flips_with_the_metric():
+    summaries = {"a": _regression(0.60, 0.70), "b": _regression(0.65, 0.55),
+                 "c": _regression(0.62, 0.66)}
+    best, rows = choose(summaries)  # auto: regression → valid_pearson
+    assert best == "b"
+    assert [(r["metric"], r["value"]) for r in rows] == [
+        ("valid_pearson", 0.60), ("valid_pearson", 0.65), ("valid_pearson", 0.62)]
+    assert choose(summaries, "valid_pearson")[0] == "b"
+    best, rows = choose(summaries, "valid_spearman")
+    assert best == "a"
+    assert [r["value"] for r in rows] == [0.70, 0.55, 0.66]
+
+
+def test_binary_auto_is_valid_auroc():
+    summaries = {"a": _binary(0.90, 0.85), "b": _binary(0.92, 0.80)}
+    best, rows = choose(summaries)
+    assert (best, rows[1]["metric"]) == ("b", "valid_auroc")
+    assert choose(summaries, "valid_auprc")[0] == "a"
+
+
+@pytest.mark.parametrize("summary, metric, match", [
+    (_regression(0.6, 0.7), "valid_auroc", "'valid_auroc', but the dataset has regression"),
+    (_regression(0.6, 0.7), "valid_auprc", "valid_pearson, valid_spearman"),
+    (_binary(0.9, 0.8), "valid_pearson", "'valid_pearson', but the dataset has classification"),
+    (_binary(0.9, 0.8), "valid_r2", "choose one of auto, valid_auroc"),
+])
+def test_metric_of_the_other_kind_is_a_config_error(summary, metric, match):
+    with pytest.raises(ConfigError, match=match):
+        choose({"a": summary, "b": summary}, metric)
+
+
+def test_mixed_regression_and_binary_summaries_are_an_input_error():
+    with pytest.raises(InputError, match="'?b'?.*regression"):
+        choose({"a": _binary(0.9, 0.8), "b": _regression(0.6, 0.7)})
+
+
+def _seqset_config(label_type, metric=None):
+    portfolio = {"models": ["dilated", "basset"]} | ({"metric": metric} if metric else {})
+    return {"models": {"dilated": {"arch": "dilated"}, "basset": {"arch": "basset"}},
+            "datasets": {"mpra": {"sequences": "s.fa", "labels": "l.tsv",
+                                  "label_type": label_type, "models": [],
+                                  "portfolio": portfolio}}}
+
+
+@pytest.mark.parametrize("label_type, metric, resolved", [
+    ("regression", None, "valid_pearson"),
+    ("regression", "auto", "valid_pearson"),
+    ("regression", "valid_spearman", "valid_spearman"),
+    ("binary", None, "valid_auroc"),
+    ("multiclass", "valid_auprc", "valid_auprc"),
+    (None, None, "auto"),  # label_type detected at the cache: model.json decides
+    (None, "valid_pearson", "valid_pearson"),
+])
+def test_apply_portfolios_resolves_the_metric(label_type, metric, resolved):
+    out = apply_portfolios(_seqset_config(label_type, metric))
+    assert out["mpra"]["metric"] == resolved
+
+
+@pytest.mark.parametrize("config, match", [
+    (_seqset_config("regression", "valid_auroc"),
+     r"datasets\.mpra\.portfolio\.metric is 'valid_auroc', but the dataset has regression"),
+    (_seqset_config("binary", "valid_pearson"),
+     r"datasets\.mpra\.portfolio\.metric is 'valid_pearson', but the dataset has class"),
+])
+def test_apply_portfolios_metric_of_the_other_kind(config, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_portfolios(config)
+
+
+def test_apply_portfolios_genome_dataset_rejects_valid_pearson():
+    config = _config()
+    config["datasets"]["demo"]["portfolio"]["metric"] = "valid_pearson"
+    with pytest.raises(ConfigError, match=r"datasets\.demo\.portfolio\.metric.*valid_auroc"):
+        apply_portfolios(config)
+
+
 # --------------------------------------------------------------------------- workflow
 
 
