@@ -46,8 +46,16 @@ def reduced(config: dict) -> dict:
     for ds in config["datasets"].values():
         if ds.get("tracks"):  # track models (the hybrid above all) are slow on 2 CPU cores
             ds["models"] = ds["models"][:1]
+    for ds in config["datasets"].values():
+        if ds.get("portfolio"):  # two to choose between: the first model and an ensemble of 2
+            models = ds["portfolio"]["models"]
+            ens = [m for m in models if config["models"][m].get("ensemble")][:1]
+            ds["portfolio"]["models"] = [*[m for m in models if m not in ens][:1], *ens]
+            for m in ens:
+                config["models"][m]["ensemble"]["members"] = 2
     for sim in config.get("simulations", {}).values():
-        if "chrom_length" in sim and any(ds.get("tracks") for ds in config["datasets"].values()):
+        if "chrom_length" in sim and any(ds.get("tracks") or ds.get("portfolio")
+                                         for ds in config["datasets"].values()):
             sim["chrom_length"] = min(sim["chrom_length"], 250_000)
             for task in sim.get("tasks", {}).values():
                 task["peaks"] = min(task.get("peaks", 250), 250)
