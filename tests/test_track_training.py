@@ -146,6 +146,47 @@ def test_track_training_learns_counts_resumes_and_loads(tmp_path, monkeypatch):
         torch.testing.assert_close(a, b)
 
 
+def test_track_training_follows_the_optimizer_and_lr_schedule(tmp_path, monkeypatch, caplog):
+    """train.optimizer, lr_schedule, warmup_epochs and min_lr reach track training: AdamW,
+    and the learning rate of each epoch's first step is warmup_cosine's, by hand."""
+    from seqcnn.train.loop import TrainPaths
+
+    monkeypatch.setattr(trtracks, "load_split", _load_split_plain)
+    cache = _tiny_cache(tmp_path, n=(96, 16))
+    model_cfg = {"arch": "dilated", "filters": 8, "first_kernel": 5, "layers": 1,
+                 "profile_kernel": 5}
+    lr, min_lr = 0.01, 1e-4
+    cfg = {"epochs": 4, "batch_size": 16, "lr": lr, "patience": 0, "seed": 0,
+           "device": "cpu", "optimizer": "adamw", "weight_decay": 0.05,
+           "lr_schedule": "warmup_cosine", "warmup_epochs": 1, "min_lr": min_lr}
+    paths = TrainPaths.in_dir(tmp_path / "m")
+    with caplog.at_level("INFO", logger="seqcnn.train.tracks"):
+        trtracks.train_tracks(model_cfg, cache, cfg, paths=paths)
+    # 96 / 16 = 6 steps an epoch, 24 in all; warm-up over the first 6 steps (lr/6 .. lr),
+    # then cosine from lr at step 6 to min_lr at step 23; epoch e starts at step 6 (e - 1)
+    ratio = min_lr / lr
+
+    def cosine(step):
+        return lr * (ratio + (1 - ratio) * 0.5 * (1 + math.cos(math.pi * (step - 6) / 17)))
+
+    want = [lr / 6, lr, cosine(12), cosine(18)]
+    log = pd.read_csv(paths.log, sep="\t")
+    np.testing.assert_allclose(log["lr"], want, rtol=1e-5)  # the log writes 6 digits
+    ckpt = torch.load(paths.checkpoint, weights_only=False)
+    assert ckpt["scheduler"]["kind"] == "warmup_cosine"
+    assert ckpt["scheduler"]["inner"]["last_epoch"] == 24  # every step was counted
+    group = ckpt["optimizer"]["param_groups"][0]
+    assert group["decoupled_weight_decay"] is True and group["weight_decay"] == 0.05
+    assert group["lr"] == pytest.approx(min_lr)  # the last step ends at min_lr
+    assert "select_on: auprc is a binary-task metric" in caplog.text
+
+
+def test_steps_per_epoch_counts_whole_batches():
+    assert trtracks.steps_per_epoch(96, 16) == 6
+    assert trtracks.steps_per_epoch(100, 16) == 6  # the last 4 rows wait for another epoch
+    assert trtracks.steps_per_epoch(10, 16) == 1
+
+
 def test_count_head_starts_at_each_tracks_mean_log_total():
     # two tracks of different depth: about 10 and about 1000 reads per region
     rng = np.random.default_rng(0)

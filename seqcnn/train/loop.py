@@ -1231,11 +1231,17 @@ def _build(model_config: Mapping[str, Any], splits: _Splits, run: _Run) -> _Part
     pos_weight = _pos_weight(splits.train_y, targets, cfg.pos_weight)
     criterion = targets.loss(pos_weight).to(run.device)
     trim = splits.lengths and run.padding == "zeros+mask" and accepts_any_length(model)
-    adam = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = _optimizer(model, cfg)
     penalty = _entropy_penalty(model, cfg.pwm_entropy, run.log)
     return _Parts(model, net, model_config, criterion, pos_weight, optimizer, None,
                   penalty, _Step(targets, run.padding, trim), rf, n_params)
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``train.optimizer`` (Adam or AdamW) over ``model``'s parameters, at ``lr`` with
+    ``weight_decay``."""
+    adam = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int

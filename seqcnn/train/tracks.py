@@ -12,10 +12,14 @@ atomic ``model.pt`` + ``model.json``; :func:`seqcnn.models.load_model` rebuilds 
 
 Losses (:mod:`seqcnn.train.losses`): profile, :class:`ProfileCountLoss` with BPNet's count
 weight (:func:`count_loss_weight` of the training targets, ``scale`` 1 as bpnet-lite);
-counts, :func:`log1p_mse`; binned, :func:`poisson_nll`. Early stopping and the LR plateau
-schedule follow the validation loss. ``train_log.tsv`` keeps its columns: ``valid_auroc``
-holds the mean validation Spearman of log(1 + counts) over tracks, ``valid_auprc`` the mean
-Pearson r.
+counts, :func:`log1p_mse`; binned, :func:`poisson_nll`. The optimizer (``train.optimizer``,
+``lr``, ``weight_decay``) and the LR schedule (``train.lr_schedule``: ``plateau``,
+``constant`` or ``warmup_cosine`` with ``warmup_epochs`` and ``min_lr``) are built by the
+loop's own builders (:func:`seqcnn.train.loop._optimizer`, :func:`~seqcnn.train.loop._schedule`)
+and the schedule's state is checkpointed. The best epoch, early stopping and the plateau
+schedule follow the validation loss whatever ``train.select_on`` says (logged when it names
+another metric). ``train_log.tsv`` keeps its columns: ``valid_auroc`` holds the mean
+validation Spearman of log(1 + counts) over tracks, ``valid_auprc`` the mean Pearson r.
 
 Augmentation: reverse complement (``rc_augment``, resolved as in the loop: on for
 unstranded data) flips the profile targets with :func:`flip_tracks`; jitter is turned off
@@ -57,6 +61,7 @@ from seqcnn.train.losses import (
     log1p_mse,
     poisson_nll,
 )
+from seqcnn.train.schedule import LRSchedule
 
 _log = logging.getLogger("seqcnn.train.tracks")
 
@@ -208,11 +213,11 @@ def predict_tracks(model: nn.Module, onehot: np.ndarray, batch_size: int = 256,
 
 @dataclass
 class _TrackParts:
-    """What :class:`seqcnn.train.loop._Checkpoint` saves: model, optimizer, scheduler."""
+    """What :class:`seqcnn.train.loop._Checkpoint` saves: model, optimizer, LR schedule."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    scheduler: LRSchedule
 
 
 def _validate(model: nn.Module, x: np.ndarray, y: np.ndarray, criterion: nn.Module,
@@ -239,7 +244,7 @@ def _validate(model: nn.Module, x: np.ndarray, y: np.ndarray, criterion: nn.Modu
 def _fingerprint(model: nn.Module, cfg: loop.TrainConfig, data: list[np.ndarray]) -> str:
     what = {k: v for k, v in cfg.to_dict().items()
             if k not in ("device", "precision", "num_workers", "gpus")}
-    h = hashlib.sha256(json.dumps({"model": model.config, "train": what, "tracks": 1,
+    h = hashlib.sha256(json.dumps({"model": model.config, "train": what, "tracks": 2,
                                    "version": loop.CHECKPOINT_VERSION},
                                   sort_keys=True, default=str).encode())
     for x, y in zip(data[::2], data[1::2], strict=True):
@@ -290,10 +295,8 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
                  ", ".join(f"{t} {v:.3f}" for t, v in zip(names, start, strict=True)))
     criterion = TrackLoss(target, weight)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience,
-        min_lr=cfg.min_lr)
+    optimizer = loop._optimizer(model, cfg)
+    scheduler = loop._schedule(optimizer, cfg, steps_per_epoch(len(train_x), cfg.batch_size))
     parts = _TrackParts(model, optimizer, scheduler)
     ckpt = loop._Checkpoint(paths.checkpoint,
                             _fingerprint(model, cfg, [train_x, train_y, valid_x, valid_y]),
@@ -305,6 +308,11 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
              "%.4g; device %s, precision %s", target, model.config["trunk"]["arch"],
              n_params, rf, len(train_x), train_x.shape[2], train_y.shape[1],
              tuple(train_y.shape[2:]) or "totals", len(valid_x), weight, device, precision)
+    log.info("optimizer %s (lr %g, weight decay %g), LR schedule %s; the best epoch, early "
+             "stopping and the schedule follow the validation loss%s", cfg.optimizer, cfg.lr,
+             cfg.weight_decay, cfg.lr_schedule, "" if cfg.select_on == "loss" else
+             f" (train.select_on: {cfg.select_on} is a binary-task metric, not used for "
+             "track models)")
     while not state.es.stopped and state.epoch < cfg.epochs:
         epoch = state.epoch + 1
         row = _epoch(epoch, state, parts, criterion, (train_x, train_y, valid_x, valid_y),
@@ -352,19 +360,25 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
     return model, meta
 
 
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps per epoch over ``n_train`` sequences: whole batches only (as the
+    loop's ``drop_last``), one smaller batch when there are no more than ``batch_size``."""
+    return max(1, n_train // batch_size)
+
+
 def _epoch(epoch: int, state: loop._Progress, parts: _TrackParts, criterion: nn.Module,
            data: tuple[np.ndarray, ...], cfg: loop.TrainConfig, device: torch.device,
            precision: str) -> dict[str, float]:
-    """One epoch: shuffled batches (order and strands seeded by ``(seed, epoch)``), Adam
-    steps, validation, LR schedule and early stopping on the validation loss."""
+    """One epoch: shuffled batches (order and strands seeded by ``(seed, epoch)``),
+    optimizer steps (each followed by the schedule's per-step update), validation, the
+    schedule's per-epoch update and early stopping on the validation loss."""
     train_x, train_y, valid_x, valid_y = data
     model, optimizer = parts.model, parts.optimizer
     t0 = time.perf_counter()
     lr = float(optimizer.param_groups[0]["lr"])
     rng = np.random.default_rng([cfg.seed, epoch])
     order = rng.permutation(len(train_x))
-    if len(order) > cfg.batch_size:  # whole batches only, as the loop's drop_last
-        order = order[:len(order) - len(order) % cfg.batch_size]
+    order = order[:steps_per_epoch(len(order), cfg.batch_size) * cfg.batch_size]
     rc = rng.random(len(order)) < 0.5 if cfg.rc_augment else None
     model.train()
     total, seen = 0.0, 0
@@ -382,6 +396,7 @@ def _epoch(epoch: int, state: loop._Progress, parts: _TrackParts, criterion: nn.
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        parts.scheduler.after_step()
         total += float(loss.item()) * len(y)
         seen += len(y)
     valid_loss, r, rho = _validate(model, valid_x, valid_y, criterion, cfg.batch_size,
@@ -390,7 +405,7 @@ def _epoch(epoch: int, state: loop._Progress, parts: _TrackParts, criterion: nn.
         raise loop.NonFiniteLossError(f"training diverged: the validation loss is "
                                       f"{valid_loss} after epoch {epoch}; lower train.lr",
                                       epoch, None)
-    parts.scheduler.step(valid_loss)
+    parts.scheduler.after_epoch(-valid_loss)
     if state.es.record(epoch, loop._nanmean(rho), -valid_loss, rho, r, cfg.patience):
         state.best_state = loop._cpu_state(model)
     return {"epoch": epoch, "train_loss": total / seen, "valid_loss": valid_loss,
@@ -407,6 +422,7 @@ __all__ = [
     "init_count_bias",
     "log_counts_of",
     "predict_tracks",
+    "steps_per_epoch",
     "track_model",
     "train_tracks",
 ]
