@@ -7,12 +7,14 @@ other workflow tests instead of after them.
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
 import yaml
 
 from conftest import ROOT
+from seqcnn.evaluate.tracks import SHUFFLED
 from test_workflow import check_report_in_chromium, run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -39,3 +41,13 @@ def test_default_config_runs_end_to_end(tmp_path):
         row = motifs[motifs["jaspar_id"] == jaspar_id]
         assert len(row) == 1 and row["n_filters"].item() >= 1 and row["n_patterns"].item() >= 1
     check_report_in_chromium(tmp_path / "results/demo/report.html", tmp_path, ["dilated"])
+    # demo_tracks: a profile + count model of the simulated footprint bigWigs, same genome
+    out = tmp_path / "results/demo_tracks/dilated_small"
+    value = pd.read_csv(out / "eval/metrics.tsv", sep="\t").set_index(
+        ["model", "task", "metric"])["value"]
+    for task in ("CTCF", "SPI1"):
+        assert math.isfinite(value["dilated_small", task, "count_pearson"]), task
+        jsd = value["dilated_small", task, "profile_jsd"]
+        assert 0 < jsd < value[SHUFFLED, task, "profile_jsd"], task
+    assert len(pd.read_csv(out / "interpret/motifs.tsv", sep="\t").columns) > 1
+    assert (tmp_path / "results/demo_tracks/report.html").stat().st_size > 0
