@@ -421,6 +421,8 @@ def main_profile(args, device, precision: str) -> None:
               else f"{'-':>11s} {'-':>11s}")
         print(f"{name:21s} {m['parameters']:7d} {m['receptive_field']:4d} {m['disk']:10.1f} "
               f"{m['memory']:13.1f} {m['disk'] / m['memory']:6.3f} {bp} {m['alone']:18.0f}")
+    if any(PROFILE_MODELS[n]["bpnet"] for n in names) and bpnet_lite() is None:
+        print("BPNet: not installed (pip install bpnet-lite)")
 
 
 def main() -> None:
