@@ -181,6 +181,41 @@ def test_track_training_follows_the_optimizer_and_lr_schedule(tmp_path, monkeypa
     assert "select_on: auprc is a binary-task metric" in caplog.text
 
 
+def test_killed_track_training_resumes_its_lr_schedule(tmp_path, monkeypatch, caplog):
+    """A run stopped after epoch 2 and started again ends where an unbroken run does: the
+    checkpoint holds the warm-up/cosine schedule's step count."""
+    from seqcnn.train.loop import TrainPaths
+
+    monkeypatch.setattr(trtracks, "load_split", _load_split_plain)
+    cache = _tiny_cache(tmp_path, n=(64, 16))
+    model_cfg = {"arch": "dilated", "filters": 8, "first_kernel": 5, "layers": 1,
+                 "profile_kernel": 5}
+    cfg = {"epochs": 4, "batch_size": 16, "lr": 0.01, "patience": 0, "seed": 0,
+           "device": "cpu", "lr_schedule": "warmup_cosine", "warmup_epochs": 1.5}
+    whole = TrainPaths.in_dir(tmp_path / "whole")
+    trtracks.train_tracks(model_cfg, cache, cfg, paths=whole)
+    real = trtracks._epoch
+
+    def killed_at_3(epoch, *args, **kwargs):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return real(epoch, *args, **kwargs)
+
+    part = TrainPaths.in_dir(tmp_path / "part")
+    monkeypatch.setattr(trtracks, "_epoch", killed_at_3)
+    with pytest.raises(KeyboardInterrupt):
+        trtracks.train_tracks(model_cfg, cache, cfg, paths=part)
+    assert len(pd.read_csv(part.log, sep="\t")) == 2
+    monkeypatch.setattr(trtracks, "_epoch", real)
+    with caplog.at_level("INFO", logger="seqcnn.train.tracks"):
+        trtracks.train_tracks(model_cfg, cache, cfg, paths=part)
+    assert "after epoch 2" in caplog.text  # resumed, not restarted (that would match too)
+    a, b = pd.read_csv(whole.log, sep="\t"), pd.read_csv(part.log, sep="\t")
+    np.testing.assert_array_equal(a["lr"], b["lr"])
+    assert a["lr"].nunique() == 4  # warm-up to step 6 of 16, then cosine: no two alike
+    np.testing.assert_allclose(a["valid_loss"], b["valid_loss"], rtol=1e-5)
+
+
 def test_steps_per_epoch_counts_whole_batches():
     assert trtracks.steps_per_epoch(96, 16) == 6
     assert trtracks.steps_per_epoch(100, 16) == 6  # the last 4 rows wait for another epoch
