@@ -47,12 +47,11 @@ def reduced(config: dict) -> dict:
         if ds.get("tracks"):  # track models (the hybrid above all) are slow on 2 CPU cores
             ds["models"] = ds["models"][:1]
     for ds in config["datasets"].values():
-        if ds.get("portfolio"):  # two to choose between: the first model and an ensemble of 2
+        if ds.get("portfolio"):  # two single models to choose between (ensembles cost k
+            # trainings and k-fold interpretation; tests/test_portfolio.py runs one)
             models = ds["portfolio"]["models"]
-            ens = [m for m in models if config["models"][m].get("ensemble")][:1]
-            ds["portfolio"]["models"] = [*[m for m in models if m not in ens][:1], *ens]
-            for m in ens:
-                config["models"][m]["ensemble"]["members"] = 2
+            single = [m for m in models if not config["models"][m].get("ensemble")]
+            ds["portfolio"]["models"] = (single or models)[:2]
     for sim in config.get("simulations", {}).values():
         if "chrom_length" in sim and any(ds.get("tracks") or ds.get("portfolio")
                                          for ds in config["datasets"].values()):
