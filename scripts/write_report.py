@@ -23,6 +23,7 @@ from seqcnn.report.render import (
     split_text,
     table_html,
 )
+from seqcnn.workflow.portfolio import summaries_regression
 
 sm = snakemake  # noqa: F821
 log = get_logger("write_report", sm.log[0])
@@ -334,19 +335,28 @@ def portfolio_section() -> dict | None:
     if not spec:
         return None
     choice = json.load(open(sm.input.choice))
+    summaries = {name: json.load(open(path))
+                 for name, path in zip(spec["models"], sm.input.portfolio_summaries, strict=True)}
+    # regression summaries keep validation Pearson r / Spearman in the auPR / auROC slots
+    regression = bool(summaries_regression(summaries))
+    valid_cols = ({"valid_pearson": "best_valid_auprc", "valid_spearman": "best_valid_auroc"}
+                  if regression else
+                  {"valid_auroc": "best_valid_auroc", "valid_auprc": "best_valid_auprc"})
+    test = "pearson" if regression else "auroc"
     rows = []
-    for name, spath, mpath in zip(spec["models"], sm.input.portfolio_summaries,
-                                  sm.input.portfolio_metrics, strict=True):
-        s = json.load(open(spath))
+    for name, mpath in zip(spec["models"], sm.input.portfolio_metrics, strict=True):
+        s = summaries[name]
         t = pd.read_csv(mpath, sep="\t", keep_default_na=False, na_values=[""])
+        if regression and "metric" in t:  # long format: one row per (task, metric)
+            t = t[t["metric"] == test].rename(
+                columns={"value": test, "lo": f"{test}_lo", "hi": f"{test}_hi"})
         own = t[t["model"] == name]
-        rows.append({"model": name, "arch": s["arch"],
-                     "valid_auroc": s.get("best_valid_auroc"),
-                     "valid_auprc": s.get("best_valid_auprc"),
-                     "test_auroc": float(own["auroc"].mean()) if "auroc" in own else None,
-                     "test auROC per task (95% CI)": mean_ci(t, name) if "auroc_lo" in t
-                     else "",
-                     "chosen": "✔" if name == choice["chosen"] else ""})
+        rows.append({"model": name, "arch": s["arch"]}
+                    | {col: s.get(key) for col, key in valid_cols.items()}
+                    | {f"test_{test}": float(own[test].mean()) if test in own else None,
+                       f"test {test} per task (95% CI)": mean_ci(t, name, test)
+                       if f"{test}_lo" in t else "",
+                       "chosen": "✔" if name == choice["chosen"] else ""})
     return {"metric": choice["metric"], "chosen": choice["chosen"],
             "table": table_html(pd.DataFrame(rows), table_id="portfolio", floatfmt="{:.4f}")}
 

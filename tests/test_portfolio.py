@@ -224,3 +224,31 @@ def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     page = (res / "report.html").read_text()
     assert 'id="portfolio"' in page and 'id="ensembles"' in page
     assert "✔" in page
+
+
+@pytest.mark.workflow
+def test_regression_portfolio_through_the_dag(tmp_path):
+    """A portfolio on a regression sequence set chooses by validation Pearson r, and the
+    report's model-choice table names Pearson/Spearman columns, not auROC/auPR."""
+    import json
+
+    from test_regression import MPRA
+
+    from test_workflow import run_snakemake
+
+    config = copy.deepcopy(MPRA)
+    config["models"]["wide"] = {**MPRA["models"]["small"], "filters": 24}
+    config["datasets"]["mpra"]["models"] = []
+    config["datasets"]["mpra"]["portfolio"] = {"models": ["small", "wide"]}
+    config["train"]["epochs"] = 3
+    run_snakemake(tmp_path, config, "results/mpra/chosen_model.json", "results/mpra/report.html")
+    res = tmp_path / "results" / "mpra"
+    choice = json.loads((res / "chosen_model.json").read_text())
+    assert choice["metric"] == "valid_pearson"
+    pearsons = {m: json.loads((res / m / "model.json").read_text())["best_valid_auprc"]
+                for m in ("small", "wide")}
+    assert choice["chosen"] == max(pearsons, key=lambda m: (pearsons[m], m == "small"))
+    page = (res / "report.html").read_text()
+    table = page[page.index('id="portfolio"'):]
+    table = table[: table.index("</table>")]
+    assert "valid_pearson" in table and "test_pearson" in table and "valid_auroc" not in table
