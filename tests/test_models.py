@@ -551,7 +551,7 @@ def test_readme_where_a_new_arch_goes_is_all_it_takes(monkeypatch, tmp_path):
     model = {"arch": "tinybind", "filters": 4, "kernel": 5, "hidden": 0}
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
     config["models"] = {"tiny": model}
-    config["datasets"]["demo"]["models"] = ["tiny"]
+    config["datasets"] = {"demo": config["datasets"]["demo"] | {"models": ["tiny"]}}
     with pytest.raises(ConfigError, match="models.tiny.arch"):  # the schema half missing
         resolve(config, root)
     (tmp_path / "config").mkdir()
