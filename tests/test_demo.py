@@ -23,8 +23,9 @@ pytestmark = pytest.mark.workflow
 def test_default_config_runs_end_to_end(tmp_path):
     """The README's demo: config/config.yaml as shipped, from simulation to the report."""
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    # the whole demo: about 10 minutes on 2 quiet cores (training ~6); slack for a busy CI
-    run_snakemake(tmp_path, config, timeout=2400)
+    # the whole demo: 498 s by `make demo` on 2 quiet cores (with demo_tracks); 2,224 s as a
+    # CI test beside other workflow runs at load 5-8: slack for a busy CI (a hang still ends)
+    run_snakemake(tmp_path, config, timeout=3600)
     manifest = json.loads((tmp_path / "results/demo/cache/manifest.json").read_text())
     assert manifest["tasks"] == ["CTCF", "SPI1"]
     assert all(manifest["counts"][s]["n"] > 100 for s in ("train", "valid", "test"))
