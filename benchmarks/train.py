@@ -49,6 +49,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -72,7 +73,13 @@ from seqcnn.train.loop import (
 )
 from seqcnn.train.loop import autocast as loop_autocast
 from seqcnn.train.losses import count_loss_weight
-from seqcnn.train.tracks import HEAD_KEYS, TrackLoss, batches, init_count_bias, track_model
+from seqcnn.train.tracks import (
+    HEAD_KEYS,
+    TrackLoss,
+    epoch_batches,
+    init_count_bias,
+    track_model,
+)
 
 MODELS = {
     "dilated": {"arch": "dilated", "filters": 64, "first_kernel": 19, "layers": 6, "kernel": 3,
@@ -270,12 +277,9 @@ def bench_profile(name: str, spec: dict, x_path: Path, y_path: Path, args, devic
           f"{bs} per round, {precision}", flush=True)
 
     def disk_batches(epoch: int):
-        # rows and strands as tracks._epoch draws them (first n_batches whole batches)
-        rng = np.random.default_rng([seed, epoch])
-        order = rng.permutation(n)
-        order = order[:len(order) - len(order) % bs][:n_batches * bs]
-        rc = rng.random(len(order)) < 0.5
-        return batches(x, y, bs, order=order, rc=rc)
+        # the first n_batches of the epoch train_tracks would run (rows and strands)
+        return itertools.islice(epoch_batches(x, y, bs, seed, epoch, rc_augment=True),
+                                n_batches)
 
     # the same kind of rows, already on the device as float32
     rows = np.sort(np.random.default_rng(seed).permutation(n)[:n_batches * bs])

@@ -35,7 +35,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -366,6 +366,17 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return max(1, n_train // batch_size)
 
 
+def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epoch: int,
+                  rc_augment: bool) -> Iterator[tuple[Tensor, Tensor]]:
+    """One training epoch's batches: whole batches of rows in an order, and (with
+    ``rc_augment``) strands, drawn from ``(seed, epoch)``; see :func:`batches`."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(x))
+    order = order[:steps_per_epoch(len(order), batch_size) * batch_size]
+    rc = rng.random(len(order)) < 0.5 if rc_augment else None
+    return batches(x, y, batch_size, order=order, rc=rc)
+
+
 def _epoch(epoch: int, state: loop._Progress, parts: _TrackParts, criterion: nn.Module,
            data: tuple[np.ndarray, ...], cfg: loop.TrainConfig, device: torch.device,
            precision: str) -> dict[str, float]:
@@ -376,14 +387,10 @@ def _epoch(epoch: int, state: loop._Progress, parts: _TrackParts, criterion: nn.
     model, optimizer = parts.model, parts.optimizer
     t0 = time.perf_counter()
     lr = float(optimizer.param_groups[0]["lr"])
-    rng = np.random.default_rng([cfg.seed, epoch])
-    order = rng.permutation(len(train_x))
-    order = order[:steps_per_epoch(len(order), cfg.batch_size) * cfg.batch_size]
-    rc = rng.random(len(order)) < 0.5 if cfg.rc_augment else None
     model.train()
     total, seen = 0.0, 0
-    for b, (x, y) in enumerate(batches(train_x, train_y, cfg.batch_size, order=order, rc=rc),
-                               start=1):
+    for b, (x, y) in enumerate(epoch_batches(train_x, train_y, cfg.batch_size, cfg.seed,
+                                             epoch, cfg.rc_augment), start=1):
         x, y = x.to(device), y.to(device)
         with loop.autocast(device, precision):
             out = model(x)
