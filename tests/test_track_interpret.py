@@ -11,12 +11,14 @@ from seqcnn.alphabet import one_hot_batch
 from seqcnn.errors import ConfigError
 from seqcnn.interpret.attribution import correct_gradients, interpretability_auroc, project
 from seqcnn.interpret.tracks import (
+    HEADS,
     CountOutput,
     ProfileOutput,
     head_values,
     head_view,
     is_track_model,
     load_any_model,
+    profile_objective,
     supports_fast,
     track_attributions,
     track_deep_lift_shap,
@@ -158,6 +160,17 @@ def test_fast_path_matches_tangermeme_on_the_count_head():
     np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-6)
 
 
+def test_fast_path_matches_tangermeme_on_the_profile_head():
+    """Both give each reference its sequence's softmax weights."""
+    model = small_model(6)
+    x = random_onehot(3, 48, seed=7)
+    fast = track_deep_lift_shap(model, x, "profile", 0, n_shuffles=4, random_state=1,
+                                fast=True)
+    slow = track_deep_lift_shap(model, x, "profile", 0, n_shuffles=4, random_state=1,
+                                fast=False)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- planted motif
 
 
@@ -195,7 +208,9 @@ def test_count_head_attributions_sit_on_the_planted_motif():
     with torch.no_grad():
         counts = model(torch.from_numpy(x).float())[1][:, 0]
     np.testing.assert_allclose(counts.numpy(), 10 * 0.5 / 40 * np.ones(6), rtol=1e-6)
-    maps = track_attributions(model, x, heads=("count",), n_shuffles=8, n_ism=6)
+    maps = track_attributions(model, x, n_shuffles=8, n_ism=6)
+    # ISM only where it is kept: the count head (the default ism_heads)
+    assert set(maps) == {"count.deeplift_shap", "count.ism", "profile.deeplift_shap"}
     dls = project(maps["count.deeplift_shap"], x).sum(axis=1)  # (N, L) observed letters
     inside, outside = np.abs(dls[mask]).sum(), np.abs(dls[~mask]).sum()
     # outside the motif only where a shuffled reference happens to spell MOTIF itself
@@ -221,14 +236,41 @@ def test_track_model_round_trip_through_load_any_model(tmp_path):
             assert torch.equal(a, b)
 
 
-def test_hybrid_trunk_goes_to_tangermeme():
+@pytest.mark.parametrize("head", HEADS)
+def test_hybrid_deeplift_adds_up_to_the_output_differences(head):
+    """Attention goes to tangermeme with its bilinear and softmax rules (and layer norm's,
+    GELU's): each sequence's contributions add up to its output minus the reference mean."""
+    import warnings
+
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    from seqcnn.interpret.attribution import shuffled_references
+
     hybrid = {"arch": "hybrid", "filters": 8, "layers": 1, "first_kernel": 7,
-              "transformer_layers": 1, "heads": 2, "max_distance": 8, "dropout": 0.0}
+              "transformer_layers": 2, "heads": 2, "max_distance": 8, "dropout": 0.0}
     torch.manual_seed(0)
     model = ProfileModel(4, 1, 48, output_len=20, trunk=hybrid, profile_kernel=5).eval()
-    assert not supports_fast(model, "count")
-    x = random_onehot(2, 48, seed=3)
-    with pytest.warns(RuntimeWarning, match="Convergence deltas"):  # attention: no rule
-        attr = track_deep_lift_shap(model, x, "count", n_shuffles=2)
+    assert not supports_fast(model, head)
+    x = random_onehot(4, 48, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no convergence warning
+        attr = track_deep_lift_shap(model, x, head, n_shuffles=3)
     assert attr.shape == x.shape and np.isfinite(attr).all() and np.abs(attr).sum() > 0
+    # the raw contributions, against the output differences they explain
+    view = head_view(model, head)
+    xt = torch.from_numpy(x).float()
+    refs = shuffled_references(xt, 3, 0)
+    view.paired = head == "profile"
+    contrib = deep_lift_shap(view, xt, target=0, references=refs, hypothetical=False,
+                             warning_threshold=1e9, verbose=False).detach()
+    view.paired = False
+    with torch.no_grad():
+        y = view(xt)[:, 0]
+        # the profile objective of each reference with its sequence's weights
+        w = torch.softmax(model(xt)[0], dim=-1) if head == "profile" else None
+        y_ref = torch.stack([
+            (profile_objective(model(refs[:, k])[0], w) if w is not None
+             else view(refs[:, k]))[:, 0] for k in range(3)], 1).mean(1)
+    np.testing.assert_allclose(contrib.sum(dim=(1, 2)).numpy(), (y - y_ref).numpy(),
+                               rtol=1e-4, atol=1e-5)
 

@@ -23,8 +23,9 @@ activations, ``same`` convolutions, the heads' averages and convolutions: all li
 rule layers); in the profile view the weights ``w`` are those of the *sequence* for its
 references too, so DeepLIFT explains the linear functional ``w(x)·z_c(·)`` of the trunk and
 its contributions add up to ``w(x)·(z_c(x) − z_c(ref))``. Other trunks (hybrid: attention,
-layer norm, GELU) go to tangermeme, which gives each reference its own ``w``; its
-convergence deltas then do not vanish and are reported, not hidden. ISM
+layer norm, GELU) go to tangermeme, with its rules for each (the hybrid's contractions and
+softmax are ``BilinearOp`` and ``nn.Softmax`` modules) and the same ``w`` for a sequence and
+its references (:class:`ProfileOutput` ``paired``), so there too contributions add up. ISM
 (:func:`track_ism`) is the finite difference of the view's value (each mutant its own
 ``w``). Maps are hypothetical contributions ``(N, A, L)`` float32, as for binary models.
 """
@@ -86,16 +87,24 @@ def profile_objective(logits: Tensor, weights: Tensor | None = None) -> Tensor:
 class ProfileOutput(nn.Module):
     """Profile head of a profile model: ``x`` ``(N, A, L)`` → :func:`profile_objective`
     ``(N, T)``. With ``weights`` set (``(N, T, P)``, row ``i`` for input row ``i``) those
-    weights are used instead of each row's own softmax (the DeepLIFT path sets the
-    sequence's weights for its references)."""
+    weights are used instead of each row's own softmax (the fast DeepLIFT path sets the
+    sequence's weights for its references). With ``paired`` set, the batch is tangermeme's
+    ``[sequences; references]`` (row ``i + N/2`` a reference of row ``i``) and both halves
+    use the sequences' softmax."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
         self.weights: Tensor | None = None
+        self.paired = False
 
     def forward(self, x: Tensor) -> Tensor:
-        return profile_objective(_outputs(self.model, x)[0], self.weights)
+        logits = _outputs(self.model, x)[0]
+        weights = self.weights
+        if self.paired:
+            half = len(x) // 2
+            weights = torch.softmax(logits[:half].detach(), dim=-1).repeat(2, 1, 1)
+        return profile_objective(logits, weights)
 
 
 def head_view(model: nn.Module, head: str) -> CountOutput | ProfileOutput:
@@ -196,10 +205,14 @@ def track_deep_lift_shap(
     if fast is None:
         fast = supports_fast(model, head)
     if not fast:
-        attr = _dls(view, x, target=target, batch_size=batch_size or 128,
-                    n_shuffles=n_shuffles, hypothetical=True, random_state=random_state,
-                    additional_nonlinear_ops={ExpActivation: _nonlinear},
-                    warning_threshold=warning_threshold, device=dev, verbose=False)
+        view.paired = isinstance(view, ProfileOutput)  # the sequence's weights, as below
+        try:
+            attr = _dls(view, x, target=target, batch_size=batch_size or 128,
+                        n_shuffles=n_shuffles, hypothetical=True, random_state=random_state,
+                        additional_nonlinear_ops={ExpActivation: _nonlinear},
+                        warning_threshold=warning_threshold, device=dev, verbose=False)
+        finally:
+            view.paired = False
         attr = attr.detach().float().cpu().numpy()
         return correct_gradients(attr) if correct else attr
     pairs = batch_size or _pair_budget(x.shape[-1])
@@ -236,10 +249,13 @@ def track_ism(model: nn.Module, X, head: str = "count", target: int = 0,
 def track_attributions(
     model: nn.Module, X, heads: Sequence[str] = HEADS, target: int = 0,
     n_shuffles: int = 20, random_state: int = 0, n_ism: int = 0, chunk: int = 32,
+    ism_heads: Sequence[str] = ("count",),
 ) -> dict[str, np.ndarray]:
-    """``{"<head>.deeplift_shap": (N, A, L), "<head>.ism": (n_ism, A, L)}`` float32 for
-    each of ``heads``, ``chunk`` sequences of ``X`` (maybe a memory-map) at a time; ISM
-    (centred) on the first ``n_ism`` sequences only."""
+    """``{"<head>.deeplift_shap": (N, A, L)}`` float32 for each of ``heads`` and
+    ``{"<head>.ism": (n_ism, A, L)}`` for those also in ``ism_heads`` (ISM costs three
+    forward passes per position: a hybrid's attention makes that ~10 s a 400 bp sequence on
+    2 cores), ``chunk`` sequences of ``X`` (maybe a memory-map) at a time; ISM (centred) on
+    the first ``n_ism`` sequences only."""
     out = {}
     for head in heads:
         dls = np.zeros((len(X), *X.shape[1:]), np.float32)
@@ -248,7 +264,7 @@ def track_attributions(
             dls[s:s + len(xb)] = track_deep_lift_shap(model, xb, head, target, n_shuffles,
                                                       random_state)
         out[f"{head}.deeplift_shap"] = dls
-        if n_ism:
+        if n_ism and head in ism_heads:
             k = min(n_ism, len(X))
             out[f"{head}.ism"] = np.concatenate(
                 [track_ism(model, np.asarray(X[s:min(s + chunk, k)]), head, target)

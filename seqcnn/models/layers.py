@@ -510,6 +510,11 @@ class MaskedTransformerLayer(nn.Module):
     attended to (their score is the dtype's minimum, so their weight is exactly 0 and a
     padded sequence gives its unpadded result) and are zeroed in the output. Length is
     kept; its receptive field is the whole (valid) sequence, so it has no ``spec``.
+
+    The two contractions (``q·kᵀ``, ``weights·v``) and the softmax are modules
+    (tangermeme's ``BilinearOp``, ``nn.Softmax``) so that DeepLIFT/SHAP applies its bilinear
+    and softmax rules to them, as it does to ``LayerNorm`` and ``GELU``: the contributions
+    then add up to the output differences. They hold no parameters.
     """
 
     spec = None
@@ -531,6 +536,11 @@ class MaskedTransformerLayer(nn.Module):
         self.qkv = nn.Linear(channels, 3 * channels)
         self.out = nn.Linear(channels, channels)
         self.bias = RelativePositionBias(heads, max_distance)
+        from tangermeme.deep_lift_shap import BilinearOp  # imported only when a model has one
+
+        self.scores = BilinearOp()  # q @ kᵀ
+        self.softmax = nn.Softmax(dim=-1)
+        self.mix = BilinearOp()  # weights @ v
         self.norm2 = nn.LayerNorm(channels)
         self.ff = nn.Sequential(
             nn.Linear(channels, ff_mult * channels),
@@ -546,11 +556,12 @@ class MaskedTransformerLayer(nn.Module):
         """Self-attention of ``t`` ``(N, L, C)`` over the keys ``mask`` ``(N, L)`` allows."""
         n, length, channels = t.shape
         q, k, v = self.qkv(t).view(n, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(channels // self.heads)
+        scores = self.scores(q, k.transpose(-1, -2)) / math.sqrt(channels // self.heads)
         scores = scores + self.bias(length).to(scores.dtype)
-        scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
-        weights = self.dropout(torch.softmax(scores, dim=-1))
-        return self.out((weights @ v).transpose(1, 2).reshape(n, length, channels))
+        if not bool(mask.all()):
+            scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
+        weights = self.dropout(self.softmax(scores))
+        return self.out(self.mix(weights, v).transpose(1, 2).reshape(n, length, channels))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         mask = check_mask(x, mask)
