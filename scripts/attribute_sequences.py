@@ -64,13 +64,15 @@ for t, task in enumerate(tasks):
     # for the backward pass; ISM is centred per position
     if track:
         tm = it.track_attributions(model, onehot, it.HEADS, t, n_shuffles=cfg["n_shuffles"],
-                                   random_state=cfg["seed"], n_ism=cfg["ism_top"])
+                                   random_state=cfg["seed"], n_ism=cfg["ism_top"],
+                                   progress=log.info)
         maps = {"deeplift_shap": tm["count.deeplift_shap"], "ism": tm["count.ism"],
                 "profile.deeplift_shap": tm["profile.deeplift_shap"]}
     else:
         maps = chunked_attributions(model, onehot, ["saliency", "deeplift_shap"], target=t,
                                     n_ism=cfg["ism_top"], batch_size=64,
-                                    n_shuffles=cfg["n_shuffles"], random_state=cfg["seed"])
+                                    n_shuffles=cfg["n_shuffles"], random_state=cfg["seed"],
+                                    progress=log.info)
     arrays[f"{task}.index"] = idx
     arrays[f"{task}.onehot"] = onehot
     for method, attr in maps.items():

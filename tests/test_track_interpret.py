@@ -208,7 +208,13 @@ def test_count_head_attributions_sit_on_the_planted_motif():
     with torch.no_grad():
         counts = model(torch.from_numpy(x).float())[1][:, 0]
     np.testing.assert_allclose(counts.numpy(), 10 * 0.5 / 40 * np.ones(6), rtol=1e-6)
-    maps = track_attributions(model, x, n_shuffles=8, n_ism=6)
+    said = []
+    maps = track_attributions(model, x, n_shuffles=8, n_ism=6, chunk=4, progress=said.append)
+    assert said == ["count head DeepLIFT/SHAP: 4 of 6 sequences",
+                    "count head DeepLIFT/SHAP: 6 of 6 sequences",
+                    "count head ISM: 4 of 6 sequences", "count head ISM: 6 of 6 sequences",
+                    "profile head DeepLIFT/SHAP: 4 of 6 sequences",
+                    "profile head DeepLIFT/SHAP: 6 of 6 sequences"]
     # ISM only where it is kept: the count head (the default ism_heads)
     assert set(maps) == {"count.deeplift_shap", "count.ism", "profile.deeplift_shap"}
     dls = project(maps["count.deeplift_shap"], x).sum(axis=1)  # (N, L) observed letters

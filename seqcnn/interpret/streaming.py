@@ -11,7 +11,7 @@ does not grow with ``N``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,21 +60,26 @@ def top_complete_positives(model: nn.Module, onehot, labels, n: int,
 
 def chunked_attributions(model: nn.Module, X, methods: Sequence[str], target: int = 0,
                          chunk: int = 32, n_ism: int | None = None,
+                         progress: Callable[[str], None] | None = None,
                          **options) -> dict[str, np.ndarray]:
     """``{method: (N, A, L) float32}`` as :func:`attributions` gives, run on ``chunk``
     sequences of ``X`` at a time (``options``: its keyword options). With ``n_ism``, also
     ``ism``: the centred ISM map (``center=True``) of the first ``n_ism`` sequences,
-    ``(n_ism, A, L)``."""
+    ``(n_ism, A, L)``. ``progress`` (e.g. a logger's ``info``) hears after every chunk."""
     shape = (len(X), *X.shape[1:])
     out = {m: np.zeros(shape, np.float32) for m in methods}
     for s in range(0, len(X), chunk):
         x = np.asarray(X[s:s + chunk])
         for m, attr in attributions(model, x, methods, target=target, **options).items():
             out[m][s:s + len(x)] = attr
+        if progress:
+            progress(f"{'/'.join(methods)}: {s + len(x)} of {len(X)} sequences")
     if n_ism is not None:
         n_ism = min(n_ism, len(X))
         out["ism"] = np.zeros((n_ism, *X.shape[1:]), np.float32)
         for s in range(0, n_ism, chunk):
             x = np.asarray(X[s:min(s + chunk, n_ism)])
             out["ism"][s:s + len(x)] = ism(model, x, target, center=True)
+            if progress:
+                progress(f"ism: {s + len(x)} of {n_ism} sequences")
     return out

@@ -33,7 +33,7 @@ its references (:class:`ProfileOutput` ``paired``), so there too contributions a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -249,13 +249,14 @@ def track_ism(model: nn.Module, X, head: str = "count", target: int = 0,
 def track_attributions(
     model: nn.Module, X, heads: Sequence[str] = HEADS, target: int = 0,
     n_shuffles: int = 20, random_state: int = 0, n_ism: int = 0, chunk: int = 32,
-    ism_heads: Sequence[str] = ("count",),
+    ism_heads: Sequence[str] = ("count",), progress: Callable[[str], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """``{"<head>.deeplift_shap": (N, A, L)}`` float32 for each of ``heads`` and
     ``{"<head>.ism": (n_ism, A, L)}`` for those also in ``ism_heads`` (ISM costs three
     forward passes per position: a hybrid's attention makes that ~10 s a 400 bp sequence on
     2 cores), ``chunk`` sequences of ``X`` (maybe a memory-map) at a time; ISM (centred) on
-    the first ``n_ism`` sequences only."""
+    the first ``n_ism`` sequences only. ``progress`` (e.g. a logger's ``info``) hears after
+    every chunk."""
     out = {}
     for head in heads:
         dls = np.zeros((len(X), *X.shape[1:]), np.float32)
@@ -263,13 +264,18 @@ def track_attributions(
             xb = np.asarray(X[s:s + chunk])
             dls[s:s + len(xb)] = track_deep_lift_shap(model, xb, head, target, n_shuffles,
                                                       random_state)
+            if progress:
+                progress(f"{head} head DeepLIFT/SHAP: {s + len(xb)} of {len(X)} sequences")
         out[f"{head}.deeplift_shap"] = dls
         if n_ism and head in ism_heads:
             k = min(n_ism, len(X))
-            out[f"{head}.ism"] = np.concatenate(
-                [track_ism(model, np.asarray(X[s:min(s + chunk, k)]), head, target)
-                 for s in range(0, k, chunk)]) if k else np.zeros((0, *X.shape[1:]),
-                                                                   np.float32)
+            ism = np.zeros((k, *X.shape[1:]), np.float32)
+            for s in range(0, k, chunk):
+                xb = np.asarray(X[s:min(s + chunk, k)])
+                ism[s:s + len(xb)] = track_ism(model, xb, head, target)
+                if progress:
+                    progress(f"{head} head ISM: {s + len(xb)} of {k} sequences")
+            out[f"{head}.ism"] = ism
     return out
 
 
