@@ -649,13 +649,14 @@ DESIGN_NAMES = sorted({n for d in config["datasets"] for n in design_names(d)})
 
 
 def design_config(wildcards):
-    """One design's settings, the dataset's alphabet and baseline_motifs, and the motif
+    """One design's settings, the dataset's baseline_motifs, evaluate.rc_average, and the motif
     database that names the edited windows."""
     ds = config["datasets"][wildcards.dataset]
     it = config["interpret"]
     return {
         **ds["design"][wildcards.name],
         "baseline_motifs": ds.get("baseline_motifs", []),
+        "rc_average": config["evaluate"]["rc_average"],
         "motif_db": {
             "release": it["release"],
             "collection": it["collection"],

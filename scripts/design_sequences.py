@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from seqcnn.alphabet import decode, letters
-from seqcnn.data.cache import load_split
+from seqcnn.data.cache import dataset_orientation, load_split
 from seqcnn.data.fasta import write_fasta
 from seqcnn.design import check as dc
 from seqcnn.design import edits as de
@@ -24,6 +24,7 @@ from seqcnn.design import windows as dw
 from seqcnn.design.objective import Objective, model_logits, probabilities
 from seqcnn.errors import ConfigError
 from seqcnn.logs import get_logger
+from seqcnn.models.strands import strand_choice
 from seqcnn.models.zoo import load_model
 from seqcnn.train.loop import resolve_device
 
@@ -43,6 +44,15 @@ objective = Objective(task=tasks.index(cfg["task"]), goal=cfg["goal"], target=cf
                       keep_low=tuple(tasks.index(t) for t in cfg["keep_low"]),
                       low_weight=cfg["low_weight"])
 device = resolve_device(cfg["device"])
+# DNA is scored as evaluation scores it: both strands averaged unless the dataset is
+# oriented (evaluate.rc_average: auto), where a sequence's reverse complement is another one
+forward_only = alphabet != "dna"
+if alphabet == "dna":
+    oriented, why = dataset_orientation(manifest)
+    both, reason = strand_choice(cfg["rc_average"], oriented, "strand averaging",
+                                 "evaluate.rc_average")
+    forward_only = not both
+    log.info("scoring the designs: %s (%s)", reason, why)
 model = load_model(sm.input.model).float().to(device).eval()
 
 # ---- starting sequences
@@ -73,13 +83,13 @@ if cfg["method"] == "evolution":
     from seqcnn.design.evolution import evolve
 
     design = evolve(model, start, objective, alphabet, cfg["edits"], cfg["beam"],
-                    cfg["max_rounds"], batch_size=cfg["batch_size"])
+                    cfg["max_rounds"], batch_size=cfg["batch_size"], forward_only=forward_only)
 elif cfg["method"] == "gradient":
     from seqcnn.design.gradient import relax
 
     design = relax(model, start, objective, alphabet, cfg["edits"], cfg["steps"], cfg["lr"],
                    cfg["tau"], cfg["penalty"], seed=cfg["seed"],
-                   batch_size=cfg["batch_size"])
+                   batch_size=cfg["batch_size"], forward_only=forward_only)
 else:
     from seqcnn.design.motifs import implant
     from seqcnn.jaspar import fetch
@@ -94,7 +104,8 @@ else:
     mats = {f"{m.matrix_id} {m.name}": m.probabilities()
             for m in fetch(list(motif_ids), cfg["motif_db"]["release"])}
     design = implant(model, start, objective, alphabet, mats, cfg["edits"],
-                     cfg["max_rounds"], cfg["top_positions"], batch_size=cfg["batch_size"])
+                     cfg["max_rounds"], cfg["top_positions"], batch_size=cfg["batch_size"],
+                     forward_only=forward_only)
 wall = time.perf_counter() - t0
 edits = de.count_edits(design.x, start)
 log.info("%s: %d sequences designed in %.1f s; edits per sequence: mean %.1f, max %d "
@@ -134,11 +145,12 @@ if sm.input.truth and alphabet == "dna":
              for m in fetch(ids_truth, cfg["motif_db"]["release"])}
 stages = {}
 for stage, x in (("start", start), ("designed", design.x)):
-    z = model_logits(model, x, alphabet, cfg["batch_size"])
+    z = model_logits(model, x, alphabet, cfg["batch_size"], forward_only=forward_only)
     stages[stage] = {
         "edits": de.count_edits(x, start), "objective": objective.score_logits(z),
         "guide": probabilities(z),
-        "check": probabilities(model_logits(check, x, alphabet, cfg["batch_size"]))
+        "check": probabilities(model_logits(check, x, alphabet, cfg["batch_size"],
+                                            forward_only=forward_only))
         if check is not None else None,
         "fimo": dc.fimo_hits(x, truth),
     }

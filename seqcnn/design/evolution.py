@@ -30,17 +30,17 @@ from seqcnn.design.objective import (
 
 
 def mutant_logits(model: nn.Module, x: np.ndarray, tasks: tuple[int, ...], alphabet: str,
-                  batch_size: int = 256) -> dict[int, np.ndarray]:
+                  batch_size: int = 256, *, forward_only: bool = False) -> dict[int, np.ndarray]:
     """Logit change of every single substitution per task: one-hot ``(n, A, L)`` →
-    ``{task: (n, A, L)}`` float64 (0 at the observed letters), both strands averaged for
-    DNA."""
+    ``{task: (n, A, L)}`` float64 (0 at the observed letters), both strands averaged where
+    :func:`~seqcnn.design.objective.both_strands`."""
     from seqcnn.interpret.attribution import ism
 
     xf = np.ascontiguousarray(x, dtype=np.float32)
     out = {}
     for t in tasks:
         d = np.asarray(ism(model, xf, target=t, batch_size=batch_size), np.float64)
-        if both_strands(alphabet):
+        if both_strands(alphabet, forward_only):
             rc = np.ascontiguousarray(xf[:, ::-1, ::-1])
             d_rc = np.asarray(ism(model, rc, target=t, batch_size=batch_size), np.float64)
             d = (d + d_rc[:, ::-1, ::-1]) / 2
@@ -66,7 +66,7 @@ def _distinct_best(cand_obj: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray
 
 def evolve(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: str,
            budget: int | None = None, beam: int = 1, max_rounds: int = 50,
-           tol: float = 1e-4, batch_size: int = 256) -> Design:
+           tol: float = 1e-4, batch_size: int = 256, *, forward_only: bool = False) -> Design:
     """Directed evolution of one-hot ``start`` ``(n, A, L)`` (module docstring) →
     :class:`~seqcnn.design.objective.Design` (trajectory: round 0 is the start). The
     search is deterministic: ties go to the lower position, then the lower letter."""
@@ -75,7 +75,7 @@ def evolve(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: 
     start = np.asarray(start, dtype=np.uint8)
     n, A, L = start.shape
     best = start.copy()
-    logits = model_logits(model, best, alphabet, batch_size)
+    logits = model_logits(model, best, alphabet, batch_size, forward_only=forward_only)
     best_obj = objective.score_logits(logits)
     rows = [trajectory_rows(0, logits, best_obj, np.zeros(n, int))]
     # the beam: kept sequences, their start index, logits and objective
@@ -88,7 +88,8 @@ def evolve(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: 
         pool, owner, pool_logits = pool[keep], owner[keep], pool_logits[keep]
         if not len(pool):
             break
-        delta = mutant_logits(model, pool, objective.tasks, alphabet, batch_size)
+        delta = mutant_logits(model, pool, objective.tasks, alphabet, batch_size,
+                              forward_only=forward_only)
         cand = objective.score({t: pool_logits[:, t, None, None] + delta[t]
                                 for t in objective.tasks})
         cand = np.where(allowed_substitutions(pool, start[owner], budget), cand, -np.inf)
@@ -114,7 +115,7 @@ def evolve(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: 
         if not new_pool:
             break
         pool, owner = np.stack(new_pool), np.asarray(new_owner)
-        pool_logits = model_logits(model, pool, alphabet, batch_size)
+        pool_logits = model_logits(model, pool, alphabet, batch_size, forward_only=forward_only)
         pool_obj = objective.score_logits(pool_logits)
         for i in np.unique(owner):
             rows_i = np.flatnonzero(owner == i)

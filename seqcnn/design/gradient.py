@@ -33,10 +33,11 @@ def _gumbel(shape: tuple[int, ...], gen: torch.Generator, device: torch.device) 
 def relax(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: str,
           budget: int | None = None, steps: int = 200, lr: float = 0.5, tau: float = 1.0,
           penalty: float = 0.05, init: float = 2.0, seed: int = 0, batch_size: int = 128,
-          log_every: int = 10) -> Design:
+          log_every: int = 10, *, forward_only: bool = False) -> Design:
     """Design from one-hot ``start`` ``(n, A, L)`` (module docstring) →
     :class:`~seqcnn.design.objective.Design`; the trajectory has the best sequences every
-    ``log_every`` steps (round = step). ``seed`` fixes the Gumbel noise."""
+    ``log_every`` steps (round = step). ``seed`` fixes the Gumbel noise; ``forward_only``:
+    score the forward strand only (:func:`~seqcnn.design.objective.both_strands`)."""
     start = np.asarray(start, dtype=np.uint8)
     n, A, L = start.shape
     p = next(model.parameters(), None)
@@ -65,7 +66,7 @@ def relax(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: s
                 hard_np = enforce_budget(hard_np, start[s:s + batch_size], budget, gain)
             hard = torch.as_tensor(hard_np, dtype=torch.float32, device=dev)
             x = hard + soft - soft.detach()
-            z = forward_logits(model, x, alphabet)
+            z = forward_logits(model, x, alphabet, forward_only=forward_only)
             obj = objective.score_logits(z)
             edits = (1 - (x * x0).sum(dim=1)).sum(dim=1)
             loss = (-obj + penalty * edits).sum()

@@ -4,7 +4,8 @@ The idea of tangermeme's ``greedy_substitution`` (which designs one sequence at 
 trying every motif at every position), batched over sequences and with the positions
 chosen by the model: each round, for every motif (and, for DNA, its reverse complement)
 every placement is ranked by the first-order change of the objective,
-``Σ ∂objective/∂x · (x_with_motif − x)`` (the gradient of the objective on both strands),
+``Σ ∂objective/∂x · (x_with_motif − x)`` (the gradient of the objective, on both strands
+unless ``forward_only``),
 the ``top_positions`` best placements per motif are scored exactly with the model, and the
 best one per sequence is kept if it raises the objective by more than ``tol`` and stays
 within the edit budget. Rounds stop at ``max_rounds`` insertions or when nothing helps.
@@ -23,7 +24,6 @@ from seqcnn.design.edits import count_edits
 from seqcnn.design.objective import (
     Design,
     Objective,
-    both_strands,
     forward_logits,
     model_logits,
     trajectory_rows,
@@ -37,7 +37,7 @@ def consensus(ppm: np.ndarray) -> np.ndarray:
 
 
 def objective_gradient(model: nn.Module, x: np.ndarray, objective: Objective, alphabet: str,
-                       batch_size: int = 128) -> np.ndarray:
+                       batch_size: int = 128, *, forward_only: bool = False) -> np.ndarray:
     """``∂objective/∂x`` at one-hot ``x`` ``(n, A, L)``: float64 ``(n, A, L)``."""
     p = next(model.parameters(), None)
     dev = p.device if p is not None else torch.device("cpu")
@@ -46,7 +46,8 @@ def objective_gradient(model: nn.Module, x: np.ndarray, objective: Objective, al
     for s in range(0, len(x), batch_size):
         xb = torch.as_tensor(np.ascontiguousarray(x[s:s + batch_size]), dtype=torch.float32,
                              device=dev).requires_grad_(True)
-        obj = objective.score_logits(forward_logits(model, xb, alphabet)).sum()
+        z = forward_logits(model, xb, alphabet, forward_only=forward_only)
+        obj = objective.score_logits(z).sum()
         (g,) = torch.autograd.grad(obj, xb)
         out.append(g.double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(np.shape(x))
@@ -66,7 +67,7 @@ def placement_gain(grad: np.ndarray, x: np.ndarray, motif: np.ndarray) -> np.nda
 def implant(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: str,
             motifs: Mapping[str, np.ndarray], budget: int | None = None,
             max_rounds: int = 3, top_positions: int = 8, tol: float = 1e-4,
-            batch_size: int = 256) -> Design:
+            batch_size: int = 256, *, forward_only: bool = False) -> Design:
     """Greedy motif insertion into one-hot ``start`` ``(n, A, L)`` (module docstring).
     ``motifs``: name → probability matrix ``(A, w)`` (its consensus is inserted). The
     :class:`~seqcnn.design.objective.Design` lists the inserted motifs in ``inserted``."""
@@ -80,10 +81,10 @@ def implant(model: nn.Module, start: np.ndarray, objective: Objective, alphabet:
         if m.shape[1] > L:
             continue
         variants.append((name, "+", m))
-        if both_strands(alphabet):
+        if alphabet == "dna":  # a motif may act in either orientation, oriented data or not
             variants.append((name, "-", m[::-1, ::-1].copy()))
     x = start.copy()
-    logits = model_logits(model, x, alphabet, batch_size)
+    logits = model_logits(model, x, alphabet, batch_size, forward_only=forward_only)
     obj = objective.score_logits(logits)
     rows = [trajectory_rows(0, logits, obj, np.zeros(n, int))]
     inserted = []
@@ -92,7 +93,7 @@ def implant(model: nn.Module, start: np.ndarray, objective: Objective, alphabet:
         if not active.any() or not variants:
             break
         act = np.flatnonzero(active)
-        grad = objective_gradient(model, x[act], objective, alphabet)
+        grad = objective_gradient(model, x[act], objective, alphabet, forward_only=forward_only)
         cands, meta = [], []
         for v, (_, _, m) in enumerate(variants):
             gain = placement_gain(grad, x[act], m)
@@ -109,7 +110,8 @@ def implant(model: nn.Module, start: np.ndarray, objective: Objective, alphabet:
             count_edits(cands, start[meta[:, 0]]) <= budget)
         score = np.full(len(cands), -np.inf)
         if ok.any():
-            z = model_logits(model, cands[ok], alphabet, batch_size)
+            z = model_logits(model, cands[ok], alphabet, batch_size,
+                             forward_only=forward_only)
             score[ok] = objective.score_logits(z)
         for i in act:
             rows_i = np.flatnonzero(meta[:, 0] == i)
@@ -121,7 +123,7 @@ def implant(model: nn.Module, start: np.ndarray, objective: Objective, alphabet:
             name, strand, _ = variants[meta[j, 1]]
             inserted.append({"sequence": int(i), "round": r, "motif": name,
                              "strand": strand, "start": int(meta[j, 2])})
-        logits = model_logits(model, x, alphabet, batch_size)
+        logits = model_logits(model, x, alphabet, batch_size, forward_only=forward_only)
         rows.append(trajectory_rows(r, logits, obj, count_edits(x, start)))
     return Design(x=x, start=start, trajectory=pd.concat(rows, ignore_index=True),
                   inserted=pd.DataFrame(inserted, columns=["sequence", "round", "motif",

@@ -1,7 +1,10 @@
 """The design objective and how a model scores sequences for it.
 
 A model's outputs are logits ``(n, T)``. For DNA both strands are scored and their logits
-averaged (the scoring of variants and evaluation); RNA and protein are read forward only.
+averaged (the scoring of variants and evaluation), unless ``forward_only`` (a model of an
+oriented dataset: stranded regions, oriented sequence sets, where a sequence and its reverse
+complement are different examples; evaluation then scores one strand too); RNA and protein
+are read forward only.
 The objective of one sequence, from its logits ``z``:
 
 - ``maximize``: ``z[task]``; ``minimize``: ``−z[task]``;
@@ -74,15 +77,17 @@ class Objective:
         return self.score({t: logits[:, t] for t in self.tasks})
 
 
-def both_strands(alphabet: str) -> bool:
-    """Whether sequences of ``alphabet`` are scored on both strands (DNA only)."""
-    return alphabet == "dna"
+def both_strands(alphabet: str, forward_only: bool = False) -> bool:
+    """Whether sequences of ``alphabet`` are scored on both strands: DNA, not
+    ``forward_only``."""
+    return alphabet == "dna" and not forward_only
 
 
-def forward_logits(model: nn.Module, x: torch.Tensor, alphabet: str) -> torch.Tensor:
+def forward_logits(model: nn.Module, x: torch.Tensor, alphabet: str, *,
+                   forward_only: bool = False) -> torch.Tensor:
     """Differentiable logits ``(n, T)`` of one-hot ``x`` ``(n, A, L)`` (float), both strands
-    averaged for DNA (:func:`seqcnn.models.strands.sequence_logits`)."""
-    return sequence_logits(model, x, both_strands(alphabet))
+    averaged where :func:`both_strands` (:func:`seqcnn.models.strands.sequence_logits`)."""
+    return sequence_logits(model, x, both_strands(alphabet, forward_only))
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -92,12 +97,13 @@ def _device(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def model_logits(model: nn.Module, x: np.ndarray, alphabet: str,
-                 batch_size: int = 256) -> np.ndarray:
+                 batch_size: int = 256, *, forward_only: bool = False) -> np.ndarray:
     """Logits ``(n, T)`` float64 of one-hot ``x`` ``(n, A, L)`` (:func:`forward_logits`)."""
     model.eval()
     dev = _device(model)
     out = [forward_logits(model, torch.as_tensor(np.ascontiguousarray(x[s:s + batch_size]),
-                                                 dtype=torch.float32, device=dev), alphabet)
+                                                 dtype=torch.float32, device=dev), alphabet,
+                          forward_only=forward_only)
            .double().cpu() for s in range(0, len(x), batch_size)]
     if not out:
         return np.zeros((0, 0))
