@@ -29,8 +29,8 @@ genome = Genome(sm.input.fasta)
 aliases = rg.read_chrom_aliases(sm.input.aliases[0], genome.sizes) if sm.input.aliases else None
 model = load_model(sm.input.model)
 device = resolve_device(cfg["device"])
-log.info("scoring %s with %s on %s: windows of %d bp centred on each variant, both strands",
-         sm.input.vcf, sm.input.model, device, seq_len)
+log.info("scoring %s with %s on %s: windows of %d bp centred on each variant, both strands; "
+         "%s", sm.input.vcf, sm.input.model, device, seq_len, iv.snv_path(model, seq_len)[1])
 
 reader = dv.VariantReader(sm.input.vcf, genome, seq_len, aliases=aliases,
                           max_indel_len=cfg["max_indel_len"], strict=cfg["strict"],

@@ -210,6 +210,14 @@ def test_fast_path_chosen_by_receptive_field():
     assert (small.receptive_field, default.receptive_field) == (33, 145)
     assert iv.fast_pays(small, 200) and iv.fast_pays(small, 66)
     assert not iv.fast_pays(small, 65) and not iv.fast_pays(default, 200)
+    # the log says which path and why
+    assert iv.snv_path(small, 200) == (True, "fast ISM for SNVs (receptive field 33 bp of a "
+                                             "200 bp window); indels in full windows")
+    fast, why = iv.snv_path(default, 200)
+    assert not fast and "receptive field (145 bp) is more than half the 200 bp" in why
+    plain = nn.Sequential(nn.Conv1d(4, 1, 5), nn.Flatten())  # not a zoo model
+    assert iv.snv_path(plain, 200) == (False, "full windows: fast ISM does not support "
+                                              "Sequential")
 
 
 def test_snv_sites_finds_single_letter_changes():

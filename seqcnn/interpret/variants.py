@@ -182,6 +182,21 @@ def fast_pays(model: nn.Module, seq_len: int) -> bool:
     return field is None or 2 * int(field) <= seq_len
 
 
+def snv_path(model: nn.Module, seq_len: int) -> tuple[bool, str]:
+    """The default SNV path of :func:`score_chunks` for windows of ``seq_len``: ``(fast,
+    why)``, the reason one phrase for the log."""
+    from seqcnn.interpret import fastism
+
+    if not fastism.supports(model):
+        return False, f"full windows: fast ISM does not support {type(model).__name__}"
+    field = getattr(model, "receptive_field", None)
+    if not fast_pays(model, seq_len):
+        return False, (f"full windows: the receptive field ({field} bp) is more than half the "
+                       f"{seq_len} bp window, where fast ISM is no faster")
+    return True, (f"fast ISM for SNVs (receptive field {field} bp of a {seq_len} bp window); "
+                  "indels in full windows")
+
+
 def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequence[str],
                  device: torch.device | str = "cpu", batch_size: int = 512,
                  fast: bool | None = None,
@@ -210,7 +225,7 @@ def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequen
     for chunk in chunks:
         if not len(chunk):
             continue
-        use = fast and (not auto or fast_pays(model, chunk.ref.shape[-1]))
+        use = snv_path(model, chunk.ref.shape[-1])[0] if auto else fast
         ref, alt = chunk_logits(model, chunk, device, batch_size, use)
         if ref.shape[1] != len(tasks):
             raise ValueError(f"the model has {ref.shape[1]} outputs, the manifest "
@@ -497,4 +512,4 @@ class VcfWriter:
 __all__ = ["TOP_COLUMNS", "TopVariants", "TsvWriter", "VcfWriter", "attribution_query",
            "chunk_logits", "effect_table", "explain", "fast_pays", "info_key", "ism_maps",
            "name_motifs", "plot_top_variants", "score_chunks", "score_columns", "snv_logits",
-           "snv_sites", "strand_logits", "unique_positions"]
+           "snv_path", "snv_sites", "strand_logits", "unique_positions"]
