@@ -17,6 +17,7 @@ from seqcnn.logs import get_logger
 from seqcnn.report.render import (
     baseline_verdict,
     config_table,
+    epoch_text,
     model_comparison,
     reference_section,
     render,
@@ -250,7 +251,7 @@ def track_model(i: int, name: str, summary: dict) -> dict:
     return {
         "name": name, "arch": summary["arch"], "parameters": int(summary.get("parameters", 0)),
         "receptive_field": summary.get("receptive_field"), "target": summary["target"],
-        "best_epoch": summary.get("best_epoch"), "epochs": summary.get("epochs_run"),
+        "epoch_text": epoch_text(summary),
         "config_table": table_html(config_table(summary["model_config"]),
                                    classes=("data", "config")),
         "curves": sm.input.curves[i], "track_text": text,
@@ -286,7 +287,7 @@ for i, name in enumerate(sm.params.models):
     models.append({
         "name": name, "arch": summary["arch"], "parameters": int(summary.get("parameters", 0)),
         "receptive_field": summary.get("receptive_field"),
-        "best_epoch": summary.get("best_epoch"), "epochs": summary.get("epochs_run"),
+        "epoch_text": epoch_text(summary),
         "config_table": table_html(config_table(summary["model_config"]),
                                    classes=("data", "config")),
         "curves": sm.input.curves[i],

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from seqcnn.report.render import baseline_verdict, split_text
+from seqcnn.report.render import baseline_verdict, epoch_text, split_text
 
 
 def _metrics(cnn: dict, kmer: dict) -> pd.DataFrame:
@@ -47,3 +47,13 @@ def test_split_text_for_chromosomes_ranges_and_blocks():
         "contiguous blocks chosen by split: auto: valid chr1:1-60000")
     many = {"train": [f"chr{i}" for i in range(10)], "valid": ["chrX"], "test": ["chrY"]}
     assert split_text(None, None, many).startswith("whole chromosomes: train 10 chromosomes;")
+
+
+def test_epoch_text_gives_an_ensembles_member_epochs():
+    assert epoch_text({"best_epoch": 8, "epochs_run": 10}) == "best epoch 8 of 10"
+    ensemble = {"best_epoch": 10, "epochs_run": 10, "ensemble": {"members": [
+        {"member": 0, "best_epoch": 9}, {"member": 1, "best_epoch": 10},
+        {"member": 2, "best_epoch": 8}]}}
+    assert epoch_text(ensemble) == "members' best epochs 8–10 of 10"
+    same = {"epochs_run": 6, "ensemble": {"members": [{"best_epoch": 6}, {"best_epoch": 6}]}}
+    assert epoch_text(same) == "members' best epochs 6 of 6"

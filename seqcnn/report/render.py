@@ -84,6 +84,18 @@ def config_table(model_config: Mapping[str, Any]) -> pd.DataFrame:
                          "value": [option_text(v) for v in model_config.values()]})
 
 
+def epoch_text(summary: Mapping[str, Any]) -> str:
+    """"best epoch 8 of 10" from a model.json; for an ensemble, its members' best epochs
+    ("members' best epochs 8–10 of 10"), not the largest one alone."""
+    members = summary.get("ensemble", {}).get("members") or []
+    best = sorted(int(m["best_epoch"]) for m in members if m.get("best_epoch") is not None)
+    runs = summary.get("epochs_run")
+    if not best:
+        return f"best epoch {summary.get('best_epoch')} of {runs}"
+    span = str(best[0]) if best[0] == best[-1] else f"{best[0]}–{best[-1]}"
+    return f"members' best epochs {span} of {runs}"
+
+
 def model_comparison(
     names: Sequence[str],
     summaries: Sequence[Mapping[str, Any]],
