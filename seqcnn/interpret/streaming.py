@@ -5,6 +5,8 @@ does not grow with ``N``.
 
 - :func:`top_complete_positives`: per task, the rows of the ``n`` highest-scoring positives
   without N (what DeepLIFT/SHAP's shuffles need), best first; one pass over the split.
+- :func:`map_chunks`: one map function run on ``chunk`` sequences at a time, written into
+  one float32 array, with progress after every chunk.
 - :func:`chunked_attributions`: :func:`seqcnn.interpret.attribution.attributions` (and ISM)
   run on ``chunk`` sequences at a time, written into float32 maps.
 """
@@ -58,6 +60,20 @@ def top_complete_positives(model: nn.Module, onehot, labels, n: int,
     return TopPositives(best_row, positives, complete_pos)
 
 
+def map_chunks(fn: Callable[[np.ndarray], np.ndarray], X, n: int, chunk: int = 32,
+               progress: Callable[[str], None] | None = None, what: str = "") -> np.ndarray:
+    """``fn`` (one-hot ``(k, A, L)`` → maps ``(k, A, L)``) on the first ``n`` rows of ``X``
+    (maybe a memory-map), ``chunk`` rows at a time → ``(n, A, L)`` float32. ``progress``
+    hears ``"{what}: {done} of {n} sequences"`` after every chunk."""
+    out = np.zeros((n, *X.shape[1:]), np.float32)
+    for s in range(0, n, chunk):
+        x = np.asarray(X[s:min(s + chunk, n)])
+        out[s:s + len(x)] = fn(x)
+        if progress:
+            progress(f"{what}: {s + len(x)} of {n} sequences")
+    return out
+
+
 def chunked_attributions(model: nn.Module, X, methods: Sequence[str], target: int = 0,
                          chunk: int = 32, n_ism: int | None = None,
                          progress: Callable[[str], None] | None = None,
@@ -75,11 +91,6 @@ def chunked_attributions(model: nn.Module, X, methods: Sequence[str], target: in
         if progress:
             progress(f"{'/'.join(methods)}: {s + len(x)} of {len(X)} sequences")
     if n_ism is not None:
-        n_ism = min(n_ism, len(X))
-        out["ism"] = np.zeros((n_ism, *X.shape[1:]), np.float32)
-        for s in range(0, n_ism, chunk):
-            x = np.asarray(X[s:min(s + chunk, n_ism)])
-            out["ism"][s:s + len(x)] = ism(model, x, target, center=True)
-            if progress:
-                progress(f"ism: {s + len(x)} of {n_ism} sequences")
+        out["ism"] = map_chunks(lambda x: ism(model, x, target, center=True), X,
+                                min(n_ism, len(X)), chunk, progress, "ism")
     return out

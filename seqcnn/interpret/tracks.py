@@ -257,25 +257,18 @@ def track_attributions(
     2 cores), ``chunk`` sequences of ``X`` (maybe a memory-map) at a time; ISM (centred) on
     the first ``n_ism`` sequences only. ``progress`` (e.g. a logger's ``info``) hears after
     every chunk."""
+    from seqcnn.interpret.streaming import map_chunks
+
     out = {}
     for head in heads:
-        dls = np.zeros((len(X), *X.shape[1:]), np.float32)
-        for s in range(0, len(X), chunk):
-            xb = np.asarray(X[s:s + chunk])
-            dls[s:s + len(xb)] = track_deep_lift_shap(model, xb, head, target, n_shuffles,
-                                                      random_state)
-            if progress:
-                progress(f"{head} head DeepLIFT/SHAP: {s + len(xb)} of {len(X)} sequences")
-        out[f"{head}.deeplift_shap"] = dls
+        out[f"{head}.deeplift_shap"] = map_chunks(
+            lambda x, h=head: track_deep_lift_shap(model, x, h, target, n_shuffles,
+                                                   random_state),
+            X, len(X), chunk, progress, f"{head} head DeepLIFT/SHAP")
         if n_ism and head in ism_heads:
-            k = min(n_ism, len(X))
-            ism = np.zeros((k, *X.shape[1:]), np.float32)
-            for s in range(0, k, chunk):
-                xb = np.asarray(X[s:min(s + chunk, k)])
-                ism[s:s + len(xb)] = track_ism(model, xb, head, target)
-                if progress:
-                    progress(f"{head} head ISM: {s + len(xb)} of {k} sequences")
-            out[f"{head}.ism"] = ism
+            out[f"{head}.ism"] = map_chunks(
+                lambda x, h=head: track_ism(model, x, h, target), X, min(n_ism, len(X)),
+                chunk, progress, f"{head} head ISM")
     return out
 
 
