@@ -46,7 +46,7 @@ objective = Objective(task=tasks.index(cfg["task"]), goal=cfg["goal"], target=cf
 device = resolve_device(cfg["device"])
 # DNA is scored as evaluation scores it: both strands averaged unless the dataset is
 # oriented (evaluate.rc_average: auto), where a sequence's reverse complement is another one
-forward_only = alphabet != "dna"
+forward_only = False
 if alphabet == "dna":
     oriented, why = dataset_orientation(manifest)
     both, reason = strand_choice(cfg["rc_average"], oriented, "strand averaging",

@@ -29,8 +29,9 @@ genome = Genome(sm.input.fasta)
 aliases = rg.read_chrom_aliases(sm.input.aliases[0], genome.sizes) if sm.input.aliases else None
 model = load_model(sm.input.model)
 device = resolve_device(cfg["device"])
+fast, path = iv.snv_path(model, seq_len)
 log.info("scoring %s with %s on %s: windows of %d bp centred on each variant, both strands; "
-         "%s", sm.input.vcf, sm.input.model, device, seq_len, iv.snv_path(model, seq_len)[1])
+         "%s", sm.input.vcf, sm.input.model, device, seq_len, path)
 
 reader = dv.VariantReader(sm.input.vcf, genome, seq_len, aliases=aliases,
                           max_indel_len=cfg["max_indel_len"], strict=cfg["strict"],
@@ -43,7 +44,8 @@ tsv = iv.TsvWriter(sm.output.tsv, ["chrom", "pos", "id", "ref", "alt", "kind",
 vcf = iv.VcfWriter(sm.input.vcf, sm.output.vcf, tasks, genome.sizes)
 top = iv.TopVariants(tasks, cfg["top_n"])
 kinds = {}
-for chunk, scores, effect in iv.score_chunks(model, reader, tasks, device, cfg["batch_size"]):
+chunks = iv.score_chunks(model, reader, tasks, device, cfg["batch_size"], fast=fast)
+for chunk, scores, effect in chunks:
     tsv.write(scores)
     vcf.write(chunk.table, scores)
     top.update(chunk, scores, effect)

@@ -217,9 +217,7 @@ def score_chunks(model: nn.Module, chunks: Iterable[VariantChunk], tasks: Sequen
     device = torch.device(device)
     model = model.to(device)
     auto = fast is None
-    if auto:
-        fast = fastism.supports(model)
-    elif fast and not fastism.supports(model):
+    if not auto and fast and not fastism.supports(model):
         raise ValueError(f"fast SNV scoring needs a seqcnn zoo model that fast ISM supports; "
                          f"got {type(model).__name__} (pass fast=False or leave it None)")
     for chunk in chunks:
