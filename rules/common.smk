@@ -711,13 +711,14 @@ def simulate_tracks_mem_mb(wildcards, input):
 # --------------------------------------------------------------------------- ensembles, portfolios
 
 from seqcnn.models.ensemble import (
+    member_fold as _member_fold,
     member_model_config as _member_model_config,
     member_train_config as _member_train_config,
 )
 from seqcnn.workflow.portfolio import ensemble_models, selection_inputs
 
 # Models with ``ensemble: {members: k}``: k members trained as jobs, then combined.
-ENSEMBLE_MODELS = ensemble_models(config["models"])
+ENSEMBLE_MODELS = ensemble_models(config["models"], config["datasets"], PORTFOLIOS)
 
 
 def ensemble_size(model):
@@ -735,6 +736,22 @@ def member_train_config(wildcards):
     return _member_train_config(config["train"], int(wildcards.member), vary)
 
 
+def member_fold(wildcards):
+    """``vary: fold``: the fold the member chooses its epoch on (``{k, held_out}``); else
+    None."""
+    return _member_fold(
+        config["models"][wildcards.model]["ensemble"], int(wildcards.member)
+    )
+
+
+def ensemble_fold(wildcards):
+    """``vary: fold``: ``{"k": members}`` (combine_ensemble scores valid out of fold); else
+    None."""
+    spec = config["models"][wildcards.model]["ensemble"]
+    fold = _member_fold(spec, 0)
+    return {"k": fold["k"]} if fold else None
+
+
 def member_files(dataset, model, name):
     """``name`` (e.g. ``model.pt``) of every member of an ensemble."""
     return [
@@ -746,8 +763,9 @@ def member_files(dataset, model, name):
 def train_member_mem_mb(wildcards, input):
     """As train_model's, for the member's model options."""
     n, alphabet, seq_len = _shape(input.train_onehot)
+    n_valid = _shape(input.valid_onehot)[0]
     cfg = {k: v for k, v in member_model_config(wildcards).items() if k != "padding"}
-    return _mem(
+    mem = _mem(
         "train_model",
         n,
         seq_len,
@@ -755,9 +773,14 @@ def train_member_mem_mb(wildcards, input):
         alphabet_size=alphabet,
         model_config=cfg,
         batch_size=config["train"]["batch_size"],
-        n_valid=_shape(input.valid_onehot)[0],
+        n_valid=n_valid,
         n_tasks=_shape(input.train_labels)[1],
     )
+    # vary: fold copies the pooled train and valid rows into memory (uint8)
+    pooled_mb = (
+        (n + n_valid) * alphabet * seq_len / 1e6 if member_fold(wildcards) else 0
+    )
+    return mem + int(1.5 * pooled_mb)
 
 
 def train_member_runtime(wildcards, input):

@@ -32,6 +32,7 @@ rule train_member:
     params:
         model=member_model_config,
         train=member_train_config,
+        fold=member_fold,
         checkpoint=results_path(
             "{dataset}/{model}/members/{member}/checkpoints/last.pt"
         ),
@@ -57,6 +58,7 @@ rule combine_ensemble:
         mem_mb=combine_ensemble_mem_mb,
     params:
         device=config["train"]["device"],
+        fold=ensemble_fold,
     script:
         "../scripts/combine_ensemble.py"
 

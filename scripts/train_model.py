@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from seqcnn.data.cache import load_split
+from seqcnn.data.folds import cache_folds
 from seqcnn.data.targets import Targets
 from seqcnn.logs import get_logger
 from seqcnn.train.distributed import run_distributed
@@ -31,6 +32,14 @@ targets = Targets.from_manifest(manifest)
 # the cache's splits as train() reads them (load_split; JSON for the torchrun processes)
 cache = str(Path(sm.input.manifest).parent)
 splits = [{"cache": cache, "split": split} for split in ("train", "valid")]
+fold = getattr(sm.params, "fold", None)  # an ensemble member of vary: fold
+if fold:
+    splits = [s | {"fold": dict(fold)} for s in splits]
+    folds = cache_folds(cache, int(fold["k"]))
+    log.info("fold %d of %d (%s of the pooled train and valid rows; test is in none): "
+             "training on %d rows, choosing the epoch on %d", fold["held_out"], fold["k"],
+             folds.how, len(folds.rows(fold["held_out"], "train")),
+             len(folds.rows(fold["held_out"], "valid")))
 log.info("dataset %s, model %s: %s; padding %s; train: %s", sm.wildcards.dataset,
          sm.wildcards.model, json.dumps(model, sort_keys=True), padding,
          json.dumps(cfg, sort_keys=True))
@@ -42,6 +51,8 @@ with claim_gpus(1) if one_gpu else contextlib.nullcontext([]) as claimed:
         log.info("holding GPU %s (CUDA_VISIBLE_DEVICES)", ",".join(map(str, claimed)))
     # the estimate before a long run: memory per rule, and a timed probe on this device
     n_train, alphabet_size, seq_len = load_split(cache, "train").onehot.shape
+    if fold:
+        n_train = len(folds.rows(fold["held_out"], "train"))
     device = resolve_device(cfg["device"])
     probe = epoch_seconds(n_train, seq_len, model, device, alphabet_size=alphabet_size,
                           n_tasks=1 if targets.per_position else targets.n_outputs,
@@ -66,5 +77,9 @@ with claim_gpus(1) if one_gpu else contextlib.nullcontext([]) as claimed:
               targets=targets, padding=padding, alphabet=manifest["alphabet"],
               threads=sm.threads, logger=log)
 summary = json.load(open(sm.output.summary))
+if fold:  # which rows chose this member's epoch
+    summary["fold"] = {"k": int(fold["k"]), "held_out": int(fold["held_out"]), "how": folds.how}
+    with open(sm.output.summary, "w") as fh:
+        json.dump(summary, fh, indent=2)
 log.info("wrote %s (best epoch %d of %d, receptive field %d)", sm.output.model,
          summary["best_epoch"], summary["epochs_run"], summary["receptive_field"])

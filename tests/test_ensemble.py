@@ -81,5 +81,5 @@ def test_interpretation_hooks_are_the_first_members():
 def test_member_configs():
     assert member_model_config({**CONFIG, "ensemble": {"members": 3}}) == CONFIG
     assert member_train_config({"seed": 5, "lr": 0.1}, 2) == {"seed": 7, "lr": 0.1}
-    with pytest.raises(ValueError, match="only seed"):
-        member_train_config({"seed": 0}, 1, vary="fold")
+    with pytest.raises(ValueError, match="one of seed, fold"):
+        member_train_config({"seed": 0}, 1, vary="chrom")

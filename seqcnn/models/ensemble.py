@@ -1,12 +1,15 @@
 """Ensembles: k independently trained models of one config whose logits are averaged.
 
-A model config may carry ``ensemble: {members: k, vary: seed}``: the workflow trains k
-members (seeds ``train.seed + i``, ``i = 0 … k-1``) as separate jobs and combines them into
-one ``model.pt`` whose module is an :class:`Ensemble`. Its output is the exact arithmetic mean
-of the members' **logits** ``(N, T)`` (or ``(N, T, L)``), so the ensemble is a drop-in model:
-``predict`` turns the mean logit into a probability exactly as for one model, and
-attributions, variant effects and design read one output. (The mean of logits is the
-geometric mean of the members' odds; it equals the mean of probabilities only to first order.)
+A model config may carry ``ensemble: {members: k, vary: seed | fold}``: the workflow trains k
+members (seeds ``train.seed + i``, ``i = 0 … k-1``) as separate jobs; with ``vary: fold``
+member ``i`` also trains on the pooled train and valid rows outside genomic fold ``i`` and
+chooses its epoch on fold ``i`` (:mod:`seqcnn.data.folds`; the test split is in no fold).
+The members are combined into one ``model.pt`` whose module is an :class:`Ensemble`. Its
+output is the exact arithmetic mean of the members' **logits** ``(N, T)`` (or
+``(N, T, L)``), so the ensemble is a drop-in model: ``predict`` turns the mean logit into a
+probability exactly as for one model, and attributions, variant effects and design read one
+output. (The mean of logits is the geometric mean of the members' odds; it equals the mean
+of probabilities only to first order.)
 
 Filter-level interpretation needs one first layer: :meth:`Ensemble.filter_member` (the first
 member) stands for the ensemble there, its filters' influence measured on that member
@@ -19,12 +22,16 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from torch import Tensor, nn
+
+from seqcnn.data.folds import Folds, cache_folds, load_fold
 
 #: ``arch`` of an ensemble checkpoint's config.
 ENSEMBLE_ARCH = "ensemble"
-#: What may vary between members (``ensemble.vary``); chromosome folds are not implemented.
-VARY = ("seed",)
+#: What may vary between members (``ensemble.vary``): the seed alone, or the seed and the
+#: genomic fold each member validates on.
+VARY = ("seed", "fold")
 
 
 class Ensemble(nn.Module):
@@ -102,10 +109,47 @@ def member_model_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def member_train_config(train: Mapping[str, Any], member: int,
                         vary: str = "seed") -> dict[str, Any]:
-    """Member ``member``'s training options: ``seed`` is ``train.seed + member``."""
-    if vary not in VARY:
-        raise ValueError(f"ensemble.vary {vary!r}: only {', '.join(VARY)} is implemented")
+    """Member ``member``'s training options: ``seed`` is ``train.seed + member`` (both
+    kinds of ``vary``; the fold is :func:`member_fold`)."""
+    check_vary(vary)
     return {**train, "seed": int(train["seed"]) + int(member)}
+
+
+def member_fold(ensemble: Mapping[str, Any], member: int) -> dict[str, int] | None:
+    """``{"k": members, "held_out": member}`` for a ``vary: fold`` ensemble (what
+    :func:`seqcnn.data.folds.load_fold` takes), None for ``vary: seed``."""
+    if check_vary(ensemble.get("vary", "seed")) != "fold":
+        return None
+    return {"k": int(ensemble["members"]), "held_out": int(member)}
+
+
+def check_vary(vary: str) -> str:
+    """``vary`` if it is one of :data:`VARY`, else ``ValueError``."""
+    if vary not in VARY:
+        raise ValueError(f"ensemble.vary {vary!r}: one of {', '.join(VARY)}")
+    return vary
+
+
+def out_of_fold(members: Sequence[nn.Module], cache_dir: str | os.PathLike,
+                **predict_kw: Any) -> tuple[np.ndarray, np.ndarray, Folds]:
+    """A ``vary: fold`` ensemble's out-of-fold predictions: ``(probs (N, T), labels (N, T),
+    folds)`` over the pooled train and valid rows of ``cache_dir`` (train rows first), each
+    row scored by the one member that held it out (member ``i`` scores fold ``i``).
+    ``predict_kw`` go to :func:`seqcnn.train.loop.predict`."""
+    from seqcnn.train.loop import predict
+
+    folds = cache_folds(cache_dir, len(members))
+    probs: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    for i, member in enumerate(members):
+        rows = folds.rows(i, "valid")
+        part = load_fold(cache_dir, folds.k, i, "valid", folds)
+        p = predict(member, part.onehot, lengths=part.lengths, **predict_kw)
+        if probs is None:
+            probs = np.full((len(folds.fold), *p.shape[1:]), np.nan, dtype=p.dtype)
+            labels = np.zeros((len(folds.fold), *part.labels.shape[1:]), part.labels.dtype)
+        probs[rows], labels[rows] = p, part.labels
+    return probs, labels, folds
 
 
 def mean_logits(outputs: Sequence[Tensor]) -> Tensor:
@@ -118,4 +162,5 @@ def mean_logits(outputs: Sequence[Tensor]) -> Tensor:
 
 
 __all__ = ["ENSEMBLE_ARCH", "VARY", "Ensemble", "build_ensemble", "ensemble_checkpoint",
-           "load_ensemble", "mean_logits", "member_model_config", "member_train_config"]
+           "check_vary", "load_ensemble", "mean_logits", "member_fold", "member_model_config",
+           "member_train_config", "out_of_fold"]

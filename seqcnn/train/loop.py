@@ -78,6 +78,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from seqcnn.data.cache import IGNORE, Split, cache_orientation, load_split
+from seqcnn.data.folds import load_fold
 from seqcnn.data.targets import Targets
 from seqcnn.models import (
     SequenceModel,
@@ -447,10 +448,15 @@ def _load(a: Any) -> np.ndarray:
 def _as_split(data: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(onehot, labels, lengths or None)`` from a cache split (a
     :class:`~seqcnn.data.cache.Split`, or ``{"cache": dir, "split": name}`` read with
-    :func:`~seqcnn.data.cache.load_split`), ``(onehot, labels[, lengths])`` arrays or
-    ``.npy`` paths (memory-mapped), or a :class:`~seqcnn.train.datasets.CacheDataset`."""
+    :func:`~seqcnn.data.cache.load_split`, or with ``"fold": {"k", "held_out"}`` a fold
+    ensemble member's rows, :func:`~seqcnn.data.folds.load_fold`), ``(onehot, labels[,
+    lengths])`` arrays or ``.npy`` paths (memory-mapped), or a
+    :class:`~seqcnn.train.datasets.CacheDataset`."""
     if isinstance(data, Mapping) and set(data) == {"cache", "split"}:
         data = load_split(data["cache"], data["split"])
+    if isinstance(data, Mapping) and set(data) == {"cache", "split", "fold"}:
+        data = load_fold(data["cache"], int(data["fold"]["k"]), int(data["fold"]["held_out"]),
+                         data["split"])
     if isinstance(data, Split):
         return _as_split((data.onehot, data.labels, data.lengths), name)
     if isinstance(data, CacheDataset):

@@ -145,9 +145,27 @@ def selection_inputs(results: str, dataset: str, models: Sequence[str]) -> dict[
                                ("train_logs", "train_log.tsv"))}
 
 
-def ensemble_models(models: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The names of the models with an ``ensemble:`` block, in config order."""
-    return [n for n, m in models.items() if m.get("ensemble")]
+def ensemble_models(models: Mapping[str, Mapping[str, Any]],
+                    datasets: Mapping[str, Mapping[str, Any]] | None = None,
+                    portfolios: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """The names of the models with an ``ensemble:`` block, in config order. Raises
+    :class:`ConfigError` naming the key for a ``vary: fold`` ensemble of fewer than 2 members,
+    or one that a sequence set in ``datasets`` trains (its ``models`` or its portfolio's in
+    ``portfolios``): folds are cut on the genome."""
+    names = [n for n, m in models.items() if m.get("ensemble")]
+    folds = [n for n in names if models[n]["ensemble"].get("vary", "seed") == "fold"]
+    for n in folds:
+        if int(models[n]["ensemble"]["members"]) < 2:
+            raise ConfigError(f"config key models.{n}.ensemble: vary: fold needs members >= 2 "
+                              "(member i chooses its epoch on fold i of that many)")
+    for d, ds in (datasets or {}).items():
+        used = [*ds.get("models", []), *((portfolios or {}).get(d, {}).get("models", []))]
+        for n in (m for m in folds if m in used):
+            if is_seqset(ds):
+                raise ConfigError(f"config key models.{n}.ensemble.vary is fold, but dataset "
+                                  f"{d!r} is a sequence set: its rows have no chromosomes to "
+                                  "cut folds on; use vary: seed for it")
+    return names
 
 
 def choose(summaries: Mapping[str, Mapping[str, Any]], metric: str = AUTO,
