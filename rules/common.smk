@@ -463,6 +463,7 @@ def report_inputs(wildcards):
         out["negatives"] = results_path(d, "regions/negatives.json")
         out["gc_plot"] = results_path(d, "regions/gc.png")
         out["motifs"] = model_files(d, models, "interpret/motifs.tsv")
+        out["paired"] = model_files(d, models, "eval/vs_baselines.tsv")
         out["attribution_auroc"] = model_files(
             d, models, "interpret/attribution_auroc.tsv"
         )

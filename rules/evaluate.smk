@@ -42,6 +42,7 @@ rule evaluate_model:
         ),
         predictions=results_path("{dataset}/{model}/eval/predictions.tsv.gz"),
         raw_scores=results_path("{dataset}/{model}/eval/test_scores.npy"),
+        paired=results_path("{dataset}/{model}/eval/vs_baselines.tsv"),
         curves=report(
             results_path("{dataset}/{model}/eval/curves.png"),
             category="Evaluation",

@@ -76,6 +76,15 @@ for task in noted:
     log.warning("%s: %s (%d rows): its auROC and auPR are NaN; the note column says so",
                 task, table.loc[table["task"] == task, "note"].iloc[0], len(split))
 table.to_csv(sm.output.metrics, sep="\t", index=False, float_format="%.4f")
+# the model against each baseline on the same resamples (genome datasets, binary tasks)
+references = {b: s for b, s in scores.items() if b != name and not targets.regression}
+paired = metrics.paired_differences(labels, probs, references, list(targets.tasks), name,
+                                    n_boot=cfg["bootstrap"], seed=cfg["seed"]
+                                    ) if references and genome else metrics.empty_paired()
+paired.to_csv(sm.output.paired, sep="\t", index=False, float_format="%.4f")
+if len(paired):
+    log.info("test auROC minus each baseline's, paired bootstrap:\n%s",
+             paired.to_string(index=False))
 accuracy.to_csv(sm.output.accuracy, sep="\t", index=False, float_format="%.4f")
 log.info("test metrics (%d %s):\n%s\n%s", len(split), "regions" if genome else "sequences",
          table.to_string(index=False), accuracy.to_string(index=False))

@@ -189,7 +189,8 @@ def design_sections(name: str) -> list[dict]:
 
 def genome_model(i: int, name: str, table: pd.DataFrame) -> dict:
     """A genome model's test verdict against the baselines, motif table and logos."""
-    flag, verdict = baseline_verdict(table, name, tasks)
+    paired = pd.read_csv(sm.input.paired[i], sep="\t")
+    flag, verdict = baseline_verdict(table, name, tasks, paired=paired)
     shown = table[[c for c in GENOME_COLUMNS if c in table]]
     if "note" in shown and shown["note"].isna().all():
         shown = shown.drop(columns="note")

@@ -20,6 +20,7 @@ from seqcnn.evaluate.metrics import (
     bootstrap_weights,
     class_metrics,
     class_precision_recall,
+    paired_differences,
     per_chromosome_metrics,
     task_metrics,
     weighted_auroc_auprc,
@@ -379,3 +380,46 @@ def test_class_metrics_leave_out_ignored_sequences():
     acc = accuracy_metrics(amb, probs, MIXED)
     assert acc["n"].tolist() == [70]
     assert acc["accuracy"][0] == accuracy_metrics(labels[:70], probs[:70], MIXED)["accuracy"][0]
+
+
+def test_paired_difference_is_exact_on_its_resamples_and_narrower_than_two_intervals():
+    """The model and the baseline are scored on the same resamples: the difference of a
+    model with itself is exactly 0; against a baseline sharing most of its signal, the
+    interval of the difference is much narrower than the model's own auROC interval, and it
+    matches an index-resampling reference computed by hand with the same draws."""
+    rng = np.random.default_rng(3)
+    n = 400
+    y = rng.integers(0, 2, (n, 1)).astype(np.uint8)
+    signal = y[:, 0] + rng.normal(0, 1.2, n)
+    model = (signal + rng.normal(0, 0.3, n))[:, None]
+    base = (signal + rng.normal(0, 0.6, n))[:, None]
+    same = paired_differences(y, model, {"self": model}, ["t"], "m", n_boot=200)
+    assert same.loc[0, ["delta", "delta_lo", "delta_hi"]].tolist() == [0, 0, 0]
+    assert same.loc[0, "p_not_above"] == 1.0
+    out = paired_differences(y, model, {"kmer": base}, ["t"], "m", n_boot=500, seed=4)
+    row = out.iloc[0]
+    assert row["delta"] == pytest.approx(roc_auc_score(y, model) - roc_auc_score(y, base))
+    own = task_metrics(y, model, ["t"], n_boot=500, seed=4).iloc[0]
+    assert row["auroc"] == pytest.approx(own["auroc"])
+    assert row["delta_hi"] - row["delta_lo"] < 0.6 * (own["auroc_hi"] - own["auroc_lo"])
+    # the same draws, by index: bootstrap_weights' counts are the rows drawn
+    diffs = []
+    for w in bootstrap_weights(n, 500, 4):
+        for counts in w:
+            idx = np.repeat(np.arange(n), counts)
+            diffs.append(roc_auc_score(y[idx, 0], model[idx, 0])
+                         - roc_auc_score(y[idx, 0], base[idx, 0]))
+    assert row["delta_lo"] == pytest.approx(np.percentile(diffs, 2.5), abs=1e-12)
+    assert row["delta_hi"] == pytest.approx(np.percentile(diffs, 97.5), abs=1e-12)
+    assert row["p_not_above"] == pytest.approx(np.mean(np.array(diffs) <= 1e-12))
+
+
+def test_paired_difference_leaves_ambiguous_rows_out_and_single_class_is_nan():
+    y = np.array([[1, 1], [0, 1], [1, 1], [255, 1], [0, 1]], dtype=np.uint8)
+    s = np.array([[.9, .1], [.2, .2], [.8, .3], [.0, .4], [.1, .5]])
+    b = np.array([[.1, .5], [.9, .4], [.2, .3], [.9, .2], [.8, .1]])
+    out = paired_differences(y, s, {"k": b}, ["a", "b"], n_boot=50)
+    a = out.set_index("task").loc["a"]
+    assert a["auroc"] == 1.0 and a["auroc_reference"] == 0.0 and a["delta"] == 1.0
+    assert out.set_index("task").loc["b", ["delta", "n_boot"]].isna().tolist() == [True, False]
+    assert out.set_index("task").loc["b", "n_boot"] == 0

@@ -57,3 +57,33 @@ def test_epoch_text_gives_an_ensembles_member_epochs():
     assert epoch_text(ensemble) == "members' best epochs 8–10 of 10"
     same = {"epochs_run": 6, "ensemble": {"members": [{"best_epoch": 6}, {"best_epoch": 6}]}}
     assert epoch_text(same) == "members' best epochs 6 of 6"
+
+
+def test_verdict_gives_the_paired_difference_and_says_when_it_is_noise():
+    """With eval/vs_baselines.tsv, each task's paired difference with its best k-mer baseline
+    is given, and a task whose interval holds 0 is said to be within resampling noise."""
+    metrics = _metrics({"A": 0.9, "B": 0.76}, {"A": 0.7, "B": 0.75})
+    metrics = pd.concat([metrics, pd.DataFrame([{"model": "kmer_oriented_lr", "task": "B",
+                                                  "auroc": 0.755}])])
+    paired = pd.DataFrame([
+        {"reference": "kmer_lr", "task": "A", "delta": 0.2, "delta_lo": 0.15,
+         "delta_hi": 0.25, "n_boot": 1000},
+        {"reference": "kmer_lr", "task": "B", "delta": 0.01, "delta_lo": -0.02,
+         "delta_hi": 0.04, "n_boot": 1000},
+        {"reference": "kmer_oriented_lr", "task": "B", "delta": 0.005, "delta_lo": -0.01,
+         "delta_hi": 0.02, "n_boot": 1000}])
+    flag, line = baseline_verdict(metrics, "dilated", ["A", "B"], paired=paired)
+    assert flag is None
+    assert line.startswith("The CNN beats the best k-mer baseline (canonical or oriented) on "
+                           "every task (test auROC). Paired bootstrap (1,000 resamples")
+    # B's best baseline is the oriented one (0.755 > 0.75): its row is the one quoted
+    assert "A +0.200 [+0.150, +0.250] against kmer_lr; B +0.005 [-0.010, +0.020] against " \
+           "kmer_oriented_lr." in line
+    assert line.endswith("Within resampling noise (the interval holds 0) on B.")
+    # behind on a task: the flag carries the paired sentence too
+    flag, _ = baseline_verdict(_metrics({"A": 0.6}, {"A": 0.7}), "dilated", ["A"],
+                               paired=pd.DataFrame([{"reference": "kmer_lr", "task": "A",
+                                                     "delta": -0.1, "delta_lo": -0.15,
+                                                     "delta_hi": -0.05, "n_boot": 200}]))
+    assert "does not beat" in flag and "A -0.100 [-0.150, -0.050] against kmer_lr." in flag
+    assert "noise" not in flag

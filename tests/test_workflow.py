@@ -179,6 +179,22 @@ def test_predictions_are_on_test_chromosomes_only(tiny_run):
     assert (metrics["n_pos"] + metrics["n_neg"] + metrics["n_ambiguous"] == len(test)).all()
 
 
+def test_paired_differences_with_the_baselines_reach_the_report(tiny_run):
+    """eval/vs_baselines.tsv: the model against each baseline on the same resamples, its
+    auROCs those of metrics.tsv; the report quotes the difference with the k-mer baseline."""
+    res = tiny_run / "results" / "tiny"
+    metrics = pd.read_csv(res / "small" / "eval" / "metrics.tsv", sep="\t")
+    paired = pd.read_csv(res / "small" / "eval" / "vs_baselines.tsv", sep="\t")
+    assert set(paired["reference"]) == {"kmer_lr", "motif_scan_lr"}
+    auroc = metrics.set_index(["model", "task"])["auroc"]
+    for r in paired.itertuples():
+        assert r.auroc == pytest.approx(auroc[("small", r.task)], abs=1e-4)
+        assert r.auroc_reference == pytest.approx(auroc[(r.reference, r.task)], abs=1e-4)
+        assert r.delta_lo <= r.delta <= r.delta_hi and r.n_boot > 0
+    page = (res / "report.html").read_text()
+    assert "Paired bootstrap (50 resamples of the test regions)" in page
+
+
 def test_tiny_report_renders(tiny_run, tmp_path):
     check_report_in_chromium(tiny_run / "results" / "tiny" / "report.html", tmp_path, ["small"])
 

@@ -273,6 +273,56 @@ def task_metrics(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str] | 
     return df
 
 
+#: Column order of :func:`paired_differences`.
+PAIRED_COLUMNS = ["model", "reference", "task", "auroc", "auroc_reference", "delta",
+                  "delta_lo", "delta_hi", "p_not_above", "n_boot"]
+
+
+def paired_differences(labels: np.ndarray, scores: np.ndarray,
+                       references: Mapping[str, np.ndarray], tasks: Sequence[str] | None = None,
+                       model: str = "model", n_boot: int = 1000, ci: float = 0.95,
+                       seed: int = 0) -> pd.DataFrame:
+    """Test auROC of ``model`` minus each reference's (a baseline), per task, with a paired
+    bootstrap: both scored on the same resamples of a task's labelled regions (those of
+    :func:`task_metrics` with the same ``seed``), so the interval of the difference is not
+    the overlap of two separate intervals. ``scores`` and each reference are ``(N, tasks)``
+    like ``labels``. One row per reference and task (:data:`PAIRED_COLUMNS`): ``delta`` and
+    its central ``ci`` interval, ``p_not_above`` the fraction of resamples where the model is
+    not above the reference. Tasks with one class get NaN."""
+    labels, scores, tasks = _check(labels, scores, tasks)
+    rows = []
+    for ref, ref_scores in references.items():
+        _, ref_scores, _ = _check(labels, ref_scores, tasks)
+        for j, task in enumerate(tasks):
+            keep = labels[:, j] != AMBIGUOUS
+            y = labels[keep, j]
+            a, b = scores[keep, j], ref_scores[keep, j]
+            row = {"model": model, "reference": ref, "task": task, "auroc": np.nan,
+                   "auroc_reference": np.nan, "delta": np.nan, "delta_lo": np.nan,
+                   "delta_hi": np.nan, "p_not_above": np.nan, "n_boot": 0}
+            if 0 < int(y.sum()) < len(y):
+                row["auroc"], row["auroc_reference"] = roc_auc_score(y, a), roc_auc_score(y, b)
+                row["delta"] = row["auroc"] - row["auroc_reference"]
+                d = np.concatenate([weighted_auroc_auprc(y, a, w)[0]
+                                    - weighted_auroc_auprc(y, b, w)[0]
+                                    for w in bootstrap_weights(len(y), n_boot, seed)]
+                                   ) if n_boot > 0 else np.array([])
+                d = d[~np.isnan(d)]
+                if len(d):
+                    row["delta_lo"], row["delta_hi"] = np.percentile(
+                        d, [100 * (1 - ci) / 2, 100 * (1 + ci) / 2])
+                    # an exact tie is "not above"; 1e-12 absorbs rounding in the sums
+                    row["p_not_above"] = float(np.mean(d <= 1e-12))
+                    row["n_boot"] = len(d)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+
+
+def empty_paired() -> pd.DataFrame:
+    """:func:`paired_differences`' table with no rows (a dataset without baselines)."""
+    return pd.DataFrame(columns=PAIRED_COLUMNS)
+
+
 def per_chromosome_metrics(labels: np.ndarray, scores: np.ndarray, chrom: Sequence[str],
                            tasks: Sequence[str] | None = None, model: str = "model",
                            n_boot: int = 0, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:

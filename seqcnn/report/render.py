@@ -150,13 +150,16 @@ def split_text(split: Mapping[str, Sequence[str]] | None, how: str | None,
 
 
 def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
-                     baseline: str | Sequence[str] = ("kmer_lr", "kmer_oriented_lr")
-                     ) -> tuple[str | None, str]:
+                     baseline: str | Sequence[str] = ("kmer_lr", "kmer_oriented_lr"),
+                     paired: pd.DataFrame | None = None) -> tuple[str | None, str]:
     """Whether ``model`` beats ``baseline`` on test auROC, per task of an ``eval/metrics.tsv``
     table: ``(flag, verdict)``, where ``flag`` (``None`` when there is nothing to flag) names
     the tasks it does not beat and the tasks that could not be scored (no positives or no
     negatives in the test split: auROC NaN), and ``verdict`` is one line for the page.
-    Several baselines (the canonical and oriented k-mer ones): the best per task counts."""
+    Several baselines (the canonical and oriented k-mer ones): the best per task counts.
+    ``paired`` (``eval/vs_baselines.tsv``,
+    :func:`seqcnn.evaluate.metrics.paired_differences`) adds each task's paired difference
+    with that best baseline and its interval, and says where it is within resampling noise."""
     own = metrics[metrics["model"] == model].set_index("task")["auroc"]
     names = [baseline] if isinstance(baseline, str) else list(baseline)
     rows = metrics[metrics["model"].isin(names)]
@@ -183,7 +186,41 @@ def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
         line = (f"The CNN beats {what} on every task (test auROC)." if not unscored
                 else f"The CNN beats {what} on every scored task ({len(scored)} of "
                 f"{len(tasks)}; test auROC).")
+    scored_rows = rows.dropna(subset=["auroc"])
+    best = scored_rows.loc[scored_rows.groupby("task")["auroc"].idxmax()]
+    extra = paired_text(paired, best, scored) if paired is not None and len(paired) else ""
+    if extra:
+        line = f"{line} {extra}"
+        if parts:
+            parts.append(extra)
     return (" ".join(parts) or None), line
+
+
+def paired_text(paired: pd.DataFrame, best: pd.DataFrame, tasks: Sequence[str]) -> str:
+    """One sentence: per task, the paired bootstrap difference of test auROC with the best
+    baseline (``best``: its metrics.tsv rows, one per task), and the tasks where the interval
+    holds zero (within resampling noise)."""
+    by = paired.set_index(["reference", "task"])
+    parts, noise = [], []
+    for r in best.itertuples():
+        if r.task not in tasks or (r.model, r.task) not in by.index:
+            continue
+        p = by.loc[(r.model, r.task)]
+        if pd.isna(p["delta"]):
+            continue
+        ci = ("" if pd.isna(p["delta_lo"])
+              else f" [{p['delta_lo']:+.3f}, {p['delta_hi']:+.3f}]")
+        parts.append(f"{r.task} {p['delta']:+.3f}{ci} against {r.model}")
+        if not pd.isna(p["delta_lo"]) and p["delta_lo"] <= 0 <= p["delta_hi"]:
+            noise.append(r.task)
+    if not parts:
+        return ""
+    n_boot = int(paired["n_boot"].max())
+    text = (f"Paired bootstrap ({n_boot:,} resamples of the test regions), the CNN's test auROC "
+            f"minus the best baseline's: {'; '.join(parts)}.")
+    if noise:
+        text += f" Within resampling noise (the interval holds 0) on {', '.join(noise)}."
+    return text
 
 
 def verdict(table: pd.DataFrame, claim: str) -> str:
