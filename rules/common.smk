@@ -846,6 +846,10 @@ def report_selection_inputs(dataset):
     if portfolio:
         out["portfolio_summaries"] = model_files(dataset, portfolio, "model.json")
         out["portfolio_metrics"] = model_files(dataset, portfolio, "eval/metrics.tsv")
+        if not is_seqset(dataset) and dataset not in TRACK_DATASETS:
+            out["portfolio_paired"] = model_files(
+                dataset, portfolio, "eval/vs_baselines.tsv"
+            )
         out["choice"] = results_path(dataset, "chosen_model.json")
     shown = [
         m

@@ -16,7 +16,9 @@ from seqcnn.evaluate.baselines import KMER_BASELINES
 from seqcnn.logs import get_logger
 from seqcnn.report.render import (
     baseline_verdict,
+    best_baseline_differences,
     config_table,
+    difference_text,
     epoch_text,
     model_comparison,
     reference_section,
@@ -346,7 +348,10 @@ def portfolio_section() -> dict | None:
                   {"valid_auroc": "best_valid_auroc", "valid_auprc": "best_valid_auprc"})
     test = "pearson" if regression else "auroc"
     rows = []
-    for name, mpath in zip(spec["models"], sm.input.portfolio_metrics, strict=True):
+    paired = (sm.input.portfolio_paired if "portfolio_paired" in sm.input.keys()
+              else [None] * len(spec["models"]))
+    for name, mpath, ppath in zip(spec["models"], sm.input.portfolio_metrics, paired,
+                                  strict=True):
         s = summaries[name]
         t = pd.read_csv(mpath, sep="\t", keep_default_na=False, na_values=[""])
         if regression and "metric" in t:  # long format: one row per (task, metric)
@@ -359,6 +364,10 @@ def portfolio_section() -> dict | None:
                        f"test {test} per task (95% CI)": mean_ci(t, name, test)
                        if f"{test}_lo" in t else "",
                        "chosen": "✔" if name == choice["chosen"] else ""})
+        if ppath is not None:  # genome datasets: the paired difference with the best k-mers
+            best = best_baseline_differences(t, pd.read_csv(ppath, sep="\t"), KMER_BASELINES)
+            rows[-1]["test auROC − best k-mer baseline, paired (95% CI)"] = "; ".join(
+                f"{r.task} {difference_text(r)}" for r in best.itertuples())
     return {"metric": choice["metric"], "chosen": choice["chosen"],
             "table": table_html(pd.DataFrame(rows), table_id="portfolio", floatfmt="{:.4f}")}
 

@@ -2,6 +2,7 @@
 
 import copy
 
+import pandas as pd
 import pytest
 
 from seqcnn.errors import ConfigError, InputError
@@ -224,6 +225,14 @@ def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     page = (res / "report.html").read_text()
     assert 'id="portfolio"' in page and 'id="ensembles"' in page
     assert "✔" in page
+    # each portfolio model's paired difference with the k-mer baseline, per task
+    table = page[page.index('id="portfolio"'):]
+    table = table[: table.index("</table>")]
+    assert "test auROC − best k-mer baseline, paired (95% CI)" in table
+    for m in ("small", "ens"):
+        paired = pd.read_csv(res / m / "eval" / "vs_baselines.tsv", sep="\t")
+        row = paired[(paired["reference"] == "kmer_lr") & (paired["task"] == "A")].iloc[0]
+        assert f"A {row['delta']:+.3f} [{row['delta_lo']:+.3f}, {row['delta_hi']:+.3f}]" in table
 
 
 @pytest.mark.workflow

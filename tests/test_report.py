@@ -59,6 +59,20 @@ def test_epoch_text_gives_an_ensembles_member_epochs():
     assert epoch_text(same) == "members' best epochs 6 of 6"
 
 
+def test_model_comparison_gives_an_ensembles_member_epochs_not_the_largest():
+    from seqcnn.report.render import model_comparison
+
+    single = {"arch": "dilated", "model_config": {"filters": 8}, "best_epoch": 7,
+              "epochs_run": 10}
+    ensemble = {"arch": "ensemble of 3 × dilated", "model_config": {"filters": 8},
+                "best_epoch": 10, "epochs_run": 10, "ensemble": {"members": [
+                    {"best_epoch": 9}, {"best_epoch": 10}, {"best_epoch": 8}]}}
+    metrics = [pd.DataFrame([{"model": m, "task": "A", "auroc": 0.9, "auprc": 0.8}])
+               for m in ("one", "ens")]
+    table = model_comparison(["one", "ens"], [single, ensemble], metrics)
+    assert table["best_epoch"].tolist() == ["7", "8–10"]
+
+
 def test_verdict_gives_the_paired_difference_and_says_when_it_is_noise():
     """With eval/vs_baselines.tsv, each task's paired difference with its best k-mer baseline
     is given, and a task whose interval holds 0 is said to be within resampling noise."""

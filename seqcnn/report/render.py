@@ -84,16 +84,23 @@ def config_table(model_config: Mapping[str, Any]) -> pd.DataFrame:
                          "value": [option_text(v) for v in model_config.values()]})
 
 
+def best_epochs(summary: Mapping[str, Any]) -> str:
+    """The best epoch of a model.json ("8"); for an ensemble its members' span ("8–10")."""
+    members = summary.get("ensemble", {}).get("members") or []
+    best = sorted(int(m["best_epoch"]) for m in members if m.get("best_epoch") is not None)
+    if not best:
+        return str(summary.get("best_epoch"))
+    return str(best[0]) if best[0] == best[-1] else f"{best[0]}–{best[-1]}"
+
+
 def epoch_text(summary: Mapping[str, Any]) -> str:
     """"best epoch 8 of 10" from a model.json; for an ensemble, its members' best epochs
     ("members' best epochs 8–10 of 10"), not the largest one alone."""
-    members = summary.get("ensemble", {}).get("members") or []
-    best = sorted(int(m["best_epoch"]) for m in members if m.get("best_epoch") is not None)
     runs = summary.get("epochs_run")
-    if not best:
-        return f"best epoch {summary.get('best_epoch')} of {runs}"
-    span = str(best[0]) if best[0] == best[-1] else f"{best[0]}–{best[-1]}"
-    return f"members' best epochs {span} of {runs}"
+    members = summary.get("ensemble", {}).get("members") or []
+    if not any(m.get("best_epoch") is not None for m in members):
+        return f"best epoch {best_epochs(summary)} of {runs}"
+    return f"members' best epochs {best_epochs(summary)} of {runs}"
 
 
 def model_comparison(
@@ -116,7 +123,7 @@ def model_comparison(
         row |= {k: option_text(configs[i].get(k, "")) for k in varied}
         row |= {"parameters": int(summary.get("parameters", 0)),
                 "receptive_field": int(summary.get("receptive_field", 0)),
-                "best_epoch": int(summary.get("best_epoch", 0))}
+                "best_epoch": best_epochs(summary)}  # an ensemble: its members' span
         if "metric" in own:  # regression targets: the long table of Pearson/Spearman/MSE
             row |= {f"test_{m}": float(own.loc[own["metric"] == m, "value"].mean())
                     for m in ("pearson", "spearman")}
@@ -186,9 +193,8 @@ def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
         line = (f"The CNN beats {what} on every task (test auROC)." if not unscored
                 else f"The CNN beats {what} on every scored task ({len(scored)} of "
                 f"{len(tasks)}; test auROC).")
-    scored_rows = rows.dropna(subset=["auroc"])
-    best = scored_rows.loc[scored_rows.groupby("task")["auroc"].idxmax()]
-    extra = paired_text(paired, best, scored) if paired is not None and len(paired) else ""
+    extra = (paired_text(best_baseline_differences(metrics, paired, names), scored)
+             if paired is not None and len(paired) else "")
     if extra:
         line = f"{line} {extra}"
         if parts:
@@ -196,28 +202,44 @@ def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
     return (" ".join(parts) or None), line
 
 
-def paired_text(paired: pd.DataFrame, best: pd.DataFrame, tasks: Sequence[str]) -> str:
-    """One sentence: per task, the paired bootstrap difference of test auROC with the best
-    baseline (``best``: its metrics.tsv rows, one per task), and the tasks where the interval
-    holds zero (within resampling noise)."""
+def best_baseline_differences(metrics: pd.DataFrame, paired: pd.DataFrame,
+                              baselines: Sequence[str]) -> pd.DataFrame:
+    """Per task, the row of ``paired`` (``eval/vs_baselines.tsv``) against the best of
+    ``baselines`` by test auROC in ``metrics`` (``eval/metrics.tsv``): columns ``task``,
+    ``reference``, ``delta``, ``delta_lo``, ``delta_hi``, ``n_boot``; tasks without a scored
+    baseline or paired row are left out."""
+    rows = metrics[metrics["model"].isin(baselines)].dropna(subset=["auroc"])
+    best = rows.loc[rows.groupby("task", sort=False)["auroc"].idxmax()]
     by = paired.set_index(["reference", "task"])
-    parts, noise = [], []
+    out = []
     for r in best.itertuples():
-        if r.task not in tasks or (r.model, r.task) not in by.index:
-            continue
-        p = by.loc[(r.model, r.task)]
-        if pd.isna(p["delta"]):
-            continue
-        ci = ("" if pd.isna(p["delta_lo"])
-              else f" [{p['delta_lo']:+.3f}, {p['delta_hi']:+.3f}]")
-        parts.append(f"{r.task} {p['delta']:+.3f}{ci} against {r.model}")
-        if not pd.isna(p["delta_lo"]) and p["delta_lo"] <= 0 <= p["delta_hi"]:
-            noise.append(r.task)
-    if not parts:
+        if (r.model, r.task) in by.index and not pd.isna(by.loc[(r.model, r.task), "delta"]):
+            p = by.loc[(r.model, r.task)]
+            out.append({"task": r.task, "reference": r.model, "delta": p["delta"],
+                        "delta_lo": p["delta_lo"], "delta_hi": p["delta_hi"],
+                        "n_boot": int(p["n_boot"])})
+    return pd.DataFrame(out, columns=["task", "reference", "delta", "delta_lo", "delta_hi",
+                                      "n_boot"])
+
+
+def difference_text(r: Any) -> str:
+    """``+0.015 [+0.001, +0.029]``: a difference and its interval (none when not drawn)."""
+    ci = "" if pd.isna(r.delta_lo) else f" [{r.delta_lo:+.3f}, {r.delta_hi:+.3f}]"
+    return f"{r.delta:+.3f}{ci}"
+
+
+def paired_text(best: pd.DataFrame, tasks: Sequence[str]) -> str:
+    """One sentence from :func:`best_baseline_differences`: per task, the paired bootstrap
+    difference of test auROC with the best baseline, and the tasks where the interval holds
+    zero (within resampling noise)."""
+    best = best[best["task"].isin(tasks)]
+    if not len(best):
         return ""
-    n_boot = int(paired["n_boot"].max())
-    text = (f"Paired bootstrap ({n_boot:,} resamples of the test regions), the CNN's test auROC "
-            f"minus the best baseline's: {'; '.join(parts)}.")
+    parts = [f"{r.task} {difference_text(r)} against {r.reference}" for r in best.itertuples()]
+    noise = [r.task for r in best.itertuples()
+             if not pd.isna(r.delta_lo) and r.delta_lo <= 0 <= r.delta_hi]
+    text = (f"Paired bootstrap ({int(best['n_boot'].max()):,} resamples of the test regions), "
+            f"the CNN's test auROC minus the best baseline's: {'; '.join(parts)}.")
     if noise:
         text += f" Within resampling noise (the interval holds 0) on {', '.join(noise)}."
     return text
