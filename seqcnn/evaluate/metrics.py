@@ -290,31 +290,35 @@ def paired_differences(labels: np.ndarray, scores: np.ndarray,
     its central ``ci`` interval, ``p_not_above`` the fraction of resamples where the model is
     not above the reference. Tasks with one class get NaN."""
     labels, scores, tasks = _check(labels, scores, tasks)
-    rows = []
-    for ref, ref_scores in references.items():
-        _, ref_scores, _ = _check(labels, ref_scores, tasks)
-        for j, task in enumerate(tasks):
-            keep = labels[:, j] != AMBIGUOUS
-            y = labels[keep, j]
-            a, b = scores[keep, j], ref_scores[keep, j]
-            row = {"model": model, "reference": ref, "task": task, "auroc": np.nan,
-                   "auroc_reference": np.nan, "delta": np.nan, "delta_lo": np.nan,
-                   "delta_hi": np.nan, "p_not_above": np.nan, "n_boot": 0}
-            if 0 < int(y.sum()) < len(y):
-                row["auroc"], row["auroc_reference"] = roc_auc_score(y, a), roc_auc_score(y, b)
-                row["delta"] = row["auroc"] - row["auroc_reference"]
-                d = np.concatenate([weighted_auroc_auprc(y, a, w)[0]
-                                    - weighted_auroc_auprc(y, b, w)[0]
-                                    for w in bootstrap_weights(len(y), n_boot, seed)]
-                                   ) if n_boot > 0 else np.array([])
-                d = d[~np.isnan(d)]
-                if len(d):
-                    row["delta_lo"], row["delta_hi"] = np.percentile(
-                        d, [100 * (1 - ci) / 2, 100 * (1 + ci) / 2])
-                    # an exact tie is "not above"; 1e-12 absorbs rounding in the sums
-                    row["p_not_above"] = float(np.mean(d <= 1e-12))
-                    row["n_boot"] = len(d)
-            rows.append(row)
+    refs = {name: _check(labels, r, tasks)[1] for name, r in references.items()}
+    rows = {(ref, task): {"model": model, "reference": ref, "task": task, "auroc": np.nan,
+                          "auroc_reference": np.nan, "delta": np.nan, "delta_lo": np.nan,
+                          "delta_hi": np.nan, "p_not_above": np.nan, "n_boot": 0}
+            for ref in refs for task in tasks}
+    for j, task in enumerate(tasks):
+        keep = labels[:, j] != AMBIGUOUS
+        y, a = labels[keep, j], scores[keep, j]
+        if not 0 < int(y.sum()) < len(y):
+            continue
+        own = roc_auc_score(y, a)
+        diffs: dict[str, list[np.ndarray]] = {ref: [] for ref in refs}
+        for w in bootstrap_weights(len(y), n_boot, seed) if n_boot > 0 else ():
+            boot = weighted_auroc_auprc(y, a, w)[0]  # the model once per resample chunk
+            for ref, r in refs.items():
+                diffs[ref].append(boot - weighted_auroc_auprc(y, r[keep, j], w)[0])
+        for ref, r in refs.items():
+            row = rows[(ref, task)]
+            row["auroc"], row["auroc_reference"] = own, roc_auc_score(y, r[keep, j])
+            row["delta"] = row["auroc"] - row["auroc_reference"]
+            d = np.concatenate(diffs[ref]) if diffs[ref] else np.array([])
+            d = d[~np.isnan(d)]
+            if len(d):
+                row["delta_lo"], row["delta_hi"] = np.percentile(
+                    d, [100 * (1 - ci) / 2, 100 * (1 + ci) / 2])
+                # an exact tie is "not above"; 1e-12 absorbs rounding in the sums
+                row["p_not_above"] = float(np.mean(d <= 1e-12))
+                row["n_boot"] = len(d)
+    rows = list(rows.values())
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
