@@ -792,8 +792,10 @@ def combine_ensemble_inputs(wildcards):
     """The members' weights, summaries and logs, and the valid split (the ensemble's own
     validation metrics, which model choice reads)."""
     d, m = wildcards.dataset, wildcards.model
+    # vary: fold scores every pooled train and valid row out of fold
+    splits = ["train", "valid"] if ensemble_fold(wildcards) else ["valid"]
     return {
-        **split_inputs(wildcards, ["valid"]),
+        **split_inputs(wildcards, splits),
         "members": member_files(d, m, "model.pt"),
         "summaries": member_files(d, m, "model.json"),
         "train_logs": member_files(d, m, "train_log.tsv"),
@@ -801,8 +803,12 @@ def combine_ensemble_inputs(wildcards):
 
 
 def combine_ensemble_mem_mb(wildcards, input):
-    """One forward pass over the valid split per member."""
+    """One forward pass over the valid split per member; vary: fold, over one fold of the
+    pooled train and valid rows at a time (copied)."""
     n, alphabet, seq_len = _shape(input.valid_onehot)
+    fold = ensemble_fold(wildcards)
+    if fold:
+        n = max(n, 2 * (_shape(input.train_onehot)[0] + n) // fold["k"])
     return _mem(
         "evaluate_model",
         n,
