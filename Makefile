@@ -13,10 +13,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
-	@# numba compiles memelite's Tomtom on its first call in an environment and caches it on
-	@# disk (1-2 min on 2 cores): compile it here, once, not inside the first run's rules
-	$(BIN)/python -c "import numpy as np; from seqcnn.interpret.motifs import tomtom_jaspar; \
-		tomtom_jaspar({'q': np.random.default_rng(0).dirichlet(np.ones(4), size=12).T})"
+	@# numba compiles modisco-lite's and memelite's kernels on first use in an environment and
+	@# caches them on disk (about 2 min on 2 cores): here, once, not in the first run's rules
+	$(BIN)/python -m seqcnn.interpret.warm
 	touch $@
 
 # bedtools is a binary, not a Python package: apt-get it when we can, else say how.

@@ -36,6 +36,10 @@ class CheckpointError(SeqcnnError, OSError):
     """A model or checkpoint file that cannot be read; the message says how to rebuild it."""
 
 
+class Terminated(SeqcnnError):
+    """The process was told to stop (SIGTERM: a cancelled job, a SLURM time limit)."""
+
+
 class SeqSetError(InputError):
     """Bad sequence-set input; the message names the file, the record and the fix."""
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from types import TracebackType
+from typing import Any
 
-from seqcnn.errors import SeqcnnError
+from seqcnn.errors import SeqcnnError, Terminated
 
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
@@ -22,7 +25,9 @@ def get_logger(name: str, logfile: str | os.PathLike | None = None,
 
     With ``handle_errors`` (the default) an uncaught exception in the process is written
     by :func:`log_failure`: the traceback at DEBUG level in the log file, then one plain
-    ERROR line, the last line of the log and the one line on the console.
+    ERROR line, the last line of the log and the one line on the console. SIGTERM (a
+    cancelled job, a time limit) then raises :class:`~seqcnn.errors.Terminated`, so it too
+    ends the log with that line.
     """
     logger = logging.getLogger(f"seqcnn.{name}")
     logger.setLevel(logging.DEBUG)
@@ -47,7 +52,24 @@ def get_logger(name: str, logfile: str | os.PathLike | None = None,
             log_failure(logger, err)
 
         sys.excepthook = hook
+        _stop_on_sigterm()
     return logger
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`~seqcnn.errors.Terminated`, so that a cancelled or timed-out
+    job unwinds and its log ends with a FAILED line saying why. Main thread only (Python
+    delivers signals there); elsewhere the default action stays."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated(
+            "stopped by SIGTERM: the job was cancelled or ran past its time limit (on SLURM, "
+            "raise the rule's runtime in minutes: --set-resources <rule>:runtime=<minutes>; "
+            "a training job resumes from its last checkpoint when snakemake runs again)")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def failure_message(err: BaseException, traceback_at: str = "above, at DEBUG level") -> str:
