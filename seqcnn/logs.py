@@ -59,11 +59,17 @@ def get_logger(name: str, logfile: str | os.PathLike | None = None,
 def _stop_on_sigterm() -> None:
     """Turn SIGTERM into :class:`~seqcnn.errors.Terminated`, so that a cancelled or timed-out
     job unwinds and its log ends with a FAILED line saying why. Main thread only (Python
-    delivers signals there); elsewhere the default action stays."""
+    delivers signals there); elsewhere the default action stays, and a forked child (a
+    DataLoader worker) that gets SIGTERM dies of it as before."""
     if threading.current_thread() is not threading.main_thread():
         return
+    owner = os.getpid()
 
     def stop(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a forked child (a DataLoader worker): die as it used to
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise Terminated(
             "stopped by SIGTERM: the job was cancelled or ran past its time limit (on SLURM, "
             "raise the rule's runtime in minutes: --set-resources <rule>:runtime=<minutes>; "
