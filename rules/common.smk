@@ -206,7 +206,7 @@ def train_model_mem_mb(wildcards, input):
         2000,
         alphabet_size=alphabet,
         model_config=cfg,
-        batch_size=config["train"]["batch_size"],
+        batch_size=train_config(wildcards)["batch_size"],
         n_valid=_shape(input.valid_onehot)[0],
         n_tasks=_shape(input.train_labels)[1],
     )
@@ -216,13 +216,13 @@ def train_model_runtime(wildcards, input):
     """Minutes: every epoch at a pessimistic CPU rate (1e5 positions per second), at least
     one hour; a cluster's GPU is far faster, so this is a limit, not a forecast."""
     n, _, seq_len = _shape(input.train_onehot)
-    seconds = config["train"]["epochs"] * n * seq_len / 1e5
+    seconds = train_config(wildcards)["epochs"] * n * seq_len / 1e5
     return max(60, int(seconds / 60) + 30)
 
 
 def train_model_gpus(wildcards):
     """GPUs of one training job: train.gpus processes under torchrun, else one."""
-    return max(1, config["train"]["gpus"])
+    return max(1, train_config(wildcards)["gpus"])
 
 
 def _test_pass_mem_mb(input):
@@ -319,11 +319,17 @@ def model_config(wildcards):
 
 
 def train_config(wildcards):
-    return config["train"]
+    """The dataset's training options: top-level ``train:`` with its own ``train:`` over it
+    (seqcnn.workflow.config.dataset_train)."""
+    return config["datasets"][wildcards.dataset]["train"]
+
+
+def train_device(wildcards):
+    return train_config(wildcards)["device"]
 
 
 def evaluate_config(wildcards):
-    return {**config["evaluate"], "seed": config["train"]["seed"]}
+    return {**config["evaluate"], "seed": train_config(wildcards)["seed"]}
 
 
 def interpret_config(wildcards):
@@ -559,7 +565,7 @@ def train_track_model_mem_mb(wildcards, input):
         2000,
         alphabet_size=alphabet,
         model_config=trunk,
-        batch_size=config["train"]["batch_size"],
+        batch_size=train_config(wildcards)["batch_size"],
         n_valid=_shape(input.valid_onehot)[0],
         n_tasks=_shape(input.train_labels)[1],
     )
@@ -734,7 +740,7 @@ def member_model_config(wildcards):
 def member_train_config(wildcards):
     """An ensemble member's training options: seed ``train.seed + member``."""
     vary = config["models"][wildcards.model]["ensemble"].get("vary", "seed")
-    return _member_train_config(config["train"], int(wildcards.member), vary)
+    return _member_train_config(train_config(wildcards), int(wildcards.member), vary)
 
 
 def member_fold(wildcards):
@@ -773,7 +779,7 @@ def train_member_mem_mb(wildcards, input):
         2000,
         alphabet_size=alphabet,
         model_config=cfg,
-        batch_size=config["train"]["batch_size"],
+        batch_size=train_config(wildcards)["batch_size"],
         n_valid=n_valid,
         n_tasks=_shape(input.train_labels)[1],
     )

@@ -57,7 +57,7 @@ rule combine_ensemble:
     resources:
         mem_mb=combine_ensemble_mem_mb,
     params:
-        device=config["train"]["device"],
+        device=train_device,
         fold=ensemble_fold,
     script:
         "../scripts/combine_ensemble.py"
@@ -81,7 +81,7 @@ rule evaluate_members:
         mem_mb=evaluate_members_mem_mb,
     params:
         cfg=evaluate_config,
-        device=config["train"]["device"],
+        device=train_device,
     script:
         "../scripts/evaluate_members.py"
 

@@ -67,7 +67,7 @@ rule evaluate_model:
         runtime=60,
     params:
         cfg=evaluate_config,
-        device=config["train"]["device"],
+        device=train_device,
     script:
         "../scripts/evaluate_model.py"
 
@@ -138,6 +138,6 @@ rule evaluate_track_model:
         runtime=60,
     params:
         cfg=evaluate_config,
-        device=config["train"]["device"],
+        device=train_device,
     script:
         "../scripts/evaluate_track_model.py"

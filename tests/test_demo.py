@@ -36,6 +36,11 @@ def test_default_config_runs_end_to_end(tmp_path):
     cnn = table[table["model"] == "dilated"].set_index("task")
     assert (cnn["auroc"] >= 0.9).all(), cnn
     assert set(table["model"]) == {"dilated", "kmer_lr", "motif_scan_lr"}
+    # the top-level train: for demo, demo_tracks' own train: over it (epochs 30)
+    trained = {d: json.loads((tmp_path / f"results/{d}/{m}/model.json").read_text())["train"]
+               for d, m in (("demo", "dilated"), ("demo_tracks", "dilated_small"))}
+    assert trained["demo"] == {**trained["demo_tracks"], "epochs": config["train"]["epochs"]}
+    assert trained["demo_tracks"]["epochs"] == config["datasets"]["demo_tracks"]["train"]["epochs"]
     # every planted motif is named correctly, from the filters and from TF-MoDISco
     motifs = pd.read_csv(tmp_path / "results/demo/dilated/interpret/motifs.tsv", sep="\t")
     for jaspar_id in ("MA0139.2", "MA0080.7"):

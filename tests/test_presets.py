@@ -24,7 +24,7 @@ SMALL_PROMOTERS = {"athaliana_chr1": ("NC_003070.9", 1_500_000)}
 
 def reduced(config: dict) -> dict:
     """The preset with small data, 2 epochs, the first value (two along a trend) of each
-    sweep option."""
+    sweep option, interpretation on fewer sequences."""
     config = json.loads(json.dumps(config))
     for sim in config.get("simulations", {}).values():
         if sim.get("kind") in SMALL:
@@ -61,6 +61,11 @@ def reduced(config: dict) -> dict:
             sim["shared_peaks"] = min(sim.get("shared_peaks", 0), 60)
     config["train"] = {**config.get("train", {}), "epochs": 2, "patience": 0}
     config["evaluate"] = {**config.get("evaluate", {}), "bootstrap": 10}
+    # attributions and filter influence on fewer sequences: this run checks that every rule
+    # runs on the preset; what interpretation finds is checked by the demo's test and
+    # tests/test_interpret.py, test_attribution.py and test_track_interpret.py
+    config["interpret"] = {**config.get("interpret", {}), "n_top": 40, "ism_top": 5,
+                           "n_shuffles": 3, "influence_max": 200}
     models, variants = expand_sweeps(config.get("models", {}), config.get("sweeps", {}))
     for ds in config["datasets"].values():
         trained = expand_model_list(ds["models"], variants)

@@ -132,3 +132,28 @@ def test_resolves_without_numpy_or_torch():
                           cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['dilated', 'dilated_small']"  # demo, demo_tracks
+
+
+def test_a_dataset_train_overrides_the_top_level_for_that_dataset_only():
+    config = copy.deepcopy(CONFIG)
+    config["train"] = {"epochs": 12, "lr": 0.003}
+    config["datasets"]["g"]["train"] = {"epochs": 30}
+    out = resolve(config, ROOT)
+    g, s = out["datasets"]["g"]["train"], out["datasets"]["s"]["train"]
+    assert (g["epochs"], g["lr"]) == (30, 0.003)
+    assert (s["epochs"], s["lr"]) == (12, 0.003)
+    assert g == {**out["train"], "epochs": 30} and s == out["train"]
+    # a training option is not part of the data: the cache does not depend on it
+    assert "train" in MODEL_KEYS and "train" not in dataset_config(out, "g")
+
+
+@pytest.mark.parametrize(("own", "message"), [
+    ({"epoch": 3}, r"datasets\.g\.train\.epoch: not a training option"),
+    ({"epochs": 0}, r"datasets\.g\.train\.epochs: 0 is less than the minimum"),
+    ({"lr_schedule": "cosine"}, r"datasets\.g\.train\.lr_schedule: 'cosine' is not one of"),
+])
+def test_a_bad_dataset_train_key_names_it(own, message):
+    config = copy.deepcopy(CONFIG)
+    config["datasets"]["g"]["train"] = own
+    with pytest.raises(ConfigError, match=message):
+        resolve(config, ROOT)

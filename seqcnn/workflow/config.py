@@ -11,7 +11,9 @@
 4. per kind of dataset (intervals on a genome, or a sequence set): the other kind's keys
    dropped (their defaults must never trigger a rerun), a genome dataset's alphabet ``dna``;
 5. ``fixed_motifs: {ids: [...], release: ...}`` of the models that datasets train turned
-   into ``fixed_filters`` (:func:`seqcnn.jaspar.motif_filters`, imported only then).
+   into ``fixed_filters`` (:func:`seqcnn.jaspar.motif_filters`, imported only then);
+6. every dataset's ``train`` made whole: the top-level ``train:`` with the dataset's own
+   ``train:`` keys over it (:func:`dataset_train`), checked like the top level.
 
 Standard library, ``jsonschema`` and ``yaml`` at import time: a cluster head node without
 torch or numpy can resolve a config that has no ``fixed_motifs``.
@@ -26,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from seqcnn.errors import ConfigError
-from seqcnn.workflow.config_check import check_config, fill_defaults
+from seqcnn.workflow.config_check import check_config, config_errors, fill_defaults, load_schema
 from seqcnn.workflow.sweeps import expand_model_list, expand_sweeps
 
 #: The schema, relative to the workflow's base directory.
@@ -34,7 +36,7 @@ SCHEMA = "config/config.schema.yaml"
 
 #: Keys of a dataset that are not about its data: changing them must not rebuild the cache.
 MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "variants_options",
-              "design")
+              "design", "train")
 
 #: Keys that only a sequence set (``sequences:`` + ``labels:``) reads.
 SEQSET_ONLY_KEYS = (
@@ -67,6 +69,7 @@ def resolve(config: Mapping[str, Any], basedir: str | os.PathLike) -> dict[str, 
         _check_models(name, ds["models"], out["models"], variants)
         _apply_kind(name, ds)
         _check_designs(name, ds)
+        ds["train"] = dataset_train(name, out["train"], ds.get("train", {}), schema)
     trained = {m for ds in out["datasets"].values() for m in ds["models"]}
     for name in trained:
         out["models"][name] = resolve_model(out["models"][name])
@@ -117,6 +120,26 @@ def _check_designs(dataset: str, ds: dict[str, Any]) -> None:
             if task not in tasks:
                 raise ConfigError(f"config key {key} names task {task!r}, which is not in "
                                   f"datasets.{dataset}.tasks ({', '.join(tasks)})")
+
+
+def dataset_train(name: str, train: Mapping[str, Any], own: Mapping[str, Any],
+                  schema: str | os.PathLike) -> dict[str, Any]:
+    """Dataset ``name``'s training options: ``train`` (the top level's, defaults filled) with
+    the dataset's ``own`` keys over it, checked against the top level's schema. Raises
+    :class:`~seqcnn.errors.ConfigError` naming ``datasets.<name>.train.<key>``."""
+    spec = load_schema(schema)["properties"]["train"]
+    merged = {**train, **own}
+    for key in own:
+        if key not in spec["properties"]:
+            raise ConfigError(
+                f"config key datasets.{name}.train.{key}: not a training option; the keys "
+                f"are those of the top-level train: ({', '.join(spec['properties'])})")
+    problems = config_errors({"datasets": {name: {"train": merged}}},
+                             {"properties": {"datasets": {"properties": {
+                                 name: {"properties": {"train": spec}}}}}})
+    if problems:
+        raise ConfigError("; ".join(problems) + " (config/README.md explains every key)")
+    return merged
 
 
 def is_seqset(ds: Mapping[str, Any]) -> bool:

@@ -63,9 +63,11 @@ def load_schema(schema: str | os.PathLike) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def config_errors(config: Mapping[str, Any], schema: str | os.PathLike) -> list[str]:
-    """One plain line per problem of ``config`` against the YAML ``schema`` file."""
-    spec = load_schema(schema)
+def config_errors(config: Mapping[str, Any],
+                  schema: str | os.PathLike | Mapping[str, Any]) -> list[str]:
+    """One plain line per problem of ``config`` against the YAML ``schema`` file (or a schema
+    already parsed)."""
+    spec = schema if isinstance(schema, Mapping) else load_schema(schema)
     validator = jsonschema.validators.validator_for(spec)(spec)
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.path])
     return [f"config key {_key(e)}: {_explain(e)}" for e in errors]
