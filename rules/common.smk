@@ -257,8 +257,8 @@ def attribute_sequences_mem_mb(wildcards, input):
         2000,
         alphabet_size=alphabet,
         n_tasks=_shape(input.test_labels)[1],
-        n_top=config["interpret"]["n_top"],
-        n_shuffles=config["interpret"]["n_shuffles"],
+        n_top=interpret_config(wildcards)["n_top"],
+        n_shuffles=interpret_config(wildcards)["n_shuffles"],
     )
 
 
@@ -284,7 +284,7 @@ def variants_file(wildcards):
 
 def variants_config(wildcards):
     """What score_variants reads: the dataset's variants_options and the motif database."""
-    it = config["interpret"]
+    it = interpret_config(wildcards)
     return {
         **config["datasets"][wildcards.dataset]["variants_options"],
         "motif_db": {
@@ -333,7 +333,13 @@ def evaluate_config(wildcards):
 
 
 def interpret_config(wildcards):
-    return config["interpret"]
+    """The dataset's interpretation options: top-level ``interpret:`` with its own
+    ``interpret:`` over it (seqcnn.workflow.config.dataset_options)."""
+    return config["datasets"][wildcards.dataset]["interpret"]
+
+
+def interpret_release(wildcards):
+    return interpret_config(wildcards)["release"]
 
 
 def truth_table(wildcards):
@@ -659,7 +665,7 @@ def design_config(wildcards):
     """One design's settings, the dataset's baseline_motifs, evaluate.rc_average, and the motif
     database that names the edited windows."""
     ds = config["datasets"][wildcards.dataset]
-    it = config["interpret"]
+    it = interpret_config(wildcards)
     return {
         **ds["design"][wildcards.name],
         "baseline_motifs": ds.get("baseline_motifs", []),

@@ -18,7 +18,7 @@ rule train_baselines:
         runtime=120,
     params:
         cfg=baseline_config,
-        release=config["interpret"]["release"],
+        release=interpret_release,
     script:
         "../scripts/train_baselines.py"
 

@@ -134,26 +134,35 @@ def test_resolves_without_numpy_or_torch():
     assert proc.stdout.strip() == "['dilated', 'dilated_small']"  # demo, demo_tracks
 
 
-def test_a_dataset_train_overrides_the_top_level_for_that_dataset_only():
+def test_a_dataset_section_overrides_the_top_level_for_that_dataset_only():
     config = copy.deepcopy(CONFIG)
     config["train"] = {"epochs": 12, "lr": 0.003}
     config["datasets"]["g"]["train"] = {"epochs": 30}
+    config["datasets"]["s"]["interpret"] = {"n_top": 50, "tax_group": "plants"}
     out = resolve(config, ROOT)
     g, s = out["datasets"]["g"]["train"], out["datasets"]["s"]["train"]
     assert (g["epochs"], g["lr"]) == (30, 0.003)
     assert (s["epochs"], s["lr"]) == (12, 0.003)
     assert g == {**out["train"], "epochs": 30} and s == out["train"]
-    # a training option is not part of the data: the cache does not depend on it
-    assert "train" in MODEL_KEYS and "train" not in dataset_config(out, "g")
+    assert out["datasets"]["s"]["interpret"] == {**out["interpret"], "n_top": 50,
+                                                 "tax_group": "plants"}
+    assert out["datasets"]["g"]["interpret"] == out["interpret"]
+    assert out["interpret"]["n_top"] == 200  # the top level keeps its default
+    # training and interpretation options are not part of the data: the cache ignores them
+    for section in ("train", "interpret"):
+        assert section in MODEL_KEYS and section not in dataset_config(out, "g")
 
 
-@pytest.mark.parametrize(("own", "message"), [
-    ({"epoch": 3}, r"datasets\.g\.train\.epoch: not a training option"),
-    ({"epochs": 0}, r"datasets\.g\.train\.epochs: 0 is less than the minimum"),
-    ({"lr_schedule": "cosine"}, r"datasets\.g\.train\.lr_schedule: 'cosine' is not one of"),
+@pytest.mark.parametrize(("section", "own", "message"), [
+    ("train", {"epoch": 3}, r"datasets\.g\.train\.epoch: not an option of train"),
+    ("train", {"epochs": 0}, r"datasets\.g\.train\.epochs: 0 is less than the minimum"),
+    ("train", {"lr_schedule": "cosine"},
+     r"datasets\.g\.train\.lr_schedule: 'cosine' is not one of"),
+    ("interpret", {"n_tops": 5}, r"datasets\.g\.interpret\.n_tops: not an option of"),
+    ("interpret", {"max_q": 2}, r"datasets\.g\.interpret\.max_q: 2 is greater than"),
 ])
-def test_a_bad_dataset_train_key_names_it(own, message):
+def test_a_bad_dataset_section_key_names_it(section, own, message):
     config = copy.deepcopy(CONFIG)
-    config["datasets"]["g"]["train"] = own
+    config["datasets"]["g"][section] = own
     with pytest.raises(ConfigError, match=message):
         resolve(config, ROOT)

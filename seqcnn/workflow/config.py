@@ -12,8 +12,8 @@
    dropped (their defaults must never trigger a rerun), a genome dataset's alphabet ``dna``;
 5. ``fixed_motifs: {ids: [...], release: ...}`` of the models that datasets train turned
    into ``fixed_filters`` (:func:`seqcnn.jaspar.motif_filters`, imported only then);
-6. every dataset's ``train`` made whole: the top-level ``train:`` with the dataset's own
-   ``train:`` keys over it (:func:`dataset_train`), checked like the top level.
+6. every dataset's ``train`` and ``interpret`` made whole: the top-level section with the
+   dataset's own keys over it (:func:`dataset_options`), checked like the top level.
 
 Standard library, ``jsonschema`` and ``yaml`` at import time: a cluster head node without
 torch or numpy can resolve a config that has no ``fixed_motifs``.
@@ -36,7 +36,7 @@ SCHEMA = "config/config.schema.yaml"
 
 #: Keys of a dataset that are not about its data: changing them must not rebuild the cache.
 MODEL_KEYS = ("models", "baseline_motifs", "truth", "reference", "variants", "variants_options",
-              "design", "train")
+              "design", "train", "interpret")
 
 #: Keys that only a sequence set (``sequences:`` + ``labels:``) reads.
 SEQSET_ONLY_KEYS = (
@@ -69,7 +69,9 @@ def resolve(config: Mapping[str, Any], basedir: str | os.PathLike) -> dict[str, 
         _check_models(name, ds["models"], out["models"], variants)
         _apply_kind(name, ds)
         _check_designs(name, ds)
-        ds["train"] = dataset_train(name, out["train"], ds.get("train", {}), schema)
+        for section in DATASET_SECTIONS:
+            ds[section] = dataset_options(name, section, out[section], ds.get(section, {}),
+                                          schema)
     trained = {m for ds in out["datasets"].values() for m in ds["models"]}
     for name in trained:
         out["models"][name] = resolve_model(out["models"][name])
@@ -122,21 +124,27 @@ def _check_designs(dataset: str, ds: dict[str, Any]) -> None:
                                   f"datasets.{dataset}.tasks ({', '.join(tasks)})")
 
 
-def dataset_train(name: str, train: Mapping[str, Any], own: Mapping[str, Any],
-                  schema: str | os.PathLike) -> dict[str, Any]:
-    """Dataset ``name``'s training options: ``train`` (the top level's, defaults filled) with
-    the dataset's ``own`` keys over it, checked against the top level's schema. Raises
-    :class:`~seqcnn.errors.ConfigError` naming ``datasets.<name>.train.<key>``."""
-    spec = load_schema(schema)["properties"]["train"]
-    merged = {**train, **own}
+#: Top-level sections that a dataset may override key by key with its own section.
+DATASET_SECTIONS = ("train", "interpret")
+
+
+def dataset_options(name: str, section: str, top: Mapping[str, Any], own: Mapping[str, Any],
+                    schema: str | os.PathLike) -> dict[str, Any]:
+    """Dataset ``name``'s options of ``section`` (``train`` or ``interpret``): the top level's
+    (defaults filled) with the dataset's ``own`` keys over it, checked against the top
+    level's schema. Raises :class:`~seqcnn.errors.ConfigError` naming
+    ``datasets.<name>.<section>.<key>``."""
+    spec = load_schema(schema)["properties"][section]
+    merged = {**top, **own}
     for key in own:
         if key not in spec["properties"]:
             raise ConfigError(
-                f"config key datasets.{name}.train.{key}: not a training option; the keys "
-                f"are those of the top-level train: ({', '.join(spec['properties'])})")
-    problems = config_errors({"datasets": {name: {"train": merged}}},
+                f"config key datasets.{name}.{section}.{key}: not an option of {section}:; "
+                f"the keys are those of the top-level {section}: "
+                f"({', '.join(spec['properties'])})")
+    problems = config_errors({"datasets": {name: {section: merged}}},
                              {"properties": {"datasets": {"properties": {
-                                 name: {"properties": {"train": spec}}}}}})
+                                 name: {"properties": {section: spec}}}}}})
     if problems:
         raise ConfigError("; ".join(problems) + " (config/README.md explains every key)")
     return merged
