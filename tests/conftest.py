@@ -119,22 +119,24 @@ def snakemake_bin() -> str:
     return str(exe) if exe.exists() else shutil.which("snakemake")
 
 
-#: Seconds on 2 quiet cores of the slowest work units (an xdist group's name, or the start of
-#: a test's node id), measured or estimated; only their order matters. A workflow or slurm
-#: test not listed counts DEFAULT_WORKFLOW_COST, a unit test 0 (it keeps its place).
+#: Seconds of the slowest work units (an xdist group's name, or the start of a test's node
+#: id) as ``make test`` measured them on 2 cores (2026-12-06: two workers); only their order
+#: matters. A workflow or slurm test not listed counts DEFAULT_WORKFLOW_COST, a unit test 0
+#: (it keeps its place).
 COST = {
-    "tests/test_demo.py::": 600,  # the whole demo (README)
-    "tests/test_presets.py::test_preset_runs_reduced[koo_eddy]": 390,
-    "tiny": 390,  # test_workflow.py: the tiny DAG, the tests on it, test_design.py's rule
-    "tests/test_slurm.py::": 300,  # mostly waiting on SLURM: good beside a CPU-bound test
-    "tests/test_presets.py::test_preset_runs_reduced[padding]": 240,
-    "tests/test_presets.py::test_preset_runs_reduced[athaliana_promoters]": 240,
-    "protein": 200,
-    "tests/test_presets.py::test_preset_runs_reduced[grammar]": 180,
-    "tests/test_regression.py::test_mpra_regression_through_the_dag": 180,
-    "phage": 150,
+    "tests/test_demo.py::": 540,  # the whole demo (README)
+    "tests/test_slurm.py::": 270,  # mostly waiting on SLURM: good beside a CPU-bound test
+    "tiny": 160,  # test_workflow.py: the tiny DAG, the tests on it, test_design.py's rule
+    "tests/test_presets.py::test_preset_runs_reduced[demo_portfolio]": 110,
+    "tests/test_presets.py::test_preset_runs_reduced[tracks]": 100,
+    "tests/test_presets.py::test_preset_runs_reduced[koo_eddy]": 96,
+    "tests/test_presets.py::test_preset_runs_reduced[athaliana_promoters]": 76,
+    "portfolio": 75,
+    "protein": 75,
+    "tests/test_presets.py::test_preset_runs_reduced[dilation]": 69,
+    "tests/test_presets.py::test_preset_runs_reduced[padding]": 63,
 }
-DEFAULT_WORKFLOW_COST = 90
+DEFAULT_WORKFLOW_COST = 40
 
 
 def cost(item: pytest.Item) -> float:
