@@ -75,7 +75,8 @@ def test_model_comparison_gives_an_ensembles_member_epochs_not_the_largest():
 
 def test_verdict_gives_the_paired_difference_and_says_when_it_is_noise():
     """With eval/vs_baselines.tsv, each task's paired difference with its best k-mer baseline
-    is given, and a task whose interval holds 0 is said to be within resampling noise."""
+    is given; a task ahead by the point estimate whose interval holds 0 is level, not beaten,
+    and the flag says so."""
     metrics = _metrics({"A": 0.9, "B": 0.76}, {"A": 0.7, "B": 0.75})
     metrics = pd.concat([metrics, pd.DataFrame([{"model": "kmer_oriented_lr", "task": "B",
                                                   "auroc": 0.755}])])
@@ -87,13 +88,21 @@ def test_verdict_gives_the_paired_difference_and_says_when_it_is_noise():
         {"reference": "kmer_oriented_lr", "task": "B", "delta": 0.005, "delta_lo": -0.01,
          "delta_hi": 0.02, "n_boot": 1000}])
     flag, line = baseline_verdict(metrics, "dilated", ["A", "B"], paired=paired)
-    assert flag is None
-    assert line.startswith("The CNN beats the best k-mer baseline (canonical or oriented) on "
-                           "every task (test auROC). Paired bootstrap (1,000 resamples")
+    what = "the best k-mer baseline (canonical or oriented)"
+    assert line.startswith(f"The CNN beats {what} on 1 of 2 scored tasks (test auROC; paired "
+                           "95% interval above 0). Paired bootstrap (1,000 resamples")
     # B's best baseline is the oriented one (0.755 > 0.75): its row is the one quoted
     assert "A +0.200 [+0.150, +0.250] against kmer_lr; B +0.005 [-0.010, +0.020] against " \
            "kmer_oriented_lr." in line
     assert line.endswith("Within resampling noise (the interval holds 0) on B.")
+    assert flag.startswith(f"The CNN is level with {what} on B: ahead by the point estimate, "
+                           "but the paired 95% interval of the difference holds 0.")
+    # every interval above 0: beaten everywhere, nothing to flag
+    clear = paired.assign(delta_lo=[0.15, 0.001, 0.001])
+    flag, line = baseline_verdict(metrics, "dilated", ["A", "B"], paired=clear)
+    assert flag is None
+    assert line.startswith(f"The CNN beats {what} on every task (test auROC; paired 95% "
+                           "interval above 0).")
     # behind on a task: the flag carries the paired sentence too
     flag, _ = baseline_verdict(_metrics({"A": 0.6}, {"A": 0.7}), "dilated", ["A"],
                                paired=pd.DataFrame([{"reference": "kmer_lr", "task": "A",

@@ -161,12 +161,14 @@ def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
                      paired: pd.DataFrame | None = None) -> tuple[str | None, str]:
     """Whether ``model`` beats ``baseline`` on test auROC, per task of an ``eval/metrics.tsv``
     table: ``(flag, verdict)``, where ``flag`` (``None`` when there is nothing to flag) names
-    the tasks it does not beat and the tasks that could not be scored (no positives or no
-    negatives in the test split: auROC NaN), and ``verdict`` is one line for the page.
-    Several baselines (the canonical and oriented k-mer ones): the best per task counts.
-    ``paired`` (``eval/vs_baselines.tsv``,
+    the tasks it does not beat, the tasks where it is level (below), and the tasks that could
+    not be scored (no positives or no negatives in the test split: auROC NaN), and ``verdict``
+    is one line for the page. Several baselines (the canonical and oriented k-mer ones): the
+    best per task counts. ``paired`` (``eval/vs_baselines.tsv``,
     :func:`seqcnn.evaluate.metrics.paired_differences`) adds each task's paired difference
-    with that best baseline and its interval, and says where it is within resampling noise."""
+    with that best baseline and its interval; with it a task counts as beaten only when the
+    interval lies above 0, and a task ahead by the point estimate whose interval holds 0 is
+    *level* (within resampling noise). Without it the point estimates decide."""
     own = metrics[metrics["model"] == model].set_index("task")["auroc"]
     names = [baseline] if isinstance(baseline, str) else list(baseline)
     rows = metrics[metrics["model"].isin(names)]
@@ -176,25 +178,35 @@ def baseline_verdict(metrics: pd.DataFrame, model: str, tasks: Sequence[str],
     unscored = [t for t in tasks if t in own and pd.isna(own[t])]
     behind = [t for t in tasks if t in own and t in base and t not in unscored
               and not own[t] > base[t]]
+    scored = [t for t in tasks if t in own and t not in unscored]
+    best = (best_baseline_differences(metrics, paired, names)
+            if paired is not None and len(paired) else None)
+    best = best if best is not None and len(best) else None
+    level = [] if best is None else [
+        r.task for r in best.itertuples()
+        if r.task in scored and r.task not in behind and not pd.isna(r.delta_lo)
+        and r.delta_lo <= 0]
     parts = []
     if behind:
         parts.append(f"The CNN does not beat {what} on {', '.join(behind)} "
                      "(test auROC): what it learned may be no more than k-mer composition.")
+    if level:
+        parts.append(f"The CNN is level with {what} on {', '.join(level)}: ahead by the point "
+                     "estimate, but the paired 95% interval of the difference holds 0.")
     if unscored:
         parts.append(f"Not scored on {', '.join(unscored)}: the test split has no positives "
                      "(or no negatives) for it (allow_empty_tasks).")
-    scored = [t for t in tasks if t in own and t not in unscored]
+    how = "test auROC" if best is None else "test auROC; paired 95% interval above 0"
     if not scored:
         line = "No task could be scored on the test split."
-    elif behind:
-        line = (f"The CNN beats {what} on {len(scored) - len(behind)} of "
-                f"{len(scored)} scored tasks (test auROC).")
+    elif behind or level:
+        line = (f"The CNN beats {what} on {len(scored) - len(behind) - len(level)} of "
+                f"{len(scored)} scored tasks ({how}).")
     else:
-        line = (f"The CNN beats {what} on every task (test auROC)." if not unscored
+        line = (f"The CNN beats {what} on every task ({how})." if not unscored
                 else f"The CNN beats {what} on every scored task ({len(scored)} of "
-                f"{len(tasks)}; test auROC).")
-    extra = (paired_text(best_baseline_differences(metrics, paired, names), scored)
-             if paired is not None and len(paired) else "")
+                f"{len(tasks)}; {how}).")
+    extra = paired_text(best, scored) if best is not None else ""
     if extra:
         line = f"{line} {extra}"
         if parts:
