@@ -320,7 +320,7 @@ def model_config(wildcards):
 
 def train_config(wildcards):
     """The dataset's training options: top-level ``train:`` with its own ``train:`` over it
-    (seqcnn.workflow.config.dataset_train)."""
+    (seqcnn.workflow.config.dataset_options)."""
     return config["datasets"][wildcards.dataset]["train"]
 
 
