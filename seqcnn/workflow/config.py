@@ -65,13 +65,14 @@ def resolve(config: Mapping[str, Any], basedir: str | os.PathLike) -> dict[str, 
     fill_defaults(out, schema)
     variants = _expand_sweeps(out)
     check_config(out, schema)
+    sections = load_schema(schema)["properties"]  # parsed once: about 60 ms a parse
     for name, ds in out["datasets"].items():
         _check_models(name, ds["models"], out["models"], variants)
         _apply_kind(name, ds)
         _check_designs(name, ds)
         for section in DATASET_SECTIONS:
             ds[section] = dataset_options(name, section, out[section], ds.get(section, {}),
-                                          schema)
+                                          sections[section])
     trained = {m for ds in out["datasets"].values() for m in ds["models"]}
     for name in trained:
         out["models"][name] = resolve_model(out["models"][name])
@@ -129,12 +130,11 @@ DATASET_SECTIONS = ("train", "interpret")
 
 
 def dataset_options(name: str, section: str, top: Mapping[str, Any], own: Mapping[str, Any],
-                    schema: str | os.PathLike) -> dict[str, Any]:
+                    spec: Mapping[str, Any]) -> dict[str, Any]:
     """Dataset ``name``'s options of ``section`` (``train`` or ``interpret``): the top level's
-    (defaults filled) with the dataset's ``own`` keys over it, checked against the top
-    level's schema. Raises :class:`~seqcnn.errors.ConfigError` naming
+    (defaults filled) with the dataset's ``own`` keys over it, checked against ``spec``, the
+    top-level section's schema. Raises :class:`~seqcnn.errors.ConfigError` naming
     ``datasets.<name>.<section>.<key>``."""
-    spec = load_schema(schema)["properties"][section]
     merged = {**top, **own}
     for key in own:
         if key not in spec["properties"]:
