@@ -20,6 +20,7 @@ from seqcnn.evaluate.metrics import (
     bootstrap_weights,
     class_metrics,
     class_precision_recall,
+    fold_mean_auroc,
     paired_differences,
     per_chromosome_metrics,
     task_metrics,
@@ -412,6 +413,41 @@ def test_paired_difference_is_exact_on_its_resamples_and_narrower_than_two_inter
     assert row["delta_lo"] == pytest.approx(np.percentile(diffs, 2.5), abs=1e-12)
     assert row["delta_hi"] == pytest.approx(np.percentile(diffs, 97.5), abs=1e-12)
     assert row["p_not_above"] == pytest.approx(np.mean(np.array(diffs) <= 1e-12))
+
+
+def test_fold_mean_auroc_is_the_paired_bootstrap_on_one_fold_and_weights_folds_by_rows():
+    """One fold: the mean is scikit-learn's auROC and the difference of two columns of the
+    resamples is paired_differences' interval (same seed). Two folds: the mean weights each
+    fold by its labelled rows (ambiguous rows out), and each fold is resampled within itself
+    with seed + f: a fold scored perfectly adds exactly its weight to every resample."""
+    rng = np.random.default_rng(5)
+    n = 300
+    y = rng.integers(0, 2, n).astype(np.uint8)
+    model = y + rng.normal(0, 0.8, n)
+    base = y + rng.normal(0, 1.0, n)
+    names, per_fold, mean, boot = fold_mean_auroc([y], [{"m": model, "k": base}],
+                                                  n_boot=400, seed=7)
+    assert names == ["m", "k"] and per_fold.shape == (1, 2) and boot.shape == (400, 2)
+    assert mean == pytest.approx([roc_auc_score(y, model), roc_auc_score(y, base)])
+    ref = paired_differences(y[:, None], model[:, None], {"k": base[:, None]}, ["t"],
+                             n_boot=400, seed=7).iloc[0]
+    d = boot[:, 0] - boot[:, 1]
+    assert np.percentile(d, [2.5, 97.5]) == pytest.approx([ref["delta_lo"], ref["delta_hi"]],
+                                                          abs=1e-12)
+    # a second fold: 32 labelled rows (8 ambiguous), scored perfectly by "m", inverted by "k"
+    y2 = np.tile(np.array([1, 0, 1, 0, 255, 1, 0, 255, 1, 0], dtype=np.uint8), 4)
+    good = np.tile(np.array([.9, .1, .8, .2, .5, .7, .3, .5, .6, .4]), 4)
+    _, per_fold2, mean2, boot2 = fold_mean_auroc(
+        [y, y2], [{"m": model, "k": base}, {"m": good, "k": -good}], n_boot=400, seed=7)
+    assert per_fold2[1].tolist() == [1.0, 0.0]
+    w = n / (n + 32)
+    assert mean2 == pytest.approx(w * per_fold[0] + (1 - w) * np.array([1.0, 0.0]))
+    assert boot2[:, 0] == pytest.approx(w * boot[:, 0] + (1 - w))
+    assert boot2[:, 1] == pytest.approx(w * boot[:, 1])
+    with pytest.raises(ValueError, match="one class"):
+        fold_mean_auroc([np.zeros(5, np.uint8)], [{"m": np.arange(5.0)}])
+    with pytest.raises(ValueError, match="fold 1 scores"):
+        fold_mean_auroc([y, y2], [{"m": model}, {"x": good}])
 
 
 def test_paired_difference_leaves_ambiguous_rows_out_and_single_class_is_nan():

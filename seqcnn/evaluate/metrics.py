@@ -322,6 +322,47 @@ def paired_differences(labels: np.ndarray, scores: np.ndarray,
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
+def fold_mean_auroc(labels: Sequence[np.ndarray], scores: Sequence[Mapping[str, np.ndarray]],
+                    n_boot: int = 1000, seed: int = 0
+                    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """auROC of several scorers over ``F`` disjoint test folds (a cross-fitted evaluation:
+    each fold scored by models that never trained on it), as the mean of the folds' auROCs
+    weighted by their labelled rows, with a bootstrap stratified by fold and paired across
+    scorers.
+
+    ``labels[f]`` ``(N_f,)`` binary (:data:`AMBIGUOUS` rows left out); ``scores[f]`` maps each
+    scorer's name to its ``(N_f,)`` scores on fold ``f`` (the same names in every fold).
+    Fold ``f`` is resampled within itself with ``seed + f`` (:func:`bootstrap_weights`), and
+    every scorer is scored on the same resamples, so a difference of two scorers' columns of
+    ``boot`` is a paired bootstrap of their difference; with one fold, a column is what
+    :func:`paired_differences` resamples with the same seed. Returns ``names``,
+    ``per_fold`` ``(F, S)``, ``mean`` ``(S,)`` and ``boot`` ``(n_boot, S)``."""
+    if not labels or len(labels) != len(scores):
+        raise ValueError(f"{len(labels)} folds of labels for {len(scores)} of scores")
+    names = list(scores[0])
+    per_fold = np.full((len(labels), len(names)), np.nan)
+    boot = np.zeros((n_boot, len(names)))
+    sizes = np.zeros(len(labels))
+    for f, (y, s) in enumerate(zip(labels, scores, strict=True)):
+        if sorted(s) != sorted(names):
+            raise ValueError(f"fold {f} scores {sorted(s)}, fold 0 {sorted(names)}")
+        y = np.asarray(y).reshape(-1)
+        keep = y != AMBIGUOUS
+        y = y[keep]
+        if not 0 < int(y.sum()) < len(y):
+            raise ValueError(f"fold {f} has one class in its {len(y)} labelled rows")
+        cols = [np.asarray(s[n], dtype=np.float64).reshape(-1)[keep] for n in names]
+        sizes[f] = len(y)
+        per_fold[f] = [roc_auc_score(y, c) for c in cols]
+        done = 0
+        for w in bootstrap_weights(len(y), n_boot, seed + f):
+            for j, c in enumerate(cols):
+                boot[done:done + len(w), j] += len(y) * weighted_auroc_auprc(y, c, w)[0]
+            done += len(w)
+    weight = sizes / sizes.sum()
+    return names, per_fold, weight @ per_fold, boot / sizes.sum()
+
+
 def empty_paired() -> pd.DataFrame:
     """:func:`paired_differences`' table with no rows (a dataset without baselines)."""
     return pd.DataFrame(columns=PAIRED_COLUMNS)
