@@ -1,6 +1,7 @@
 """Model choice by validation: the choice reads validation metrics only."""
 
 import copy
+import os
 
 import pandas as pd
 import pytest
@@ -180,7 +181,8 @@ def test_apply_portfolios_genome_dataset_rejects_valid_pearson():
 def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     """A 2-member ensemble and a single model as a portfolio: members trained as jobs, the
     ensemble's logits are the members' mean, the choice follows the recorded validation
-    metric, the chosen model is interpreted, and the report shows both tables."""
+    metric and is made with the test split unreadable (no job before it may read it), the
+    chosen model is interpreted, and the report shows both tables."""
     import json
 
     import numpy as np
@@ -197,8 +199,20 @@ def test_ensemble_and_portfolio_through_the_dag(tmp_path):
     }
     config["datasets"]["tiny"]["models"] = []
     config["datasets"]["tiny"]["portfolio"] = {"models": ["small", "ens"]}
-    run_snakemake(tmp_path, config, timeout=1500)  # the whole tiny DAG: slow on a busy machine
     res = tmp_path / "results" / "tiny"
+    # the test split cannot reach training or the choice: built, then replaced by bytes no
+    # reader accepts (times kept, so Snakemake sees nothing new) until the model is chosen
+    run_snakemake(tmp_path, config, "results/tiny/cache/manifest.json")
+    poisoned = {p: (p.read_bytes(), p.stat()) for p in sorted((res / "cache").glob("test.*"))}
+    assert len(poisoned) >= 3
+    for p, (_, st) in poisoned.items():
+        p.write_bytes(b"")
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    run_snakemake(tmp_path, config, "results/tiny/chosen_model.json", timeout=1200)
+    for p, (data, st) in poisoned.items():
+        p.write_bytes(data)
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    run_snakemake(tmp_path, config, timeout=1500)  # the whole tiny DAG: slow on a busy machine
 
     members = [res / "ens" / "members" / str(i) / "model.pt" for i in (0, 1)]
     seeds = [json.loads((p.parent / "model.json").read_text())["train"]["seed"]

@@ -112,7 +112,8 @@ def test_fixed_motifs_become_fixed_filters_for_trained_models_only():
 
 
 @pytest.mark.parametrize("path", [ROOT / "config" / "config.yaml",
-                                  *sorted((ROOT / "config" / "presets").glob("*.yaml"))],
+                                  *sorted((ROOT / "config" / "presets").glob("*.yaml")),
+                                  *sorted((ROOT / "benchmarks").glob("*.yaml"))],
                          ids=lambda p: p.stem)
 def test_shipped_configs_resolve(path):
     out = resolve(yaml.safe_load(path.read_text()), ROOT)
