@@ -162,6 +162,7 @@ def test_training_selects_on_validation_pearson_and_predicts_values(tmp_path):
                 {"epochs": 6, "batch_size": 32, "lr": 0.01, "patience": 0, "seed": 1},
                 out_dir=tmp_path, targets=t, progress=False)
     assert res.meta["targets"]["kinds"] == {"act": "regression"}
+    assert res.meta["train"]["select_on"] == "auprc"  # select_on: auto → Pearson r's slot
     rs = [row["valid_auprc"] for row in res.history]  # validation Pearson r per epoch
     assert res.best_valid_auprc == pytest.approx(max(rs))
     assert res.best_epoch == 1 + int(np.argmax(rs))

@@ -77,7 +77,7 @@ def test_schedules_set_the_learning_rate_per_step_and_epoch():
 
 def test_defaults_keep_todays_training():
     cfg = TrainConfig()
-    assert (cfg.lr_schedule, cfg.select_on, cfg.optimizer) == ("plateau", "auprc", "adam")
+    assert (cfg.lr_schedule, cfg.select_on, cfg.optimizer) == ("plateau", "auto", "adam")
     for key, bad in (("lr_schedule", "step"), ("select_on", "f1"), ("optimizer", "sgd"),
                      ("warmup_epochs", -1)):
         with pytest.raises(ValueError, match=f"train.{key}"):
@@ -90,13 +90,18 @@ def test_selection_score_names_the_metric():
     assert selection_score("loss", 0.7, 0.8, 0.9) == -0.7
 
 
-@pytest.mark.parametrize("select_on", ["loss", "auroc"])
-def test_best_epoch_follows_select_on(data, select_on):
+@pytest.mark.parametrize("select_on", ["loss", "auroc", "auto"])
+def test_best_epoch_follows_select_on(data, select_on, caplog):
+    """auto (the default) is auROC for binary tasks, the metric the report and the
+    portfolio rank by, and says so; the model records what was used."""
     cfg = {"epochs": 4, "batch_size": 16, "patience": 0, "seed": 1, "select_on": select_on}
-    res = train(TINY, *data, cfg, progress=False)
+    with caplog.at_level("INFO", logger="seqcnn.train.loop"):
+        res = train(TINY, *data, cfg, progress=False)
     column = [r["valid_loss"] if select_on == "loss" else -r["valid_auroc"]
               for r in res.history]
     assert res.best_epoch == 1 + int(np.argmin(column))
+    assert res.meta["train"]["select_on"] == ("loss" if select_on == "loss" else "auroc")
+    assert ("on validation auROC (train.select_on: auto" in caplog.text) == (select_on == "auto")
     assert res.meta["best_valid_auprc"] == res.history[res.best_epoch - 1]["valid_auprc"]
 
 

@@ -158,7 +158,8 @@ def test_track_training_follows_the_optimizer_and_lr_schedule(tmp_path, monkeypa
     lr, min_lr = 0.01, 1e-4
     cfg = {"epochs": 4, "batch_size": 16, "lr": lr, "patience": 0, "seed": 0,
            "device": "cpu", "optimizer": "adamw", "weight_decay": 0.05,
-           "lr_schedule": "warmup_cosine", "warmup_epochs": 1, "min_lr": min_lr}
+           "lr_schedule": "warmup_cosine", "warmup_epochs": 1, "min_lr": min_lr,
+           "select_on": "auprc"}  # a binary-task metric named: the log says it is not used
     paths = TrainPaths.in_dir(tmp_path / "m")
     with caplog.at_level("INFO", logger="seqcnn.train.tracks"):
         trtracks.train_tracks(model_cfg, cache, cfg, paths=paths)

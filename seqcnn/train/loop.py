@@ -24,7 +24,8 @@ when ``pos_weight: balanced``; a label of 255, ambiguous, is masked out of the l
 weights and the validation metrics) → validation loss, auROC and auPR (scikit-learn; mean over
 tasks with both classes) → the LR schedule (:mod:`seqcnn.train.schedule`; default
 ``ReduceLROnPlateau`` on the selection metric) → early stopping when the selection metric
-(``select_on``: validation auPR by default, or auROC, or loss) has not improved for
+(``select_on``: by default validation auROC, what the report and the portfolio rank by, or
+Pearson r for regression; or auPR, or loss) has not improved for
 ``patience`` epochs; the best epoch's weights are kept.
 A non-finite loss stops training with :class:`NonFiniteLossError` naming epoch and batch.
 
@@ -110,7 +111,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 POS_WEIGHTS = ("balanced", "none")
 OPTIMIZERS = ("adam", "adamw")
-SELECT_ON = ("auprc", "auroc", "loss")
+SELECT_ON = ("auto", "auprc", "auroc", "loss")
 
 _log = logging.getLogger("seqcnn.train.loop")
 
@@ -131,8 +132,9 @@ class TrainConfig:
       added to the training loss (:func:`seqcnn.models.layers.pwm_entropy`): without it
       the softmax PPMs can stay near-uniform while deeper layers amplify them;
     - ``select_on``: the validation metric that picks the best epoch, drives early stopping
-      and the plateau schedule: ``auprc`` (default), ``auroc`` or ``loss`` (regression:
-      ``auprc`` is Pearson r, ``auroc`` Spearman rho);
+      and the plateau schedule: ``auto`` (default: ``auroc``, the report's and the
+      portfolio's metric; ``auprc`` for regression), ``auprc``, ``auroc`` or ``loss``
+      (regression: ``auprc`` is Pearson r, ``auroc`` Spearman rho);
     - ``patience``: stop after this many epochs without a better ``select_on`` (0: never);
     - ``lr_schedule``: ``plateau`` (default), ``constant`` or ``warmup_cosine``
       (:mod:`seqcnn.train.schedule`);
@@ -163,7 +165,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adam"
     pwm_entropy: float = 0.0
-    select_on: str = "auprc"
+    select_on: str = "auto"
     patience: int = 5
     lr_schedule: str = "plateau"
     lr_patience: int = 2
@@ -1029,6 +1031,7 @@ def _train(
         threads = max(1, threads // info.world_size)
     workers = resolve_num_workers(cfg.num_workers, device, threads)
     splits = _check_splits(train_data, valid_data, targets, tasks, run)
+    cfg = _selection(cfg, splits.targets.regression, log)
     cfg = _strand_augmentation(cfg, _orientation(train_data, oriented), alphabet, log)
     run = dataclasses.replace(run, cfg=_augmentation(cfg, splits.lengths, log))
     parts = _build(model_config, splits, run)
@@ -1177,6 +1180,19 @@ def _orientation(train_data: Any, oriented: bool | None) -> tuple[bool | None, s
         if found is not None:
             return found
     return None, "no cache manifest"
+
+
+def _selection(cfg: TrainConfig, regression: bool, log: Any) -> TrainConfig:
+    """``cfg`` with ``select_on: auto`` resolved to what the report and the portfolio's
+    ``metric: auto`` rank by: auROC for binary and multiclass targets, Pearson r (the
+    ``auprc`` slot of the validation metrics) for regression; logged."""
+    if cfg.select_on != "auto":
+        return cfg
+    chosen = "auprc" if regression else "auroc"
+    log.info("best epoch, early stopping and plateau on validation %s (train.select_on: "
+             "auto, the metric the report and the portfolio rank by)",
+             "Pearson r" if regression else "auROC")
+    return dataclasses.replace(cfg, select_on=chosen)
 
 
 def _strand_augmentation(cfg: TrainConfig, orientation: tuple[bool | None, str],

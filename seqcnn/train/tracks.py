@@ -310,7 +310,7 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
              tuple(train_y.shape[2:]) or "totals", len(valid_x), weight, device, precision)
     log.info("optimizer %s (lr %g, weight decay %g), LR schedule %s; the best epoch, early "
              "stopping and the schedule follow the validation loss%s", cfg.optimizer, cfg.lr,
-             cfg.weight_decay, cfg.lr_schedule, "" if cfg.select_on == "loss" else
+             cfg.weight_decay, cfg.lr_schedule, "" if cfg.select_on in ("loss", "auto") else
              f" (train.select_on: {cfg.select_on} is a binary-task metric, not used for "
              "track models)")
     while not state.es.stopped and state.epoch < cfg.epochs:
