@@ -23,6 +23,7 @@ from torch import nn
 
 from seqcnn.design.edits import count_edits, enforce_budget
 from seqcnn.design.objective import Design, Objective, forward_logits, trajectory_rows
+from seqcnn.models.zoo import model_device
 
 
 def _gumbel(shape: tuple[int, ...], gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -40,8 +41,7 @@ def relax(model: nn.Module, start: np.ndarray, objective: Objective, alphabet: s
     score the forward strand only (:func:`~seqcnn.design.objective.both_strands`)."""
     start = np.asarray(start, dtype=np.uint8)
     n, A, L = start.shape
-    p = next(model.parameters(), None)
-    dev = p.device if p is not None else torch.device("cpu")
+    dev = model_device(model)
     model.eval()
     trainable = [q for q in model.parameters() if q.requires_grad]
     for q in trainable:  # gradients for the input only; restored below

@@ -28,6 +28,7 @@ from seqcnn.design.objective import (
     model_logits,
     trajectory_rows,
 )
+from seqcnn.models.zoo import model_device
 
 
 def consensus(ppm: np.ndarray) -> np.ndarray:
@@ -39,8 +40,7 @@ def consensus(ppm: np.ndarray) -> np.ndarray:
 def objective_gradient(model: nn.Module, x: np.ndarray, objective: Objective, alphabet: str,
                        batch_size: int = 128, *, forward_only: bool = False) -> np.ndarray:
     """``∂objective/∂x`` at one-hot ``x`` ``(n, A, L)``: float64 ``(n, A, L)``."""
-    p = next(model.parameters(), None)
-    dev = p.device if p is not None else torch.device("cpu")
+    dev = model_device(model)
     model.eval()
     out = []
     for s in range(0, len(x), batch_size):

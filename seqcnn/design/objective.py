@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from seqcnn.models.strands import sequence_logits
+from seqcnn.models.zoo import model_device
 
 GOALS = ("maximize", "minimize", "target")
 
@@ -90,17 +91,12 @@ def forward_logits(model: nn.Module, x: torch.Tensor, alphabet: str, *,
     return sequence_logits(model, x, both_strands(alphabet, forward_only))
 
 
-def _device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def model_logits(model: nn.Module, x: np.ndarray, alphabet: str,
                  batch_size: int = 256, *, forward_only: bool = False) -> np.ndarray:
     """Logits ``(n, T)`` float64 of one-hot ``x`` ``(n, A, L)`` (:func:`forward_logits`)."""
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     out = [forward_logits(model, torch.as_tensor(np.ascontiguousarray(x[s:s + batch_size]),
                                                  dtype=torch.float32, device=dev), alphabet,
                           forward_only=forward_only)

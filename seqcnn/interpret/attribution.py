@@ -35,13 +35,9 @@ import torch
 from torch import nn
 
 from seqcnn.models.layers import ExpActivation
+from seqcnn.models.zoo import model_device
 
 METHODS = ("ism", "saliency", "deeplift_shap")
-
-
-def _device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 def _dtype(model: nn.Module) -> torch.dtype:
@@ -76,7 +72,7 @@ def project(attr: np.ndarray, X) -> np.ndarray:
 def logits(model: nn.Module, X, batch_size: int = 512) -> np.ndarray:
     """Model outputs ``(N, T)`` (or ``(N, T, L)``) float32, batch by batch, eval mode."""
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     out = [model(_tensor(X[s:s + batch_size], dev, _dtype(model))).float().cpu()
            for s in range(0, len(X), batch_size)]
     return torch.cat(out).numpy()
@@ -128,7 +124,7 @@ def ism(
     if len(X) == 0:  # no sequences (a task without test positives): an empty map
         return np.zeros(tuple(X.shape), dtype=np.float32)
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     x = _tensor(X, dev, _dtype(model))
     mask = length_mask(lengths, len(x), x.shape[-1], dev)
     if fast is None:
@@ -178,7 +174,7 @@ def saliency(
     """Gradient of the ``target`` output w.r.t. the one-hot input: ``(N, A, L)``,
     gradient-corrected by default. Parameter gradients are left untouched."""
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     out = []
     for s in range(0, len(X), batch_size):
         x = _tensor(X[s:s + batch_size], dev, _dtype(model)).requires_grad_(True)
@@ -244,7 +240,7 @@ def deep_lift_shap(
     from seqcnn.interpret import deeplift
 
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     x = _tensor(X, torch.device("cpu"), _dtype(model))
     bad = np.flatnonzero((x.sum(dim=1) == 0).any(dim=1).numpy())
     if bad.size:

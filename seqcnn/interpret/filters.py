@@ -26,11 +26,7 @@ from torch import nn
 
 from seqcnn.interpret.motifs import best_matches
 from seqcnn.models.layers import PWMConv1d, same_padding
-
-
-def _device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
+from seqcnn.models.zoo import model_device
 
 
 def _batch(x, start: int, stop: int, device: torch.device, dtype=torch.float32) -> torch.Tensor:
@@ -70,7 +66,7 @@ def max_activations(
     model: nn.Module, X, mask=None, batch_size: int = 256
 ) -> np.ndarray:
     """Each filter's maximum activation over all valid positions of ``X``: ``(F,)``."""
-    dev = _device(model)
+    dev = model_device(model)
     best = None
     for s in range(0, len(X), batch_size):
         x = _batch(X, s, s + batch_size, dev)
@@ -100,7 +96,7 @@ def activation_pwms(
     if not 0 <= threshold < 1:
         raise ValueError(f"threshold is a fraction of the maximum in [0, 1), got {threshold}")
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     cut = torch.as_tensor(threshold * max_activations(model, X, mask, batch_size), device=dev)
     kernel, dilation, stride, left, right = stem_geometry(model)
     span = (kernel - 1) * dilation + 1
@@ -243,7 +239,7 @@ def filter_influence(
     batch and ``filters_per_pass`` ablations go through the rest of the model together.
     """
     model.eval()
-    dev = _device(model)
+    dev = model_device(model)
     y = np.asarray(y)
     if y.ndim == 1:
         y = y[:, None]

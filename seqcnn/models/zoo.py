@@ -827,6 +827,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter; the CPU for a model without any."""
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 __all__ = [
     "ARCHS",
     "Basset",
@@ -841,6 +847,7 @@ __all__ = [
     "build_trunk",
     "checkpoint",
     "count_parameters",
+    "model_device",
     "file_sha256",
     "from_checkpoint",
     "load_model",
