@@ -1328,8 +1328,8 @@ def _fingerprint(model: SequenceModel, splits: _Splits, run: _Run) -> str:
 
 @dataclass
 class _EarlyStopping:
-    """Best selection score so far (``train.select_on``; auPR unless told), its epoch and
-    metrics, and the epochs since (stored in the checkpoint as a plain dict:
+    """Best selection score so far (``train.select_on`` as resolved: auROC unless told), its
+    epoch and metrics, and the epochs since (stored in the checkpoint as a plain dict:
     :func:`dataclasses.asdict`)."""
 
     best_score: float = -math.inf
