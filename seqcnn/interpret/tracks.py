@@ -144,10 +144,11 @@ def load_any_model(path: str | os.PathLike) -> nn.Module:
 @torch.no_grad()
 def head_values(model: nn.Module, X, head: str = "count", batch_size: int = 128) -> np.ndarray:
     """The scalar of ``head`` per sequence and task ``(N, T)`` float32."""
-    from seqcnn.interpret.attribution import _device, _dtype, _tensor
+    from seqcnn.interpret.attribution import _dtype, _tensor
+    from seqcnn.models.zoo import model_device
 
     view = head_view(model, head)
-    dev = _device(model)
+    dev = model_device(model)
     out = [view(_tensor(X[s:s + batch_size], dev, _dtype(model))).float().cpu()
            for s in range(0, len(X), batch_size)]
     n_tasks = model.config["n_tracks"] if hasattr(model, "config") else 0
@@ -182,7 +183,6 @@ def track_deep_lift_shap(
     from tangermeme.deep_lift_shap import deep_lift_shap as _dls
 
     from seqcnn.interpret.attribution import (
-        _device,
         _dtype,
         _pair_budget,
         _tensor,
@@ -191,10 +191,11 @@ def track_deep_lift_shap(
     )
     from seqcnn.interpret.deeplift import _divisor_at_most, deep_lift_shap_batch
     from seqcnn.models.layers import ExpActivation
+    from seqcnn.models.zoo import model_device
 
     model.eval()
     view = head_view(model, head)
-    dev = _device(model)
+    dev = model_device(model)
     x = _tensor(X, torch.device("cpu"), _dtype(model))
     if len(x) == 0:
         return np.zeros(tuple(x.shape), np.float32)
