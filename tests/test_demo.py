@@ -39,7 +39,10 @@ def test_default_config_runs_end_to_end(tmp_path):
     # the top-level train: for demo, demo_tracks' own train: over it (epochs 30)
     trained = {d: json.loads((tmp_path / f"results/{d}/{m}/model.json").read_text())["train"]
                for d, m in (("demo", "dilated"), ("demo_tracks", "dilated_small"))}
-    assert trained["demo"] == {**trained["demo_tracks"], "epochs": config["train"]["epochs"]}
+    # select_on: auto is auROC for the classifier; a track model selects on the loss
+    assert (trained["demo"]["select_on"], trained["demo_tracks"]["select_on"]) == ("auroc", "loss")
+    assert trained["demo"] == {**trained["demo_tracks"], "epochs": config["train"]["epochs"],
+                               "select_on": "auroc"}
     assert trained["demo_tracks"]["epochs"] == config["datasets"]["demo_tracks"]["train"]["epochs"]
     # every planted motif is named correctly, from the filters and from TF-MoDISco
     motifs = pd.read_csv(tmp_path / "results/demo/dilated/interpret/motifs.tsv", sep="\t")

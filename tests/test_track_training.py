@@ -162,7 +162,8 @@ def test_track_training_follows_the_optimizer_and_lr_schedule(tmp_path, monkeypa
            "select_on": "auprc"}  # a binary-task metric named: the log says it is not used
     paths = TrainPaths.in_dir(tmp_path / "m")
     with caplog.at_level("INFO", logger="seqcnn.train.tracks"):
-        trtracks.train_tracks(model_cfg, cache, cfg, paths=paths)
+        _, meta = trtracks.train_tracks(model_cfg, cache, cfg, paths=paths)
+    assert meta["train"]["select_on"] == "loss"  # what a track model selects on, recorded
     # 96 / 16 = 6 steps an epoch, 24 in all; warm-up over the first 6 steps (lr/6 .. lr),
     # then cosine from lr at step 6 to min_lr at step 23; epoch e starts at step 6 (e - 1)
     ratio = min_lr / lr

@@ -262,6 +262,8 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
     eval mode, ``meta``). The target kind, ``output_len`` and ``bin_size`` come from the
     manifest's ``tracks`` block."""
     cfg = loop.TrainConfig.from_mapping(config)
+    named = cfg.select_on  # track models select on the validation loss: recorded as such
+    cfg = dataclasses.replace(cfg, select_on="loss")
     log: Any = logger or _log
     paths = paths or loop.TrainPaths()
     t_start = time.perf_counter()
@@ -310,8 +312,8 @@ def train_tracks(model_config: Mapping[str, Any], cache_dir: str | os.PathLike,
              tuple(train_y.shape[2:]) or "totals", len(valid_x), weight, device, precision)
     log.info("optimizer %s (lr %g, weight decay %g), LR schedule %s; the best epoch, early "
              "stopping and the schedule follow the validation loss%s", cfg.optimizer, cfg.lr,
-             cfg.weight_decay, cfg.lr_schedule, "" if cfg.select_on in ("loss", "auto") else
-             f" (train.select_on: {cfg.select_on} is a binary-task metric, not used for "
+             cfg.weight_decay, cfg.lr_schedule, "" if named in ("loss", "auto") else
+             f" (train.select_on: {named} is a binary-task metric, not used for "
              "track models)")
     while not state.es.stopped and state.epoch < cfg.epochs:
         epoch = state.epoch + 1
