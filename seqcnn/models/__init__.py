@@ -49,6 +49,7 @@ from seqcnn.models.zoo import (
     count_parameters,
     from_checkpoint,
     load_model,
+    model_device,
     read_checkpoint,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "from_checkpoint",
     "load_ensemble",
     "load_model",
+    "model_device",
     "read_checkpoint",
     "gradient_footprint",
     "masked_global_avg",

@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from seqcnn.data.cache import load_split, load_tracks
 from seqcnn.errors import ConfigError
-from seqcnn.models import count_parameters
+from seqcnn.models import count_parameters, model_device
 from seqcnn.models.profile import (
     BinnedModel,
     ProfileModel,
@@ -105,7 +105,7 @@ def init_count_bias(model: ProfileModel, onehot: np.ndarray, targets: np.ndarray
     was_training = model.training
     model.eval()
     x = torch.from_numpy(read_rows(onehot, np.arange(min(rows, len(onehot))))).float()
-    device = next(model.parameters()).device
+    device = model_device(model)
     now = model(x.to(device))[1].double().mean(0).cpu().numpy()
     model.count.linear.bias += torch.as_tensor(goal - now, dtype=model.count.linear.bias.dtype,
                                                device=device)
