@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqcnn.evaluate.baselines import KMER_BASELINES
 from seqcnn.evaluate.metrics import fold_mean_auroc
 
 CHOSEN = "chosen"
@@ -69,7 +70,7 @@ def main() -> None:
     for j in np.argsort(-mean):
         print(f"{names[j]:<22}" + "".join(f"{v:>18.4f}" for v in per_fold[:, j])
               + f"{mean[j]:>12.4f} [{lo[j]:.4f}, {hi[j]:.4f}]")
-    baselines = [n for n in names if n.startswith("kmer")]
+    baselines = [n for n in names if n in KMER_BASELINES]
     c = names.index(CHOSEN)
     print(f"\n{CHOSEN} minus each baseline (paired, stratified by fold, "
           f"{args.n_boot} resamples):")
